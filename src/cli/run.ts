@@ -1,0 +1,37 @@
+/** `helpdesk-monitor run`: the module's engine in the foreground (systemd services, debugging). */
+import { locateConfig } from '../config/load.js';
+import { startMonitor } from '../engine/runner.js';
+import { pm2Home } from '../paths.js';
+import { parse } from './args.js';
+import { exitOnSignals } from './exit.js';
+
+export const help = `Usage: helpdesk-monitor run [--config FILE] [--verbose]
+
+Run the monitor in the foreground: the same engine as the PM2 module. Probes every configured
+app on its interval, reacts at once to PM2 crash events, and remedies unhealthy apps (stop, free
+ports, start, verify). Reloads the config when the file changes or on SIGHUP; an invalid new
+config is reported and the last good one keeps running. Stops cleanly on SIGINT/SIGTERM.
+
+Options:
+  -c, --config FILE   config file (YAML, JSON or ecosystem.config.js); default:
+                      $HELPDESK_MONITOR_CONFIG, then \`pm2 set helpdesk-monitor:config\`
+  -v, --verbose       log at debug level
+  -h, --help          this help
+
+Exit codes: 0 stopped cleanly, 2 invalid config.
+
+Example:
+  helpdesk-monitor run --config /srv/helpdesk/monitor.yaml
+`;
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const { values } = parse(argv, { config: { type: 'string', short: 'c' }, verbose: { type: 'boolean', short: 'v' } });
+  if (values.help) {
+    process.stdout.write(help);
+    return;
+  }
+  const home = pm2Home();
+  const location = locateConfig(values.config, process.env, home);
+  const monitor = await startMonitor({ configPath: location.path, pm2Home: home, ...(values.verbose ? { logLevel: 'debug' as const } : {}) });
+  exitOnSignals(() => monitor.stop());
+}

@@ -1,0 +1,165 @@
+/**
+ * Finding and loading the config file: YAML, JSON, or a PM2 ecosystem file whose app entries
+ * carry a `monitor:` block. Parsed once into a MonitorConfig; every failure is a ConfigError
+ * naming the file, the key path, the bad value and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, resolve } from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { closest } from './suggest.js';
+import { KNOWN_KEYS, rootSchema, toMonitorConfig, type MonitorConfig } from './schema.js';
+
+export const MODULE_NAME = 'helpdesk-monitor';
+export const CONFIG_ENV = 'HELPDESK_MONITOR_CONFIG';
+
+export interface ConfigLocation {
+  readonly path: string;
+  /** Where the path came from, for messages: `--config`, the env var or the module setting. */
+  readonly origin: string;
+}
+
+/**
+ * Find the config file: `--config`, else HELPDESK_MONITOR_CONFIG, else the module setting
+ * (`pm2 set helpdesk-monitor:config FILE`, seen in env inside PM2 or in module_conf.json outside).
+ */
+export function locateConfig(flag: string | undefined, env: NodeJS.ProcessEnv, pm2Home: string): ConfigLocation {
+  if (flag) return { path: resolve(flag), origin: '--config' };
+  if (env[CONFIG_ENV]) return { path: resolve(env[CONFIG_ENV]), origin: CONFIG_ENV };
+  const fromModule = moduleSetting(env, pm2Home, 'config');
+  if (fromModule) return { path: resolve(fromModule), origin: `pm2 set ${MODULE_NAME}:config` };
+  throw new ConfigError('(none)', [
+    {
+      path: '',
+      message: `no config file given: pass --config FILE, set ${CONFIG_ENV}=FILE, or run \`pm2 set ${MODULE_NAME}:config FILE\``,
+    },
+  ]);
+}
+
+/** A module setting: PM2 passes them as a JSON env var to the module; outside PM2 read module_conf.json. */
+export function moduleSetting(env: NodeJS.ProcessEnv, pm2Home: string, key: string): string | undefined {
+  const fromEnv = parseJsonObject(env[MODULE_NAME]);
+  const value = fromEnv?.[key] ?? readModuleConf(pm2Home)?.[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function readModuleConf(pm2Home: string): Record<string, unknown> | undefined {
+  try {
+    const all = parseJsonObject(readFileSync(resolve(pm2Home, 'module_conf.json'), 'utf8'));
+    const mine = all?.[MODULE_NAME];
+    return typeof mine === 'object' && mine !== null ? (mine as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJsonObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read, parse and validate a config file. Throws ConfigError. */
+export function loadConfig(file: string): MonitorConfig {
+  const path = resolve(file);
+  const document = readDocument(path);
+  const { root, mapPath } = normalise(document, path);
+  const parsed = rootSchema.safeParse(root, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(path, parsed.error.issues.flatMap((i) => toIssues(i, mapPath)));
+  return toMonitorConfig(parsed.data, path);
+}
+
+function readDocument(path: string): unknown {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.js' || ext === '.cjs' || ext === '.mjs') {
+    try {
+      const req = createRequire(path);
+      delete req.cache[path]; // a reload must see the edited file
+      const mod: unknown = req(path);
+      const obj = mod as { default?: unknown; apps?: unknown };
+      return obj.apps === undefined && obj.default !== undefined ? obj.default : obj;
+    } catch (err) {
+      throw new ConfigError(path, [{ path: '', message: `cannot load the ecosystem file: ${(err as Error).message}` }]);
+    }
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [{ path: '', message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+  }
+  try {
+    return ext === '.json' ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
+  } catch (err) {
+    const kind = ext === '.json' ? 'JSON' : 'YAML';
+    throw new ConfigError(path, [{ path: '', message: `not valid ${kind}: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+}
+
+type PathMapper = (path: readonly PropertyKey[]) => readonly PropertyKey[];
+
+/**
+ * Turn an ecosystem document into our root shape: apps with a `monitor:` block become monitored
+ * apps (ports default to the entry's `port`/env.PORT); a top-level `monitor:` holds global keys.
+ * Errors are reported against the ecosystem's own key paths.
+ */
+function normalise(doc: unknown, path: string): { root: unknown; mapPath: PathMapper } {
+  const identity: PathMapper = (p) => p;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new ConfigError(path, [{ path: '', message: 'expected a mapping with an `apps` list', value: JSON.stringify(doc) }]);
+  }
+  const d = doc as Record<string, unknown>;
+  const apps = Array.isArray(d['apps']) ? (d['apps'] as unknown[]) : undefined;
+  const isEcosystem = /\.(c|m)?js$/i.test(path) || (apps?.some((a) => isRecord(a) && 'script' in a) ?? false);
+  if (!isEcosystem || !apps) return { root: doc, mapPath: identity };
+
+  const origIndex: number[] = [];
+  const monitored = apps.flatMap((entry, i) => {
+    if (!isRecord(entry) || !isRecord(entry['monitor'])) return [];
+    origIndex.push(i);
+    const block = { ...entry['monitor'] };
+    const env = isRecord(entry['env']) ? entry['env'] : {};
+    const port = Number(entry['port'] ?? env['PORT']);
+    if (block['ports'] === undefined && Number.isInteger(port) && port > 0) block['ports'] = [port];
+    return [{ name: entry['name'], ...block }];
+  });
+  const global = isRecord(d['monitor']) ? d['monitor'] : {};
+  const mapPath: PathMapper = (p) => {
+    if (p[0] !== 'apps' || typeof p[1] !== 'number') return p[0] === 'apps' ? p : ['monitor', ...p];
+    const i = origIndex[p[1]] ?? p[1];
+    return p[2] === 'name' ? ['apps', i, 'name'] : ['apps', i, 'monitor', ...p.slice(2)];
+  };
+  return { root: { ...global, apps: monitored }, mapPath };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function toIssues(issue: z.core.$ZodIssue, mapPath: PathMapper): ConfigIssue[] {
+  const base = mapPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const hint = closest(key, KNOWN_KEYS);
+      return { path: formatPath([...base, key]), message: `unknown key${hint ? `; did you mean "${hint}"?` : ''}` };
+    });
+  }
+  const value = 'input' in issue && issue.input !== undefined ? render(issue.input) : undefined;
+  return [{ path: formatPath(base), message: issue.message, ...(value === undefined ? {} : { value }) }];
+}
+
+/** `['apps', 0, 'health', 'timeout']` -> `apps[0].health.timeout`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+function render(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

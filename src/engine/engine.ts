@@ -1,0 +1,104 @@
+/**
+ * The engine: one worker per configured app, PM2 bus events turned into immediate checks, and
+ * config reloads that swap workers without losing the others' state. The PM2 module, `run` and
+ * `check` all drive this class.
+ */
+import type { Clock } from '../clock.js';
+import type { AppConfig, MonitorConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { Pm2Port, ProcessEvent } from '../pm2/adapter.js';
+import type { HttpProber } from '../probes/http.js';
+import { Limiter, ProcessCache } from './process-cache.js';
+import type { RemedyReport } from './remedy.js';
+import { AppWorker, type WorkerView } from './worker.js';
+
+export interface EngineDeps {
+  readonly pm2: Pm2Port;
+  readonly prober: HttpProber;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly onRemedy?: (report: RemedyReport) => void;
+}
+
+/** Events that mean "look at this app now". */
+const URGENT_EVENTS = new Set(['restart overlimit', 'errored']);
+
+export class Engine {
+  private readonly workers = new Map<string, AppWorker>();
+  private readonly processes: ProcessCache;
+  private limiter: Limiter;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private config: MonitorConfig,
+    private readonly deps: EngineDeps,
+  ) {
+    this.processes = new ProcessCache(deps.pm2, deps.clock);
+    this.limiter = new Limiter(config.concurrency);
+    for (const app of config.apps) this.workers.set(app.name, this.makeWorker(app));
+  }
+
+  /** Start periodic checks and listen to the PM2 bus. */
+  start(): void {
+    this.unsubscribe = this.deps.pm2.onProcessEvent((e) => this.onEvent(e));
+    for (const w of this.workers.values()) w.start();
+    this.deps.logger.info(`watching ${this.workers.size} app(s): ${[...this.workers.keys()].join(', ')}`, { config: this.config.source });
+  }
+
+  /** One check of every app (or the named ones), without timers: the `check` command. */
+  async checkOnce(names?: readonly string[]): Promise<WorkerView[]> {
+    const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
+    return Promise.all(chosen.map((w) => w.checkOnce()));
+  }
+
+  /** What every worker knows now. */
+  views(): WorkerView[] {
+    return [...this.workers.values()].map((w) => w.view());
+  }
+
+  /**
+   * Apply a new, already validated config: unchanged apps keep their workers and counters,
+   * changed ones are replaced, removed ones stop, new ones start.
+   */
+  async reload(next: MonitorConfig): Promise<void> {
+    const running = this.unsubscribe !== undefined;
+    for (const [name, w] of this.workers) {
+      const app = next.apps.find((a) => a.name === name);
+      if (app && JSON.stringify(app) === JSON.stringify(w.app)) continue;
+      await w.stop();
+      this.workers.delete(name);
+    }
+    if (next.concurrency !== this.config.concurrency) this.limiter = new Limiter(next.concurrency);
+    for (const app of next.apps) {
+      if (this.workers.has(app.name)) continue;
+      const w = this.makeWorker(app);
+      this.workers.set(app.name, w);
+      if (running) w.start();
+    }
+    this.config = next;
+    this.deps.logger.info(`config reloaded: watching ${this.workers.size} app(s)`, { config: next.source });
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+  }
+
+  private makeWorker(app: AppConfig): AppWorker {
+    const { pm2, prober, clock, logger, onRemedy } = this.deps;
+    return new AppWorker(app, {
+      pm2, prober, clock, logger, processes: this.processes,
+      // indirect, so a reload's new limiter is seen by existing workers
+      limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
+      ...(onRemedy ? { onRemedy } : {}),
+    });
+  }
+
+  private onEvent(e: ProcessEvent): void {
+    const w = this.workers.get(e.name);
+    if (!w) return;
+    if (e.event === 'exit' && !e.manually) w.noteCrash();
+    else if (URGENT_EVENTS.has(e.event)) w.trigger();
+  }
+}

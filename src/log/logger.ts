@@ -1,0 +1,59 @@
+/**
+ * winston set up once: human text or JSON lines, to stderr and to a size-rotated file.
+ * stdout stays free for `--json` output of the CLI.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import winston from 'winston';
+import type { LogConfig } from '../config/schema.js';
+
+export type Logger = winston.Logger;
+
+export interface LoggerOptions {
+  readonly level: LogConfig['level'];
+  readonly format: LogConfig['format'];
+  /** Rotating log file; absent for console only. */
+  readonly file?: string;
+  readonly maxSizeBytes?: number;
+  readonly maxFiles?: number;
+  /** Console stream: stderr by default; stdout inside PM2 so `pm2 logs` shows info lines as out. */
+  readonly console?: 'stderr' | 'stdout' | 'none';
+}
+
+const text = winston.format.printf((info) => {
+  const { level, message, timestamp, app, ...rest } = info as Record<string, unknown>;
+  const fields = Object.entries(rest)
+    .filter(([k]) => typeof k === 'string' && !k.startsWith('Symbol'))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`)
+    .join(' ');
+  return `${String(timestamp)} ${String(level).padEnd(5)} ${app ? `[${String(app)}] ` : ''}${String(message)}${fields ? ` ${fields}` : ''}`;
+});
+
+/** Create the logger. */
+export function createLogger(options: LoggerOptions): Logger {
+  const format = winston.format.combine(
+    winston.format.timestamp(),
+    options.format === 'json' ? winston.format.json() : text,
+  );
+  const transports: winston.transport[] = [];
+  if ((options.console ?? 'stderr') !== 'none') {
+    transports.push(
+      new winston.transports.Console({
+        stderrLevels: options.console === 'stdout' ? ['error'] : ['error', 'warn', 'info', 'debug'],
+      }),
+    );
+  }
+  if (options.file) {
+    mkdirSync(dirname(options.file), { recursive: true });
+    transports.push(
+      new winston.transports.File({
+        filename: options.file,
+        maxsize: options.maxSizeBytes ?? 10 * 1024 * 1024,
+        maxFiles: options.maxFiles ?? 5,
+        tailable: true,
+      }),
+    );
+  }
+  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
+  return winston.createLogger({ level: options.level, format, transports });
+}

@@ -1,0 +1,207 @@
+/**
+ * The one door to PM2. Everything else talks to this adapter: typed process snapshots, actions by
+ * pm_id with a timeout on every call (PM2 queues calls forever while its daemon is down), and the
+ * bus as typed process events.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pm2Error, describeError } from '../errors.js';
+import { loadPm2, type Pm2Api, type Pm2Bus, type RawProcess } from './load.js';
+
+export interface ProcessInfo {
+  readonly pmId: number;
+  readonly name: string;
+  /** 0 when not running. */
+  readonly pid: number;
+  readonly status: string;
+  readonly restarts: number;
+  readonly unstableRestarts: number;
+  /** Wall-clock ms of the last start (PM2's pm_uptime). */
+  readonly startedAt: number;
+  readonly memory: number;
+  readonly cpu: number;
+  readonly execMode: 'fork' | 'cluster';
+  readonly cwd?: string;
+  readonly script?: string;
+  readonly outLog?: string;
+  /** A PM2 module (never monitored, never acted on). */
+  readonly isModule: boolean;
+}
+
+export interface ProcessEvent {
+  readonly name: string;
+  readonly pmId: number;
+  /** PM2's event: exit, online, restart, stop, 'restart overlimit', ... */
+  readonly event: string;
+  readonly status?: string;
+  readonly exitCode?: number;
+  readonly manually: boolean;
+}
+
+export type Pm2Action = 'stop' | 'restart' | 'reload';
+
+/** What the engine and the CLI need from PM2. */
+export interface Pm2Port {
+  list(): Promise<ProcessInfo[]>;
+  act(action: Pm2Action, pmId: number): Promise<void>;
+  /** Start an ecosystem file or an app spec (wrapper commands). */
+  start(config: string | Record<string, unknown>): Promise<void>;
+  /** Pid of the PM2 daemon, if known: never to be killed. */
+  daemonPid(): number | undefined;
+  /** Subscribe to process events; returns an unsubscribe function. */
+  onProcessEvent(listener: (e: ProcessEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export interface Pm2AdapterOptions {
+  readonly pm2Home: string;
+  readonly callTimeoutMs?: number;
+  /** Longer limit for actions: a stop waits for PM2's kill_timeout. */
+  readonly actionTimeoutMs?: number;
+  readonly api?: Pm2Api;
+}
+
+/** Is a daemon answering in this PM2_HOME? Never spawns one. */
+export function pingDaemon(api: Pm2Api = loadPm2(), timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    api.Client.pingDaemon((alive) => {
+      clearTimeout(t);
+      resolve(alive);
+    });
+  });
+}
+
+/** Connect to the (already running) daemon and return the adapter. */
+export async function connectPm2(options: Pm2AdapterOptions): Promise<Pm2Port> {
+  const api = options.api ?? loadPm2();
+  await withTimeout('connect', undefined, options.callTimeoutMs ?? 10_000, (cb) => api.connect((err) => cb(err, undefined)));
+  return new Pm2Adapter(api, options);
+}
+
+class Pm2Adapter implements Pm2Port {
+  private readonly listeners = new Set<(e: ProcessEvent) => void>();
+  private bus: Pm2Bus | undefined;
+  private busRequested = false;
+  private readonly callTimeoutMs: number;
+  private readonly actionTimeoutMs: number;
+
+  constructor(
+    private readonly api: Pm2Api,
+    private readonly options: Pm2AdapterOptions,
+  ) {
+    this.callTimeoutMs = options.callTimeoutMs ?? 5000;
+    this.actionTimeoutMs = options.actionTimeoutMs ?? 30_000;
+  }
+
+  async list(): Promise<ProcessInfo[]> {
+    const raw = await withTimeout<RawProcess[]>('list', undefined, this.callTimeoutMs, (cb) => this.api.list(cb));
+    return raw.map(toProcessInfo);
+  }
+
+  async act(action: Pm2Action, pmId: number): Promise<void> {
+    await withTimeout(action, String(pmId), this.actionTimeoutMs, (cb) => this.api[action](pmId, cb));
+  }
+
+  async start(config: string | Record<string, unknown>): Promise<void> {
+    await withTimeout('start', undefined, this.actionTimeoutMs, (cb) => this.api.start(config, cb));
+  }
+
+  daemonPid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(this.options.pm2Home, 'pm2.pid'), 'utf8').trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  onProcessEvent(listener: (e: ProcessEvent) => void): () => void {
+    this.listeners.add(listener);
+    if (!this.busRequested) {
+      this.busRequested = true;
+      // The bus reconnects by itself after a daemon restart, so one subscription lasts.
+      this.api.launchBus((err, bus) => {
+        if (err) return;
+        this.bus = bus;
+        bus.on('process:event', (data) => {
+          const e = toProcessEvent(data);
+          if (e) for (const l of this.listeners) l(e);
+        });
+      });
+    }
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    try {
+      this.bus?.close?.();
+    } catch {
+      // a bus that is already gone is closed enough
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      this.api.disconnect(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
+
+function withTimeout<T>(
+  operation: string,
+  target: string | undefined,
+  ms: number,
+  call: (cb: (err: Error | null, value: T) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Pm2Error(operation, `no answer from the PM2 daemon within ${ms} ms`, target)), ms);
+    try {
+      call((err, value) => {
+        clearTimeout(t);
+        if (err) reject(new Pm2Error(operation, describeError(err), target, { cause: err }));
+        else resolve(value);
+      });
+    } catch (err) {
+      clearTimeout(t);
+      reject(new Pm2Error(operation, describeError(err), target, { cause: err }));
+    }
+  });
+}
+
+function toProcessInfo(p: RawProcess): ProcessInfo {
+  const env = p.pm2_env ?? {};
+  return {
+    pmId: p.pm_id ?? -1,
+    name: p.name ?? '',
+    pid: p.pid ?? 0,
+    status: env.status ?? 'unknown',
+    restarts: env.restart_time ?? 0,
+    unstableRestarts: env.unstable_restarts ?? 0,
+    startedAt: env.pm_uptime ?? 0,
+    memory: p.monit?.memory ?? 0,
+    cpu: p.monit?.cpu ?? 0,
+    execMode: env.exec_mode === 'cluster_mode' ? 'cluster' : 'fork',
+    ...(env.pm_cwd ? { cwd: env.pm_cwd } : {}),
+    ...(env.pm_exec_path ? { script: env.pm_exec_path } : {}),
+    ...(env.pm_out_log_path ? { outLog: env.pm_out_log_path } : {}),
+    isModule: env.pmx_module === true,
+  };
+}
+
+/** Pick the few fields we need: data.process is the whole pm2_env, secrets included. */
+function toProcessEvent(data: unknown): ProcessEvent | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const d = data as { event?: unknown; manually?: unknown; process?: { name?: unknown; pm_id?: unknown; status?: unknown; exit_code?: unknown } };
+  if (typeof d.event !== 'string' || typeof d.process?.name !== 'string') return undefined;
+  return {
+    name: d.process.name,
+    pmId: typeof d.process.pm_id === 'number' ? d.process.pm_id : -1,
+    event: d.event,
+    ...(typeof d.process.status === 'string' ? { status: d.process.status } : {}),
+    ...(typeof d.process.exit_code === 'number' ? { exitCode: d.process.exit_code } : {}),
+    manually: d.manually === true,
+  };
+}

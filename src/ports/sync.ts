@@ -1,0 +1,62 @@
+/**
+ * The synchronous driver of freePortsPlan: /proc, process.kill and Atomics.wait, so the preload
+ * hook can free ports before the app's own code runs. Linux only. Loads nothing heavy.
+ */
+import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
+import { freePortsPlan } from './free-port.js';
+import { listeningInodes, procFacts, socketOwners } from './procfs.js';
+/** Every holder of the ports, from /proc (Linux). */
+export function snapshotSync(ports: readonly number[]): Snapshot {
+  const sockets = listeningInodes(new Set(ports));
+  const owners = socketOwners(new Set(sockets.keys()));
+  const holders: PortHolder[] = [];
+  const hidden: { port: number; socket: string }[] = [];
+  for (const [socket, port] of sockets) {
+    const pids = owners.get(socket) ?? [];
+    if (pids.length === 0) hidden.push({ port, socket });
+    for (const pid of pids) {
+      const f = procFacts(pid);
+      if (f) holders.push({ port, socket, pid, uid: f.uid, command: f.command, ...(f.cwd === undefined ? {} : { cwd: f.cwd }) });
+    }
+  }
+  return { holders, hidden };
+}
+
+/** Run the plan synchronously; only for Linux (the preload hook cannot await). */
+export function runFreePortsSync(req: FreePortsRequest): FreePortsResult {
+  const plan = freePortsPlan(req);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let step = plan.next();
+  while (!step.done) {
+    const effect: Effect = step.value;
+    let answer: EffectAnswer;
+    switch (effect.kind) {
+      case 'find':
+        answer = snapshotSync(effect.ports);
+        break;
+      case 'listening':
+        answer = new Set(listeningInodes(new Set(effect.ports)).keys());
+        break;
+      case 'signal':
+        answer = signal(effect.pid, effect.signal);
+        break;
+      case 'sleep':
+        Atomics.wait(pause, 0, 0, effect.ms);
+        answer = undefined;
+        break;
+    }
+    step = plan.next(answer);
+  }
+  return step.value;
+}
+
+/** Send a signal; false when the process is already gone. */
+export function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false; // ESRCH: already gone (a sibling cluster worker's hook may have won)
+  }
+}
+
