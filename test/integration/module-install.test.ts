@@ -1,0 +1,61 @@
+// The packed package installs as a PM2 module (`pm2 install <abs tgz>`), takes its config from
+// `pm2 set helpdesk-monitor:config`, remedies a hung app, and uninstalls cleanly.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import YAML from 'yaml';
+import { ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+
+const PORT = 47300;
+const HEALTH = `http://127.0.0.1:${PORT}/health`;
+let sb: Sandbox;
+
+before(async () => {
+  sb = await createSandbox('module');
+});
+after(async () => {
+  await sb.teardown();
+});
+
+function moduleLog(): string {
+  try {
+    return readFileSync(join(sb.home, 'logs', 'helpdesk-monitor-out.log'), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+test('pm2 install of the packed tarball runs the module, which remedies a hung app', { timeout: 240_000 }, async () => {
+  const packDir = join(sb.home, 'tmp');
+  // The suite has just built dist/; skip prepack's rebuild.
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8', env: sb.env });
+  const tgz = join(packDir, out.trim().split('\n').at(-1)!);
+  sb.pm2Cli(['install', tgz]);
+  const mod = await waitFor('module online', async () => (await sb.list()).find((p) => p.name === 'helpdesk-monitor' && p.isModule && p.status === 'online'));
+  assert.ok(mod.pid > 0);
+  await waitFor('hint about the missing config', () => moduleLog().includes('pm2 set helpdesk-monitor:config'));
+
+  await sb.start(exampleApp('hd', PORT));
+  const app = await waitFor('app healthy', async () => ((await httpStatus(HEALTH)) === 200 ? sb.info('hd') : undefined));
+  const configFile = join(sb.home, 'monitor.yaml');
+  writeFileSync(configFile, YAML.stringify({
+    apps: [{ name: 'hd', health: { url: HEALTH, interval: '1s', timeout: '500ms', failure_threshold: 2 }, startup_grace: 0, ports: [PORT] }],
+  }));
+  sb.pm2Cli(['set', 'helpdesk-monitor:config', configFile]);
+  await waitFor('module watching the app', () => /watching 1 app\(s\): hd/.test(moduleLog()), 30_000);
+  await waitFor('module sees hd healthy', () => /\[hd\] \w+ -> healthy/.test(moduleLog()), 30_000);
+
+  process.kill(app.pid, 'SIGSTOP');
+  await waitFor('a new healthy instance', async () => {
+    const now = await sb.info('hd');
+    return now && now.pid !== app.pid && (await httpStatus(HEALTH)) === 200;
+  }, 30_000);
+  await waitFor('the remedy story in the module log', () => /\[hd\] remedy succeeded/.test(moduleLog()), 30_000);
+  const modules = (await sb.list()).filter((p) => p.name === 'helpdesk-monitor');
+  assert.equal(modules.length, 1, 'the module did not act on itself');
+
+  sb.pm2Cli(['uninstall', 'helpdesk-monitor']);
+  await waitFor('module gone', async () => !(await sb.list()).some((p) => p.name === 'helpdesk-monitor'), 30_000);
+});
