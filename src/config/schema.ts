@@ -118,7 +118,7 @@ export const rootSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.apps.forEach((app, i) => {
-      if (seen.has(app.name)) ctx.addIssue({ code: 'custom', path: ['apps', i, 'name'], message: `duplicate app name "${app.name}"` });
+      if (seen.has(app.name)) ctx.addIssue({ code: 'custom', path: ['apps', i, 'name'], input: app.name, message: `duplicate app name "${app.name}"` });
       seen.add(app.name);
     });
   });
@@ -138,24 +138,34 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
       maxSizeBytes: raw.log.max_size,
       maxFiles: raw.log.max_files,
     },
-    apps: raw.apps.map((a) => ({
-      name: a.name,
-      health: {
-        ...(a.health.url === undefined ? {} : { url: a.health.url }),
-        timeoutMs: a.health.timeout,
-        intervalMs: a.health.interval,
-        failureThreshold: a.health.failure_threshold,
-        expectStatus: Array.isArray(a.health.expect_status) ? a.health.expect_status : [a.health.expect_status],
-        maxBodyBytes: a.health.max_body,
-        followRedirects: a.health.follow_redirects,
-      },
-      startupGraceMs: a.startup_grace,
-      ports: a.ports,
-      killScope: a.kill_scope,
-      killGraceMs: a.kill_grace,
-      verifyTimeoutMs: a.verify_timeout,
-    })),
+    apps: raw.apps.map(toAppConfig),
   };
+}
+
+/** Map one validated app entry onto the typed app config. */
+export function toAppConfig(a: z.output<typeof appSchema>): AppConfig {
+  return {
+    name: a.name,
+    health: {
+      ...(a.health.url === undefined ? {} : { url: a.health.url }),
+      timeoutMs: a.health.timeout,
+      intervalMs: a.health.interval,
+      failureThreshold: a.health.failure_threshold,
+      expectStatus: Array.isArray(a.health.expect_status) ? a.health.expect_status : [a.health.expect_status],
+      maxBodyBytes: a.health.max_body,
+      followRedirects: a.health.follow_redirects,
+    },
+    startupGraceMs: a.startup_grace,
+    ports: a.ports,
+    killScope: a.kill_scope,
+    killGraceMs: a.kill_grace,
+    verifyTimeoutMs: a.verify_timeout,
+  };
+}
+
+/** The config of an app nobody configured: PM2 status only, no ports, default policy. */
+export function defaultAppConfig(name: string): AppConfig {
+  return toAppConfig(appSchema.parse({ name }));
 }
 
 /** Every key name the schema knows, for "did you mean" suggestions. */

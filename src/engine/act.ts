@@ -37,6 +37,28 @@ export function appScope(app: AppConfig, list: readonly ProcessInfo[], daemonPid
   });
 }
 
+/** The app's scope with its live (online) instances protected: for freeing ports around a running app. */
+export function sparingLiveScope(app: AppConfig, list: readonly ProcessInfo[], daemonPid: number | undefined): { scope: ScopeContext; live: number } {
+  const live = list.filter((p) => p.name === app.name && !p.isModule && p.pid > 0 && p.status === 'online');
+  const scope = appScope(app, list, daemonPid);
+  const protectedPids = new Map(scope.protectedPids);
+  for (const p of live) protectedPids.set(p.pid, `a live instance of ${app.name}`);
+  return { scope: { ...scope, protectedPids }, live: live.length };
+}
+
+/** Free the app's ports around its live instances (wrapper start/reload, cleanup-ports, hook). */
+export async function freePortsAroundLive(app: AppConfig, deps: ActDeps, dryRun = false): Promise<FreePortsResult & { live: number }> {
+  let list: ProcessInfo[] = [];
+  try {
+    list = await deps.pm2.list();
+  } catch {
+    // PM2 unreachable: no pids to spare; the never-killed list and the scope still hold
+  }
+  const { scope, live } = sparingLiveScope(app, list, deps.pm2.daemonPid());
+  const r = await runFreePorts({ ports: app.ports, scope, graceMs: app.killGraceMs, now: () => deps.clock.now(), dryRun });
+  return { ...r, live };
+}
+
 /**
  * Stop every instance of the app through PM2. When the app is hung, kill its processes as soon as
  * PM2 has marked them stopping, instead of waiting PM2's kill_timeout on a frozen process.

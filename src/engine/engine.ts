@@ -18,6 +18,7 @@ export interface EngineDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onRemedy?: (report: RemedyReport) => void;
+  readonly onChange?: () => void;
 }
 
 /** Events that mean "look at this app now". */
@@ -45,10 +46,10 @@ export class Engine {
     this.deps.logger.info(`watching ${this.workers.size} app(s): ${[...this.workers.keys()].join(', ')}`, { config: this.config.source });
   }
 
-  /** One check of every app (or the named ones), without timers: the `check` command. */
+  /** One pass over every app (or the named ones), without timers: the `check` command. */
   async checkOnce(names?: readonly string[]): Promise<WorkerView[]> {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
-    return Promise.all(chosen.map((w) => w.checkOnce()));
+    return Promise.all(chosen.map((w) => w.checkUntilSettled()));
   }
 
   /** What every worker knows now. */
@@ -86,12 +87,13 @@ export class Engine {
   }
 
   private makeWorker(app: AppConfig): AppWorker {
-    const { pm2, prober, clock, logger, onRemedy } = this.deps;
+    const { pm2, prober, clock, logger, onRemedy, onChange } = this.deps;
     return new AppWorker(app, {
       pm2, prober, clock, logger, processes: this.processes,
       // indirect, so a reload's new limiter is seen by existing workers
       limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
       ...(onRemedy ? { onRemedy } : {}),
+      ...(onChange ? { onChange } : {}),
     });
   }
 

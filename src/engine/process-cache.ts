@@ -8,6 +8,8 @@ import type { Pm2Port, ProcessInfo } from '../pm2/adapter.js';
 export class ProcessCache {
   private value: { at: number; list: ProcessInfo[] } | undefined;
   private inflight: Promise<ProcessInfo[]> | undefined;
+  /** Bumped by invalidate(): a fetch started before it must not be cached as fresh. */
+  private generation = 0;
 
   constructor(
     private readonly pm2: Pm2Port,
@@ -17,24 +19,28 @@ export class ProcessCache {
   /** The list, at most `maxAgeMs` old (0 forces a fetch, joining one already in flight). */
   async get(maxAgeMs: number): Promise<ProcessInfo[]> {
     const v = this.value;
-    if (v && this.clock.now() - v.at <= maxAgeMs) return v.list;
+    if (v && maxAgeMs > 0 && this.clock.now() - v.at <= maxAgeMs) return v.list;
     if (this.inflight) return this.inflight;
     const started = this.clock.now();
-    this.inflight = this.pm2
+    const generation = this.generation;
+    const fetch = this.pm2
       .list()
       .then((list) => {
-        this.value = { at: started, list };
+        if (generation === this.generation) this.value = { at: started, list };
         return list;
       })
       .finally(() => {
-        this.inflight = undefined;
+        if (this.inflight === fetch) this.inflight = undefined;
       });
-    return this.inflight;
+    this.inflight = fetch;
+    return fetch;
   }
 
-  /** Drop the cached list (after an action changed it). */
+  /** Drop the cached list and any fetch in flight (after an action changed it). */
   invalidate(): void {
+    this.generation++;
     this.value = undefined;
+    this.inflight = undefined;
   }
 }
 
@@ -46,13 +52,15 @@ export class Limiter {
   constructor(private readonly max: number) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in.
     if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
+    else this.active++;
     try {
       return await task();
     } finally {
-      this.active--;
-      this.queue.shift()?.();
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }

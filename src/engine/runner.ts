@@ -1,25 +1,29 @@
 /**
- * Running the monitor for a lifetime (the PM2 module and `helpdesk-monitor run`): load the config,
- * wait for the PM2 daemon without spawning one, start the engine, reload the config when the file
- * changes or on SIGHUP (keeping the last good config when the new one is invalid).
+ * Running the monitor: for a lifetime (the PM2 module and `run`) or for one pass (`check`).
+ * Both load the config, take the single-instance lock, reach the PM2 daemon without spawning one,
+ * and drive the same Engine; the long run also reloads its config when the file changes or on
+ * SIGHUP (keeping the last good config when the new one is invalid) and keeps state.json fresh.
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, systemClock, type Clock } from '../clock.js';
 import { loadConfig } from '../config/load.js';
 import type { MonitorConfig } from '../config/schema.js';
-import { describeError } from '../errors.js';
+import { Pm2Error, UsageError, describeError } from '../errors.js';
+import { acquireLock, type HeldLock } from '../lock/lock.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { stateDir } from '../paths.js';
 import { connectPm2, pingDaemon, type Pm2Port } from '../pm2/adapter.js';
 import { loadPm2 } from '../pm2/load.js';
-import { createHttpProber } from '../probes/http.js';
+import { createHttpProber, type HttpProber } from '../probes/http.js';
 import { Engine } from './engine.js';
+import { stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
+import type { WorkerView } from './worker.js';
 
 export interface RunOptions {
   readonly configPath: string;
   readonly pm2Home: string;
-  readonly console?: 'stderr' | 'stdout';
+  readonly console?: 'stderr' | 'stdout' | 'none';
   readonly clock?: Clock;
   /** Overrides the config's log level (`--verbose`). */
   readonly logLevel?: MonitorConfig['log']['level'];
@@ -45,14 +49,33 @@ export function loggerFor(config: MonitorConfig, options: Pick<RunOptions, 'cons
   });
 }
 
-/** Start the monitor. Throws ConfigError when the config is invalid at start. */
+/** The lock file of a config's state dir. */
+export const lockPath = (config: MonitorConfig): string => join(stateDir(config.stateDir), 'monitor.lock');
+
+function takeLock(config: MonitorConfig, logger: Logger): HeldLock {
+  return acquireLock({
+    path: lockPath(config),
+    onTakeover: (why, prev) => logger.warn(`took over a stale lock: ${why}`, { previous_pid: prev.pid, started_at: prev.started_at }),
+  });
+}
+
+/** Start the monitor for a lifetime. Throws ConfigError (invalid config) or LockHeldError. */
 export async function startMonitor(options: RunOptions): Promise<RunningMonitor> {
   const clock = options.clock ?? systemClock;
   const config = loadConfig(options.configPath);
   const logger = loggerFor(config, options);
-  const pm2 = await waitForPm2(options.pm2Home, logger);
+  const lock = takeLock(config, logger);
+  let pm2: Pm2Port;
+  try {
+    pm2 = await waitForPm2(options.pm2Home, logger);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const prober = createHttpProber(() => clock.now());
-  const engine = new Engine(config, { pm2, prober, clock, logger });
+  let stateDirNow = stateDir(config.stateDir);
+  const writer = stateWriter(() => stateFilePath(stateDirNow), () => engine.views(), clock, logger);
+  const engine = new Engine(config, { pm2, prober, clock, logger, onChange: writer.poke });
   engine.start();
 
   let current = JSON.stringify(config);
@@ -62,6 +85,7 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
       if (JSON.stringify(next) === current) return true;
       await engine.reload(next);
       current = JSON.stringify(next);
+      stateDirNow = stateDir(next.stateDir);
       return true;
     } catch (err) {
       logger.error(`config reload rejected, keeping the last good config: ${describeError(err)}`);
@@ -82,10 +106,76 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
       process.off('SIGHUP', onHup);
       unwatchFile(options.configPath);
       await engine.stop();
+      writer.flush();
       prober.close();
       await pm2.close();
+      lock.release();
+      logger.info('stopped');
       await new Promise<void>((r) => logger.on('finish', r).end());
     },
+  };
+}
+
+export interface CheckResult {
+  readonly views: readonly WorkerView[];
+  readonly healthy: boolean;
+}
+
+/**
+ * One pass for cron or a systemd timer: every app is probed; a failing app is re-probed up to its
+ * failure_threshold (at its interval) before a remedy, exactly as the long-running monitor would.
+ * Throws ConfigError, LockHeldError, or Pm2Error when no daemon answers (a check never spawns one).
+ */
+export async function runCheck(options: RunOptions & { readonly apps?: readonly string[] }): Promise<CheckResult> {
+  const clock = options.clock ?? systemClock;
+  const config = loadConfig(options.configPath);
+  const unknown = (options.apps ?? []).filter((a) => !config.apps.some((c) => c.name === a));
+  if (unknown.length > 0) throw new UsageError(`--app: ${unknown.join(', ')} not in the config ${config.source}`);
+  const logger = loggerFor(config, options);
+  const lock = takeLock(config, logger);
+  let pm2: Pm2Port | undefined;
+  let prober: HttpProber | undefined;
+  try {
+    const api = loadPm2();
+    if (!(await pingDaemon(api))) throw new Pm2Error('ping', `no PM2 daemon answers in ${options.pm2Home} (start it with \`pm2 resurrect\`)`);
+    pm2 = await connectPm2({ pm2Home: options.pm2Home, api });
+    prober = createHttpProber(() => clock.now());
+    const engine = new Engine(config, { pm2, prober, clock, logger });
+    const views = await engine.checkOnce(options.apps);
+    writeJsonAtomic(stateFilePath(stateDir(config.stateDir)), toStateDocument(engine.views(), clock.now()));
+    return { views, healthy: views.every((v) => v.state.phase === 'healthy') };
+  } finally {
+    prober?.close();
+    await pm2?.close();
+    lock.release();
+    await new Promise<void>((r) => logger.on('finish', r).end());
+  }
+}
+
+function stateWriter(path: () => string, views: () => WorkerView[], clock: Clock, logger: Logger): { poke: () => void; flush: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let last = '';
+  let warned = false;
+  const flush = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const doc = toStateDocument(views(), clock.now());
+    const body = JSON.stringify(doc.apps);
+    if (body === last) return;
+    try {
+      writeJsonAtomic(path(), doc);
+      last = body;
+      warned = false;
+    } catch (err) {
+      if (!warned) logger.warn(`cannot write the state file ${path()}: ${describeError(err)}`);
+      warned = true;
+    }
+  };
+  return {
+    poke: () => {
+      timer ??= setTimeout(flush, 1000);
+    },
+    flush,
   };
 }
 

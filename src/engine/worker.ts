@@ -2,6 +2,7 @@
  * One worker per app: owns the app's timer, counters and state; observes, asks the pure policy,
  * runs the remedy. Checks never overlap; a trigger during a check queues exactly one more.
  */
+import { sleep } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -18,6 +19,8 @@ export interface WorkerDeps extends ActDeps {
   readonly processes: ProcessCache;
   readonly limiter: Pick<Limiter, 'run'>;
   readonly onRemedy?: (report: RemedyReport) => void;
+  /** Called after every check (the state file writer debounces). */
+  readonly onChange?: () => void;
 }
 
 export interface WorkerView {
@@ -25,6 +28,8 @@ export interface WorkerView {
   readonly state: AppState;
   readonly lastObservation?: Observation;
   readonly lastRemedy?: RemedyReport;
+  /** Monotonic time the last remedy finished. */
+  readonly lastRemedyAt?: number;
   readonly lastError?: string;
 }
 
@@ -37,6 +42,7 @@ export class AppWorker {
   private closed = true;
   private lastObservation: Observation | undefined;
   private lastRemedy: RemedyReport | undefined;
+  private lastRemedyAt: number | undefined;
   private lastError: string | undefined;
   private readonly log: Logger;
 
@@ -78,10 +84,17 @@ export class AppWorker {
     this.schedule(0);
   }
 
-  /** Run one check now and return the resulting view (for `check`). */
-  async checkOnce(): Promise<WorkerView> {
+  /**
+   * Check now, and while the app is failing but below its threshold, again at its interval, until
+   * it is healthy, remedied or given up on (the one-pass `check`).
+   */
+  async checkUntilSettled(): Promise<WorkerView> {
     if (this.running) await this.running;
     await this.runCheck(0);
+    for (let i = 1; this.state.phase === 'failing' && i < this.app.health.failureThreshold + 1; i++) {
+      await sleep(this.app.health.intervalMs);
+      await this.runCheck(0);
+    }
     return this.view();
   }
 
@@ -91,6 +104,7 @@ export class AppWorker {
       state: this.state,
       ...(this.lastObservation ? { lastObservation: this.lastObservation } : {}),
       ...(this.lastRemedy ? { lastRemedy: this.lastRemedy } : {}),
+      ...(this.lastRemedyAt !== undefined ? { lastRemedyAt: this.lastRemedyAt } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -122,6 +136,14 @@ export class AppWorker {
   }
 
   private async check(maxListAgeMs: number): Promise<void> {
+    try {
+      await this.checkInner(maxListAgeMs);
+    } finally {
+      this.deps.onChange?.();
+    }
+  }
+
+  private async checkInner(maxListAgeMs: number): Promise<void> {
     let obs: Observation;
     try {
       obs = await this.observe(this.crashes > 0 ? 0 : maxListAgeMs);
@@ -145,6 +167,7 @@ export class AppWorker {
     this.deps.processes.invalidate();
     this.crashes = 0;
     this.lastRemedy = report;
+    this.lastRemedyAt = this.deps.clock.now();
     this.logReport(report);
     this.setState(afterRemedy(this.state, report.ok, this.deps.clock.now(), this.app, report.failure ?? d.reason));
     this.deps.onRemedy?.(report);

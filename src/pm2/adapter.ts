@@ -61,6 +61,16 @@ export interface Pm2AdapterOptions {
   readonly api?: Pm2Api;
 }
 
+/** The PM2 daemon's pid from `$PM2_HOME/pm2.pid`, if any. */
+export function readDaemonPid(pm2Home: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(pm2Home, 'pm2.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Is a daemon answering in this PM2_HOME? Never spawns one. */
 export function pingDaemon(api: Pm2Api = loadPm2(), timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -108,12 +118,7 @@ class Pm2Adapter implements Pm2Port {
   }
 
   daemonPid(): number | undefined {
-    try {
-      const pid = Number(readFileSync(join(this.options.pm2Home, 'pm2.pid'), 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
+    return readDaemonPid(this.options.pm2Home);
   }
 
   onProcessEvent(listener: (e: ProcessEvent) => void): () => void {

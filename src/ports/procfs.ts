@@ -89,7 +89,8 @@ export function procFacts(pid: number): ProcFacts | undefined {
     const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
     let command = '';
     try {
-      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      // One line, bounded: it goes into logs and tables.
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').replace(/\s+/g, ' ').slice(0, 200);
     } catch {
       // unreadable cmdline: leave empty
     }

@@ -1,0 +1,119 @@
+/** `helpdesk-monitor status`: one row per app: PM2, health now, ports and holders, the monitor's view. */
+import { join } from 'node:path';
+import { formatDuration } from '../config/duration.js';
+import { UsageError } from '../errors.js';
+import { readStateDocument, stateFilePath, type AppStateRecord } from '../engine/state-file.js';
+import { inspectLock } from '../lock/lock.js';
+import { pm2Home, stateDir } from '../paths.js';
+import { probePm2Status } from '../probes/pm2-status.js';
+import { createHttpProber } from '../probes/http.js';
+import type { HttpOutcome } from '../probes/types.js';
+import { snapshotSync } from '../ports/sync.js';
+import { procAvailable } from '../ports/procfs.js';
+import { parse } from './args.js';
+import { appConfigFor, connect, optionalConfig } from './context.js';
+import { EXIT } from './exit.js';
+
+export const help = `Usage: helpdesk-monitor status [APP...] [--config FILE] [--json]
+
+One row per app (the configured ones and every PM2 app): PM2 status, pid, uptime, restarts,
+a live health probe with its latency, the app's ports and who holds them, and the monitor's
+view (phase, consecutive failures, last remedy) from its state file.
+
+Options:
+  -c, --config FILE   config file (for health URLs, ports and the state dir)
+      --json          print one JSON document on stdout
+  -h, --help          this help
+
+Exit codes: 0 every listed app is online and healthy, 1 otherwise or PM2 is down,
+2 bad usage or invalid config.
+
+Example:
+  helpdesk-monitor status --json | jq '.apps[] | select(.healthy | not) | .name'
+`;
+
+interface Row {
+  readonly name: string;
+  readonly healthy: boolean;
+  readonly pm2: { readonly status: string; readonly pids: readonly number[]; readonly uptime_ms: number; readonly restarts: number };
+  readonly health?: HttpOutcome;
+  readonly ports: readonly { readonly port: number; readonly holders: readonly { readonly pid: number; readonly command: string; readonly uid: number }[] }[];
+  readonly monitor?: AppStateRecord;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
+  if (values.help) {
+    process.stdout.write(help);
+    return;
+  }
+  const home = pm2Home();
+  const config = optionalConfig(values.config, home);
+  const dir = stateDir(config?.stateDir);
+  const pm2 = await connect(home, false);
+  const prober = createHttpProber();
+  let rows: Row[];
+  try {
+    const list = await pm2.list();
+    const names = [...new Set([...(config?.apps.map((a) => a.name) ?? []), ...list.filter((p) => !p.isModule).map((p) => p.name)])];
+    const unknown = positionals.filter((n) => !names.includes(n));
+    if (unknown.length > 0) throw new UsageError(`unknown app(s): ${unknown.join(', ')}`);
+    const state = readStateDocument(stateFilePath(dir));
+    rows = await Promise.all(
+      names.filter((n) => positionals.length === 0 || positionals.includes(n)).map(async (name): Promise<Row> => {
+        const app = appConfigFor(name, config);
+        const s = probePm2Status(name, list);
+        const health = s.state === 'online' && app.health.url ? await prober.probe(app.health) : undefined;
+        const holders = procAvailable && app.ports.length > 0 ? snapshotSync(app.ports).holders : [];
+        const monitor = state?.apps[name];
+        return {
+          name,
+          healthy: s.state === 'online' && (health?.ok ?? true),
+          pm2: { status: s.state, pids: s.pids, uptime_ms: s.state === 'online' ? s.uptimeMs : 0, restarts: s.restarts },
+          ...(health ? { health } : {}),
+          ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map((h) => ({ pid: h.pid, command: h.command, uid: h.uid })) })),
+          ...(monitor ? { monitor } : {}),
+        };
+      }),
+    );
+  } finally {
+    prober.close();
+    await pm2.close();
+  }
+  const lock = readLock(join(dir, 'monitor.lock'));
+  const healthy = rows.every((r) => r.healthy);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ healthy, monitor: lock ?? null, apps: rows }, null, 2)}\n`);
+  } else {
+    process.stdout.write(renderTable(rows, lock));
+  }
+  process.exitCode = healthy ? EXIT.ok : EXIT.unhealthy;
+}
+
+function readLock(path: string): { pid: number; hostname: string; started_at: string; live: boolean } | undefined {
+  const held = inspectLock(path);
+  return held ? { pid: held.record.pid, hostname: held.record.hostname, started_at: held.record.started_at, live: held.live } : undefined;
+}
+
+/** Fits 80 columns: long values are cut with an ellipsis. */
+function renderTable(rows: readonly Row[], lock: { pid: number; hostname: string; live: boolean } | undefined): string {
+  const cols = [18, 8, 7, 7, 4, 12, 13] as const;
+  const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => cut(c, cols[i] ?? 20)).join(' ').trimEnd();
+  const out = [line(['APP', 'PM2', 'PID', 'UPTIME', '↺', 'HEALTH', 'PORTS', 'MONITOR'])];
+  for (const r of rows) {
+    const health = r.health ? (r.health.ok ? `${r.health.status} ${Math.round(r.health.latencyMs)}ms` : r.health.failure) : '-';
+    const ports = r.ports.map((p) => `${p.port}${p.holders.length === 0 ? ' free' : p.holders.some((h) => r.pm2.pids.includes(h.pid)) ? '' : ` pid ${p.holders[0]?.pid}`}`).join(',') || '-';
+    const m = r.monitor;
+    const monitor = m ? `${m.phase}${m.consecutive_failures > 0 ? ` ${m.consecutive_failures}x` : ''}${m.last_remedy ? ` remedy ${m.last_remedy.ok ? 'ok' : 'failed'}` : ''}` : '-';
+    out.push(line([r.name, r.pm2.status, r.pm2.pids.join(',') || '-', r.pm2.uptime_ms ? formatDuration(r.pm2.uptime_ms) : '-', String(r.pm2.restarts), health, ports, monitor]));
+  }
+  out.push(
+    lock?.live
+      ? `monitor: running as pid ${lock.pid} on ${lock.hostname}`
+      : lock
+        ? `monitor: not running (stale lock of pid ${lock.pid}; the next start takes it over)`
+        : 'monitor: not running (no lock held)',
+  );
+  return `${out.join('\n')}\n`;
+}

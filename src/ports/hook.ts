@@ -1,0 +1,46 @@
+/**
+ * The synchronous pre-start step used by hooks/pre-start.cjs: free the ports of the app that is
+ * about to start, before its code runs, with the same plan and scope rules as everything else.
+ * It never kills the process it runs in, its ancestors (the PM2 daemon), or PID 1.
+ */
+import type { KillScope } from '../config/schema.js';
+import { buildScope } from './context.js';
+import type { FreePortsResult } from './free-port.js';
+import { runFreePortsSync } from './sync.js';
+
+export interface PreStartInput {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly script?: string;
+}
+
+export interface PreStartPlan {
+  readonly ports: readonly number[];
+  readonly scope: KillScope;
+  readonly graceMs: number;
+}
+
+/** Read the hook's settings from the app's env: HDM_PORTS (else PORT), HDM_KILL_SCOPE, HDM_KILL_GRACE_MS. */
+export function planFromEnv(env: PreStartInput['env']): PreStartPlan | string {
+  const raw = env['HDM_PORTS'] ?? env['PORT'];
+  if (!raw) return 'no HDM_PORTS or PORT in the app env: nothing to free';
+  const ports = raw.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) return `HDM_PORTS/PORT "${raw}" is not a list of TCP ports`;
+  const scope = (env['HDM_KILL_SCOPE'] ?? 'app') as KillScope;
+  if (!['app', 'user', 'any'].includes(scope)) return `HDM_KILL_SCOPE "${scope}" is not one of app, user, any`;
+  const grace = Number(env['HDM_KILL_GRACE_MS'] ?? 1000);
+  return { ports, scope, graceMs: Number.isFinite(grace) && grace >= 0 ? grace : 1000 };
+}
+
+/** Free the app's ports synchronously; a string explains why nothing was done. */
+export function preStartFreePorts(input: PreStartInput): FreePortsResult | string {
+  const plan = planFromEnv(input.env);
+  if (typeof plan === 'string') return plan;
+  const scope = buildScope({
+    scope: plan.scope,
+    appCwd: input.cwd,
+    ...(input.script ? { appScript: input.script } : {}),
+    protect: new Map([[process.pid, 'the app being started (this process)']]),
+  });
+  return runFreePortsSync({ ports: plan.ports, scope, graceMs: plan.graceMs, now: () => performance.now() });
+}
