@@ -9,8 +9,21 @@ interface Command {
   load(): Promise<{ main(argv: readonly string[]): Promise<void> }>;
 }
 
+const wrapper = (op: 'start' | 'restart' | 'reload' | 'stop') => async () => ({ main: (await import('./wrapper.js')).mainFor(op) });
+
 const COMMANDS: Readonly<Record<string, Command>> = {
   run: { summary: 'run the monitor in the foreground (same engine as the PM2 module)', load: () => import('./run.js') },
+  check: { summary: 'one pass: probe, remedy, exit 0/1 (for cron and systemd timers)', load: () => import('./check.js') },
+  status: { summary: 'PM2 status, health, ports and the monitor\'s view per app', load: () => import('./status.js') },
+  start: { summary: 'free ports, pm2 start, wait until healthy', load: wrapper('start') },
+  restart: { summary: 'pm2 stop, free ports, start, wait until healthy', load: wrapper('restart') },
+  reload: { summary: 'free stray port holders, pm2 reload, wait until healthy', load: wrapper('reload') },
+  stop: { summary: 'pm2 stop, then confirm the ports are free', load: wrapper('stop') },
+  'cleanup-ports': { summary: 'free the configured ports of an app (within its kill_scope)', load: async () => ({ main: (await import('./ports.js')).cleanupMain }) },
+  'kill-port': { summary: 'free the given ports (operator action; never PID 1, PM2, the monitor)', load: async () => ({ main: (await import('./ports.js')).killMain }) },
+  hook: { summary: 'hook pre-start --app NAME: free the app\'s ports before it starts', load: () => import('./hook.js') },
+  'install-timer': { summary: 'install the systemd timer or cron fallback that runs check', load: async () => ({ main: (await import('./timer.js')).installMain }) },
+  'uninstall-timer': { summary: 'remove the systemd timer or cron line', load: async () => ({ main: (await import('./timer.js')).uninstallMain }) },
 };
 
 function usage(): string {

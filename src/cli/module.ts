@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { sleep } from '../clock.js';
 import { CONFIG_ENV, MODULE_NAME, moduleSetting } from '../config/load.js';
 import { startMonitor, type RunningMonitor } from '../engine/runner.js';
-import { describeError } from '../errors.js';
+import { LockHeldError, describeError } from '../errors.js';
 import { pm2Home } from '../paths.js';
 import { exitOnSignals } from './exit.js';
 
@@ -41,11 +41,16 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
         return;
       } catch (err) {
         const msg = describeError(err);
-        if (msg !== lastError) say(`cannot start: ${msg}\nwaiting for ${configPath} to change`);
+        if (err instanceof LockHeldError) {
+          if (msg !== lastError) say(`standing by: ${msg}`);
+          lastMtime = -1; // retry while the other instance holds the lock
+        } else if (msg !== lastError) {
+          say(`cannot start: ${msg}\nwaiting for ${configPath} to change`);
+        }
         lastError = msg;
       }
     }
-    await sleep(2000);
+    await sleep(lastError.includes('holds the lock') ? 10_000 : 2000);
   }
 }
 

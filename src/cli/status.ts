@@ -36,7 +36,7 @@ interface Row {
   readonly name: string;
   readonly healthy: boolean;
   readonly pm2: { readonly status: string; readonly pids: readonly number[]; readonly uptime_ms: number; readonly restarts: number };
-  readonly health?: HttpOutcome;
+  readonly health?: { readonly ok: boolean; readonly status?: number; readonly latency_ms: number; readonly failure?: string; readonly detail?: string };
   readonly ports: readonly { readonly port: number; readonly holders: readonly { readonly pid: number; readonly command: string; readonly uid: number }[] }[];
   readonly monitor?: AppStateRecord;
 }
@@ -70,7 +70,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           name,
           healthy: s.state === 'online' && (health?.ok ?? true),
           pm2: { status: s.state, pids: s.pids, uptime_ms: s.state === 'online' ? s.uptimeMs : 0, restarts: s.restarts },
-          ...(health ? { health } : {}),
+          ...(health ? { health: healthJson(health) } : {}),
           ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map((h) => ({ pid: h.pid, command: h.command, uid: h.uid })) })),
           ...(monitor ? { monitor } : {}),
         };
@@ -90,6 +90,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.exitCode = healthy ? EXIT.ok : EXIT.unhealthy;
 }
 
+function healthJson(h: HttpOutcome): NonNullable<Row['health']> {
+  const latency_ms = Math.round(h.latencyMs);
+  return h.ok ? { ok: true, status: h.status, latency_ms } : { ok: false, latency_ms, failure: h.failure, detail: h.detail, ...(h.status ? { status: h.status } : {}) };
+}
+
 function readLock(path: string): { pid: number; hostname: string; started_at: string; live: boolean } | undefined {
   const held = inspectLock(path);
   return held ? { pid: held.record.pid, hostname: held.record.hostname, started_at: held.record.started_at, live: held.live } : undefined;
@@ -102,7 +107,7 @@ function renderTable(rows: readonly Row[], lock: { pid: number; hostname: string
   const line = (cells: readonly string[]): string => cells.map((c, i) => cut(c, cols[i] ?? 20)).join(' ').trimEnd();
   const out = [line(['APP', 'PM2', 'PID', 'UPTIME', '↺', 'HEALTH', 'PORTS', 'MONITOR'])];
   for (const r of rows) {
-    const health = r.health ? (r.health.ok ? `${r.health.status} ${Math.round(r.health.latencyMs)}ms` : r.health.failure) : '-';
+    const health = r.health ? (r.health.ok ? `${r.health.status} ${r.health.latency_ms}ms` : (r.health.failure ?? 'failed')) : '-';
     const ports = r.ports.map((p) => `${p.port}${p.holders.length === 0 ? ' free' : p.holders.some((h) => r.pm2.pids.includes(h.pid)) ? '' : ` pid ${p.holders[0]?.pid}`}`).join(',') || '-';
     const m = r.monitor;
     const monitor = m ? `${m.phase}${m.consecutive_failures > 0 ? ` ${m.consecutive_failures}x` : ''}${m.last_remedy ? ` remedy ${m.last_remedy.ok ? 'ok' : 'failed'}` : ''}` : '-';

@@ -72,7 +72,7 @@ export function mainFor(op: Operation) {
           : target === 'all'
             ? [...new Set((await pm2.list()).filter((p) => !p.isModule && p.name !== 'helpdesk-monitor' && String(p.pmId) !== process.env['pm_id']).map((p) => p.name))]
             : [target];
-        for (const name of names) results.push(await operate(op, appConfigFor(name, config), deps, reporter(name), timeoutMs));
+        for (const name of names) results.push(await operate(op, appConfigFor(name, config), deps, reporter(name), timeoutMs === undefined ? {} : { timeoutMs }));
       }
     } finally {
       prober.close();

@@ -29,6 +29,8 @@ export class Engine {
   private readonly processes: ProcessCache;
   private limiter: Limiter;
   private unsubscribe: (() => void) | undefined;
+  /** pm_ids whose exit(stopping) we saw: their next exit is a stop, not a crash. */
+  private readonly stopping = new Set<number>();
 
   constructor(
     private config: MonitorConfig,
@@ -100,7 +102,16 @@ export class Engine {
   private onEvent(e: ProcessEvent): void {
     const w = this.workers.get(e.name);
     if (!w) return;
-    if (e.event === 'exit' && !e.manually) w.noteCrash();
-    else if (URGENT_EVENTS.has(e.event)) w.trigger();
+    if (e.event === 'exit') {
+      // A stop or restart (by an operator or by us) sends exit(stopping) then exit(stopped), both
+      // with manually:false; only the final stop/restart event says manually. A crash sends a
+      // lone exit. So an exit is a crash unless its instance was stopping.
+      if (e.status === 'stopping') return void this.stopping.add(e.pmId);
+      if (this.stopping.delete(e.pmId) || e.manually) return;
+      w.noteCrash();
+    } else {
+      this.stopping.delete(e.pmId);
+      if (URGENT_EVENTS.has(e.event)) w.trigger();
+    }
   }
 }

@@ -85,14 +85,17 @@ export class AppWorker {
   }
 
   /**
-   * Check now, and while the app is failing but below its threshold, again at its interval, until
-   * it is healthy, remedied or given up on (the one-pass `check`).
+   * Check now, and while the app is failing below its threshold (or not yet judged, e.g. inside
+   * its startup grace), again at its interval, until it is healthy, remedied or given up on.
+   * This is the one-pass `check`.
    */
   async checkUntilSettled(): Promise<WorkerView> {
     if (this.running) await this.running;
+    const { intervalMs, failureThreshold } = this.app.health;
+    const deadline = this.deps.clock.now() + this.app.startupGraceMs + (failureThreshold + 1) * intervalMs;
     await this.runCheck(0);
-    for (let i = 1; this.state.phase === 'failing' && i < this.app.health.failureThreshold + 1; i++) {
-      await sleep(this.app.health.intervalMs);
+    while ((this.state.phase === 'failing' || this.state.phase === 'unknown') && this.deps.clock.now() < deadline) {
+      await sleep(intervalMs);
       await this.runCheck(0);
     }
     return this.view();
@@ -114,17 +117,22 @@ export class AppWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      const started = this.deps.clock.now();
       void this.runCheck(Math.min(250, this.app.health.intervalMs / 2)).then(() => {
         const again = this.pending;
         this.pending = false;
-        this.schedule(again ? 0 : this.nextDelay());
+        this.schedule(again ? 0 : this.nextDelay(this.deps.clock.now() - started));
       });
     }, ms);
   }
 
-  private nextDelay(): number {
-    // While PM2 is unreachable, retry less often (up to 30 s) instead of hammering it.
-    return this.lastError ? Math.min(30_000, this.app.health.intervalMs * 4) : this.app.health.intervalMs;
+  /**
+   * Fixed rate: checks start one interval apart (a slow probe does not stretch the period, and
+   * checks never overlap). While PM2 is unreachable, retry less often instead of hammering it.
+   */
+  private nextDelay(tookMs: number): number {
+    if (this.lastError) return Math.min(30_000, this.app.health.intervalMs * 4);
+    return Math.max(0, this.app.health.intervalMs - tookMs);
   }
 
   private runCheck(maxListAgeMs: number): Promise<void> {
@@ -207,7 +215,7 @@ export class AppWorker {
   }
 
   private logReport(r: RemedyReport): void {
-    const steps = r.steps.map((s) => `${s.step} ${s.ok ? 'ok' : 'FAILED'} in ${Math.round(s.ms)}ms`).join(', ');
+    const steps = r.steps.map((s) => `${s.step.split(' ')[0]} ${s.ok ? 'ok' : 'FAILED'} in ${Math.round(s.ms)}ms`).join(', ');
     const fields = {
       reason: r.reason,
       ...(r.ports ? { ports: describeFreed(r.ports), killed: r.ports.killed.map((k) => k.pid), refused: r.ports.refused.map((x) => x.pid) } : {}),

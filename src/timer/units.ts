@@ -26,7 +26,6 @@ export function systemdUnits(cmd: CheckCommand, everyMs: number, user?: string):
   const every = `${Math.round(everyMs / 1000)}s`;
   const service = `[Unit]
 Description=helpdesk-monitor check: one pass over the PM2 apps (fallback when the module is not running)
-Documentation=man:helpdesk-monitor(1)
 After=network.target
 
 [Service]
