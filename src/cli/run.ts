@@ -32,6 +32,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const home = pm2Home();
   const location = locateConfig(values.config, process.env, home);
-  const monitor = await startMonitor({ configPath: location.path, pm2Home: home, ...(values.verbose ? { logLevel: 'debug' as const } : {}) });
+  const monitor = await startMonitor({
+    configPath: location.path, pm2Home: home,
+    // Under PM2 (a plain app), info lines belong in the out log, not the error log.
+    console: process.env['pm_id'] === undefined ? 'stderr' : 'stdout',
+    ...(values.verbose ? { logLevel: 'debug' as const } : {}),
+  });
   exitOnSignals(() => monitor.stop());
 }
