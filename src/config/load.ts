@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
-import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { closest } from './suggest.js';
@@ -95,11 +94,17 @@ function readDocument(path: string): unknown {
     throw new ConfigError(path, [{ path: '', message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
   }
   try {
-    return ext === '.json' ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
+    return ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     const kind = ext === '.json' ? 'JSON' : 'YAML';
     throw new ConfigError(path, [{ path: '', message: `not valid ${kind}: ${(err as Error).message.split('\n')[0]}` }]);
   }
+}
+
+/** yaml is loaded on first use: JSON and ecosystem configs never pay for it. */
+function parseYaml(text: string): unknown {
+  const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return YAML.parse(text, { prettyErrors: true });
 }
 
 type PathMapper = (path: readonly PropertyKey[]) => readonly PropertyKey[];

@@ -3,7 +3,6 @@
  * fkill for the SIGKILL escalation.
  */
 import { createRequire } from 'node:module';
-import fkill from 'fkill';
 import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
 import { freePortsPlan } from './free-port.js';
 import { listeningInodes, procAvailable } from './procfs.js';
@@ -40,6 +39,8 @@ export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResu
 
 async function forceKill(pid: number): Promise<boolean> {
   try {
+    // Loaded on first use: the escalation is rare and fkill's dependencies cost ~10 MiB of RSS.
+    const { default: fkill } = await import('fkill');
     await fkill(pid, { force: true, silent: false });
     return true;
   } catch {
