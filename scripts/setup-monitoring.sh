@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # setup-monitoring.sh: the original one-shot setup, safe to run again.
-#   - checks the config, creates the state/log directory with sane permissions
+#   - checks the config (a dry run of the port cleanup)
 #   - makes the scripts executable
-#   - installs the fallback watch: a systemd timer when systemd runs, else a cron line
+#   - creates the config's state/log directory (mode 0750) and installs the fallback watch:
+#     a systemd timer when systemd runs, else a cron line
 # Usage: sudo bash scripts/setup-monitoring.sh --config /srv/helpdesk/monitor.yaml [--every 5m] [--cron|--systemd]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,20 +24,16 @@ done
 [ -n "$config" ] || { echo "setup-monitoring.sh: pass --config FILE (or set HELPDESK_MONITOR_CONFIG)" >&2; exit 2; }
 [ -f "$here/../dist/src/cli/index.js" ] || { echo "setup-monitoring.sh: build first (npm ci && npm run build)" >&2; exit 2; }
 
-echo "1/4 checking the config $config (a dry run of the port cleanup: validates, kills nothing)"
+echo "1/3 checking the config $config (a dry run of the port cleanup: validates, kills nothing)"
 "${cli[@]}" cleanup-ports --dry-run --config "$config"
 
-state_dir="${PM2_HOME:-$HOME/.pm2}/helpdesk-monitor"
-echo "2/4 state and log directory $state_dir"
-mkdir -p "$state_dir"
-chmod 0750 "$state_dir"
-
-echo "3/4 making the scripts executable"
+echo "2/3 making the scripts executable"
 chmod +x "$here"/*.sh
 
 if [ -z "$mode" ]; then
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then mode="--systemd"; else mode="--cron"; fi
 fi
-echo "4/4 installing the fallback watch ($mode, every $every)"
+# install-timer also creates the config's state_dir (lock, state.json, logs) with mode 0750.
+echo "3/3 installing the fallback watch ($mode, every $every) and the state directory"
 "${cli[@]}" install-timer "$mode" --every "$every" --config "$config"
 echo "done: the watch runs \`helpdesk-monitor check\` every $every (exit 3 = the module is active = fine)"

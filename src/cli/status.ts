@@ -102,15 +102,16 @@ function readLock(path: string): { pid: number; hostname: string; started_at: st
 
 /** Fits 80 columns: long values are cut with an ellipsis. */
 function renderTable(rows: readonly Row[], lock: { pid: number; hostname: string; live: boolean } | undefined): string {
-  const cols = [18, 8, 7, 7, 4, 12, 13] as const;
-  const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => cut(c, cols[i] ?? 20)).join(' ').trimEnd();
+  // 14+7+7+6+3+9+9 + 7 separators = 62: the MONITOR column gets the rest of 80.
+  const cols = [14, 7, 7, 6, 3, 9, 9, 18] as const;
+  const cut = (s: string, n: number): string => ([...s].length > n ? `${[...s].slice(0, n - 1).join('')}…` : s.padEnd(n));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => cut(c, cols[i] ?? 18)).join(' ').trimEnd();
   const out = [line(['APP', 'PM2', 'PID', 'UPTIME', '↺', 'HEALTH', 'PORTS', 'MONITOR'])];
   for (const r of rows) {
     const health = r.health ? (r.health.ok ? `${r.health.status} ${r.health.latency_ms}ms` : (r.health.failure ?? 'failed')) : '-';
     const ports = r.ports.map((p) => `${p.port}${p.holders.length === 0 ? ' free' : p.holders.some((h) => r.pm2.pids.includes(h.pid)) ? '' : ` pid ${p.holders[0]?.pid}`}`).join(',') || '-';
     const m = r.monitor;
-    const monitor = m ? `${m.phase}${m.consecutive_failures > 0 ? ` ${m.consecutive_failures}x` : ''}${m.last_remedy ? ` remedy ${m.last_remedy.ok ? 'ok' : 'failed'}` : ''}` : '-';
+    const monitor = m ? `${m.phase}${m.consecutive_failures > 0 ? ` ${m.consecutive_failures}x` : ''}${m.last_remedy ? ` fix ${m.last_remedy.ok ? 'ok' : 'failed'}` : ''}` : '-';
     out.push(line([r.name, r.pm2.status, r.pm2.pids.join(',') || '-', r.pm2.uptime_ms ? formatDuration(r.pm2.uptime_ms) : '-', String(r.pm2.restarts), health, ports, monitor]));
   }
   out.push(

@@ -88,6 +88,10 @@ export async function installMain(argv: readonly string[]): Promise<void> {
   const home = pm2Home();
   const configPath = locateConfig(values.config, process.env, home).path;
   const config = loadConfig(configPath); // refuse to schedule a config that would fail every run
+  // The state dir holds the lock, state.json and the logs: make it now, private to the owner's group.
+  const dir = stateDir(config.stateDir);
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  process.stdout.write(`state and log directory: ${dir}\n`);
   const cmd: CheckCommand = { node: process.execPath, cli: fileURLToPath(new URL('./index.js', import.meta.url)), config: configPath, pm2Home: home };
   if (how === 'systemd') {
     const { dir, custom } = unitDir(values);
@@ -105,8 +109,7 @@ export async function installMain(argv: readonly string[]): Promise<void> {
     }
     return;
   }
-  const logFile = join(stateDir(config.stateDir), 'cron.log');
-  mkdirSync(stateDir(config.stateDir), { recursive: true });
+  const logFile = join(dir, 'cron.log');
   const line = cronLine(cmd, everyMs, logFile);
   writeCrontab(values.crontab, editCrontab(readCrontab(values.crontab), line));
   process.stdout.write(`crontab: ${line}\n`);

@@ -55,7 +55,7 @@ export interface MonitorConfig {
 
 const DURATION_HINT = 'expected a duration: seconds as a number, or a string like 500ms, 5s, 2m, 1h';
 
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+const duration = z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: DURATION_HINT });
@@ -65,10 +65,11 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
 });
 const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration greater than zero');
 
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+const SIZE_HINT = 'expected a size: bytes as a number, or a string like 512k, 10MB';
+const size = z.union([z.number(), z.string()], { error: SIZE_HINT }).transform((v, ctx) => {
   const bytes = parseSize(v);
   if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'expected a size: bytes as a number, or a string like 512k, 10MB' });
+    ctx.addIssue({ code: 'custom', message: SIZE_HINT });
     return z.NEVER;
   }
   return bytes;
@@ -91,7 +92,7 @@ const healthSchema = z.strictObject({
 });
 
 export const appSchema = z.strictObject({
-  name: z.string().min(1, 'expected the PM2 app name'),
+  name: z.string({ error: 'expected string (the PM2 app name)' }).min(1, 'expected the PM2 app name'),
   health: healthSchema.prefault({}),
   startup_grace: duration.default(10_000),
   ports: z.array(port).default([]),

@@ -15,6 +15,8 @@ export interface AppState {
   readonly failedRemedies: number;
   /** Monotonic ms before which no new remedy starts. */
   readonly backoffUntil: number;
+  /** A failed remedy may have left the app stopped: a stop we caused is not an operator's. */
+  readonly leftStopped: boolean;
   readonly lastReason?: string;
   readonly lastChangeAt: number;
 }
@@ -35,7 +37,7 @@ export type Decision =
   | { readonly action: 'remedy'; readonly state: AppState; readonly reason: string; readonly hung: boolean };
 
 export const initialState = (now: number): AppState => ({
-  phase: 'unknown', consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, lastChangeAt: now,
+  phase: 'unknown', consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, leftStopped: false, lastChangeAt: now,
 });
 
 /** Backoff after the n-th failed remedy in a row: interval x 2^(n-1), capped at 5 minutes. */
@@ -56,16 +58,16 @@ export function decide(state: AppState, obs: Observation, app: AppConfig): Decis
 
   const { pm2 } = obs;
   if (pm2.state === 'missing') return { action: 'none', state: transition(state, 'missing', now, { lastReason: pm2.detail }) };
-  if (pm2.state === 'stopped' && obs.crashes === 0 && obs.squatters.length === 0) {
+  if (pm2.state === 'stopped' && obs.crashes === 0 && obs.squatters.length === 0 && !state.leftStopped) {
     return { action: 'none', state: transition(state, 'stopped', now, { consecutiveFailures: 0, lastReason: 'stopped in PM2' }) };
   }
 
-  const urgent = urgentReason(obs);
+  const urgent = urgentReason(obs, state);
   const failure = urgent ?? failureReason(obs, app);
   if (failure === undefined) {
     const settling = pm2.state === 'launching' || pm2.state === 'stopping';
     if (settling) return { action: 'none', state };
-    return { action: 'none', state: transition(state, 'healthy', now, { consecutiveFailures: 0, lastReason: undefined }) };
+    return { action: 'none', state: transition(state, 'healthy', now, { consecutiveFailures: 0, leftStopped: false, lastReason: undefined }) };
   }
   if (failure === GRACE) return { action: 'none', state, note: 'failure inside startup_grace' };
 
@@ -92,10 +94,11 @@ export function decide(state: AppState, obs: Observation, app: AppConfig): Decis
 
 /** What the remedy's outcome does to the state. */
 export function afterRemedy(state: AppState, ok: boolean, now: number, app: AppConfig, reason: string): AppState {
-  if (ok) return transition(state, 'healthy', now, { consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, lastReason: undefined });
+  if (ok) return transition(state, 'healthy', now, { consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, leftStopped: false, lastReason: undefined });
   const failedRemedies = state.failedRemedies + 1;
   return transition(state, 'unhealthy', now, {
     failedRemedies,
+    leftStopped: true,
     backoffUntil: now + remedyBackoffMs(app, failedRemedies),
     lastReason: reason,
   });
@@ -104,9 +107,10 @@ export function afterRemedy(state: AppState, ok: boolean, now: number, app: AppC
 const GRACE = '\u0000grace';
 
 /** Evidence that needs no threshold: PM2 gave up, or a stranger holds the port of a crashing app. */
-function urgentReason(obs: Observation): string | undefined {
+function urgentReason(obs: Observation, state: AppState): string | undefined {
   const s = obs.squatters[0];
   if (s) return `port ${s.port} held by pid ${s.pid} (${s.command || '?'}) while the app is down`;
+  if (obs.pm2.state === 'stopped' && state.leftStopped) return 'still stopped after a failed remedy';
   if (obs.pm2.state === 'errored') return 'PM2 marked the app errored (it gave up restarting)';
   return undefined;
 }

@@ -191,7 +191,7 @@ export class AppWorker {
         ? await this.deps.limiter.run(() => this.deps.prober.probe(this.app.health))
         : undefined;
     // Only a crashing or down app is checked for squatters: the /proc scan is not free.
-    const suspicious = crashes > 0 || pm2.state === 'errored' || pm2.state === 'launching';
+    const suspicious = crashes > 0 || pm2.state === 'errored' || pm2.state === 'launching' || (pm2.state === 'stopped' && this.state.leftStopped);
     const squatters = suspicious && procAvailable && this.app.ports.length > 0 ? this.findSquatters(pm2.pids, list) : [];
     return { at: this.deps.clock.now(), pm2, crashes, squatters, ...(http ? { http } : {}) };
   }

@@ -20,6 +20,11 @@ function quote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** systemd expands %-specifiers in ExecStart and Environment: a literal % is %%. */
+const forSystemd = (word: string): string => quote(word).replace(/%/g, '%%');
+/** cron turns an unescaped % into a newline: a literal % is \%. */
+const forCron = (word: string): string => quote(word).replace(/%/g, '\\%');
+
 /** The service and timer unit texts. */
 export function systemdUnits(cmd: CheckCommand, everyMs: number, user?: string): { service: string; timer: string } {
   if (everyMs < 10_000) throw new UsageError('--every: at least 10s for a timer');
@@ -30,8 +35,8 @@ After=network.target
 
 [Service]
 Type=oneshot
-ExecStart=${[cmd.node, cmd.cli, 'check', '--config', cmd.config].map(quote).join(' ')}
-Environment=PM2_HOME=${quote(cmd.pm2Home)}
+ExecStart=${[cmd.node, cmd.cli, 'check', '--config', cmd.config].map(forSystemd).join(' ')}
+Environment=PM2_HOME=${forSystemd(cmd.pm2Home)}
 Environment=PM2_DISCRETE_MODE=true
 # 3: another live monitor (the PM2 module or \`run\`) holds the lock; nothing to do.
 SuccessExitStatus=3
@@ -64,8 +69,8 @@ export function cronSchedule(everyMs: number): string {
 
 /** The marked crontab line; exit 3 is treated as success. */
 export function cronLine(cmd: CheckCommand, everyMs: number, logFile: string): string {
-  const run = [cmd.node, cmd.cli, 'check', '--config', cmd.config].map(quote).join(' ');
-  return `${cronSchedule(everyMs)} PM2_HOME=${quote(cmd.pm2Home)} ${run} >> ${quote(logFile)} 2>&1 || [ $? -eq 3 ] ${CRON_MARKER}`;
+  const run = [cmd.node, cmd.cli, 'check', '--config', cmd.config].map(forCron).join(' ');
+  return `${cronSchedule(everyMs)} PM2_HOME=${forCron(cmd.pm2Home)} ${run} >> ${forCron(logFile)} 2>&1 || [ $? -eq 3 ] ${CRON_MARKER}`;
 }
 
 /** Replace our line in a crontab text (idempotent); `line` undefined removes it. */

@@ -19,9 +19,9 @@ export interface TestMonitor {
   stop(): Promise<void>;
 }
 
-/** Write a YAML config to a temp file and return its path. */
+/** Write a YAML config to a temp file (inside the sandbox home, which teardown removes). */
 export function writeConfig(doc: unknown, name = 'monitor.yaml'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'hdm-cfg-'));
+  const dir = mkdtempSync(join(process.env['PM2_HOME'] ?? tmpdir(), 'cfg-'));
   const file = join(dir, name);
   writeFileSync(file, name.endsWith('.json') ? JSON.stringify(doc) : YAML.stringify(doc));
   return file;

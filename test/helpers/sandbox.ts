@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectPm2, type Pm2Port, type ProcessInfo } from '../../src/pm2/adapter.js';
 import { loadPm2, type Pm2Api } from '../../src/pm2/load.js';
+import { PidLedger } from './holders.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const EXAMPLE_APP = join(ROOT, 'examples', 'helpdesk-backend', 'server.js');
@@ -46,7 +47,8 @@ export async function createSandbox(label: string): Promise<Sandbox> {
   const env = { ...process.env, TMPDIR: join(home, 'tmp') };
   const api = loadPm2();
   const pm2 = await connectPm2({ pm2Home: home, api, callTimeoutMs: 30_000 });
-  const tracked = new Set<number>();
+  // Identity (pid + start time), so teardown never kills a pid reused by an unrelated process.
+  const tracked = new PidLedger();
   const sandbox: Sandbox = {
     home, api, pm2, env,
     start: (options) => pm2.start(options),
@@ -66,13 +68,7 @@ export async function createSandbox(label: string): Promise<Sandbox> {
       } catch {
         // the daemon may already be gone
       }
-      for (const pid of tracked) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      tracked.killAll();
       rmSync(home, { recursive: true, force: true });
     },
   };

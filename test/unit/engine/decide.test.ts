@@ -63,7 +63,7 @@ function run(start: AppState, observations: readonly Observation[], app: AppConf
 
 describe('initialState and transition', () => {
   test('initial state is unknown with zero counters', () => {
-    assert.deepEqual(initialState(42), { phase: 'unknown', consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, lastChangeAt: 42 });
+    assert.deepEqual(initialState(42), { phase: 'unknown', consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, leftStopped: false, lastChangeAt: 42 });
   });
   test('lastChangeAt moves only when the phase changes', () => {
     const s = state({ phase: 'failing', lastChangeAt: 100 });
