@@ -75,7 +75,10 @@ export function cronLine(cmd: CheckCommand, everyMs: number, logFile: string): s
 
 /** Replace our line in a crontab text (idempotent); `line` undefined removes it. */
 export function editCrontab(current: string, line: string | undefined): string {
-  const kept = current.split('\n').filter((l) => l !== '' && !l.endsWith(CRON_MARKER));
+  // Only our marked line changes: the user's other lines, blank ones included, stay as they are.
+  const lines = current.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const kept = lines.filter((l) => !l.endsWith(CRON_MARKER));
   if (line) kept.push(line);
-  return kept.length > 0 ? `${kept.join('\n')}\n` : '';
+  return kept.some((l) => l !== '') ? `${kept.join('\n')}\n` : '';
 }
