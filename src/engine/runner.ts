@@ -55,7 +55,7 @@ export const lockPath = (config: MonitorConfig): string => join(stateDir(config.
 function takeLock(config: MonitorConfig, logger: Logger): HeldLock {
   return acquireLock({
     path: lockPath(config),
-    onTakeover: (why, prev) => logger.warn(`took over a stale lock: ${why}`, { previous_pid: prev.pid, started_at: prev.started_at }),
+    onTakeover: (why, prev) => logger.warn(`took over a stale lock: ${why}`, prev ? { previous_pid: prev.pid, started_at: prev.started_at } : {}),
   });
 }
 

@@ -18,7 +18,7 @@ export interface LockOptions {
   readonly remoteStaleAfterMs?: number;
   readonly heartbeatMs?: number;
   /** Told when a stale lock is taken over. */
-  readonly onTakeover?: (why: string, previous: LockRecord) => void;
+  readonly onTakeover?: (why: string, previous: LockRecord | undefined) => void;
 }
 
 export interface HeldLock {
@@ -47,9 +47,7 @@ export function acquireLock(options: LockOptions): HeldLock {
       const verdict = judgeHolder(current, { ...facts, nowMs: Date.now() });
       if (verdict.live) throw heldError(options.path, current, verdict.why);
     }
-    if (takeOver(options, current)) {
-      if (createExclusive(options.path, mine)) return hold(options, mine);
-    }
+    if (takeOver(options, current, mine)) return hold(options, mine);
   }
   const last = readRecord(options.path);
   throw heldError(options.path, typeof last === 'string' ? undefined : last, 'could not take the lock after 20 attempts');
@@ -87,11 +85,14 @@ function hold(options: LockOptions, record: LockRecord): HeldLock {
   return { path: options.path, record, release };
 }
 
-/** Replace a stale lock under the guard; false when someone else is doing it. */
-function takeOver(options: LockOptions, seen: LockRecord | 'corrupt'): boolean {
+/**
+ * Replace a stale lock with ours under the guard. The file is replaced by an atomic rename, never
+ * removed, so nobody can slip in an O_EXCL create between the stale owner and us. False when
+ * someone else holds the guard or the lock changed hands meanwhile.
+ */
+function takeOver(options: LockOptions, seen: LockRecord | 'corrupt', mine: LockRecord): boolean {
   const guard = `${options.path}.takeover`;
-  const guardRecord = ownRecord(osHostname());
-  if (!createExclusive(guard, guardRecord)) {
+  if (!createExclusive(guard, mine)) {
     const g = readRecord(guard);
     // A guard left by a process that died inside the takeover window.
     if (g === 'corrupt' || (typeof g !== 'string' && !probePid(g.pid))) safeUnlink(guard);
@@ -99,12 +100,14 @@ function takeOver(options: LockOptions, seen: LockRecord | 'corrupt'): boolean {
   }
   try {
     const now = readRecord(options.path);
-    if (now === 'gone') return true;
-    const same = now === 'corrupt' ? seen === 'corrupt' : typeof now !== 'string' && typeof seen !== 'string' && now.pid === seen.pid && now.started_at === seen.started_at;
-    if (!same) return false; // it changed hands while we looked: judge again
-    safeUnlink(options.path);
+    const same =
+      now === 'corrupt'
+        ? seen === 'corrupt'
+        : typeof now !== 'string' && typeof seen !== 'string' && now.pid === seen.pid && now.started_at === seen.started_at;
+    if (!same) return false; // released or changed hands while we looked: judge again
+    writeFileAtomic(`${options.path}.${process.pid}.tmp`, options.path, mine);
     const why = seen === 'corrupt' ? 'the lock file was unreadable' : judgeHolder(seen, { hostname: osHostname(), nowMs: Date.now(), probe: probePid, remoteStaleAfterMs: options.remoteStaleAfterMs ?? 600_000 }).why;
-    if (seen !== 'corrupt') options.onTakeover?.(why, seen);
+    options.onTakeover?.(why, seen === 'corrupt' ? undefined : seen);
     return true;
   } finally {
     safeUnlink(guard);
