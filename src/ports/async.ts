@@ -5,36 +5,23 @@
 import { createRequire } from 'node:module';
 import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
 import { freePortsPlan } from './free-port.js';
-import { listeningInodes, procAvailable } from './procfs.js';
-import { signal, snapshotSync } from './sync.js';
+import { procAvailable } from './procfs.js';
+import { answerSync, signal } from './sync.js';
 
-/** Run the plan asynchronously (engine, CLI). */
+/** Run the plan asynchronously (engine, CLI): /proc answers on Linux, find-process elsewhere. */
 export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResult> {
   const plan = freePortsPlan(req);
   let step = plan.next();
-  while (!step.done) {
-    const effect: Effect = step.value;
-    let answer: EffectAnswer;
-    switch (effect.kind) {
-      case 'find':
-        answer = procAvailable ? snapshotSync(effect.ports) : await snapshotPortable(effect.ports);
-        break;
-      case 'listening':
-        answer = procAvailable
-          ? new Set(listeningInodes(new Set(effect.ports)).keys())
-          : new Set((await snapshotPortable(effect.ports)).holders.map((h) => h.socket));
-        break;
-      case 'signal':
-        answer = effect.signal === 'SIGKILL' ? await forceKill(effect.pid) : signal(effect.pid, effect.signal);
-        break;
-      case 'sleep':
-        await new Promise((r) => setTimeout(r, effect.ms));
-        answer = undefined;
-        break;
-    }
-    step = plan.next(answer);
-  }
+  while (!step.done) step = plan.next(await answer(step.value));
   return step.value;
+}
+
+async function answer(effect: Effect): Promise<EffectAnswer> {
+  if (effect.kind === 'sleep') return new Promise<undefined>((r) => setTimeout(() => r(undefined), effect.ms));
+  if (effect.kind === 'signal') return effect.signal === 'SIGKILL' ? forceKill(effect.pid) : signal(effect.pid, effect.signal);
+  if (procAvailable) return answerSync(effect);
+  const snapshot = await snapshotPortable(effect.ports);
+  return effect.kind === 'find' ? snapshot : new Set(snapshot.holders.map((h) => h.socket));
 }
 
 async function forceKill(pid: number): Promise<boolean> {

@@ -22,31 +22,26 @@ export function snapshotSync(ports: readonly number[]): Snapshot {
   return { holders, hidden };
 }
 
+/** Answer one effect synchronously from /proc (Linux). */
+export function answerSync(effect: Effect): EffectAnswer {
+  switch (effect.kind) {
+    case 'find':
+      return snapshotSync(effect.ports);
+    case 'listening':
+      return new Set(listeningInodes(new Set(effect.ports)).keys());
+    case 'signal':
+      return signal(effect.pid, effect.signal);
+    case 'sleep':
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, effect.ms);
+      return undefined;
+  }
+}
+
 /** Run the plan synchronously; only for Linux (the preload hook cannot await). */
 export function runFreePortsSync(req: FreePortsRequest): FreePortsResult {
   const plan = freePortsPlan(req);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   let step = plan.next();
-  while (!step.done) {
-    const effect: Effect = step.value;
-    let answer: EffectAnswer;
-    switch (effect.kind) {
-      case 'find':
-        answer = snapshotSync(effect.ports);
-        break;
-      case 'listening':
-        answer = new Set(listeningInodes(new Set(effect.ports)).keys());
-        break;
-      case 'signal':
-        answer = signal(effect.pid, effect.signal);
-        break;
-      case 'sleep':
-        Atomics.wait(pause, 0, 0, effect.ms);
-        answer = undefined;
-        break;
-    }
-    step = plan.next(answer);
-  }
+  while (!step.done) step = plan.next(answerSync(step.value));
   return step.value;
 }
 
