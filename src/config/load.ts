@@ -9,7 +9,7 @@ import { extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { closest } from './suggest.js';
-import { KNOWN_KEYS, rootSchema, toMonitorConfig, type MonitorConfig } from './schema.js';
+import { KNOWN_KEYS, defaultsSchema, rootSchema, toMonitorConfig, type MonitorConfig } from './schema.js';
 
 export const MODULE_NAME = 'helpdesk-monitor';
 export const CONFIG_ENV = 'HELPDESK_MONITOR_CONFIG';
@@ -69,7 +69,8 @@ export function loadConfig(file: string): MonitorConfig {
   const path = resolve(file);
   const document = readDocument(path);
   const { root, mapPath } = normalise(document, path);
-  const parsed = rootSchema.safeParse(root, { reportInput: true });
+  const merged = applyDefaults(root, path, mapPath);
+  const parsed = rootSchema.safeParse(merged, { reportInput: true });
   if (!parsed.success) throw new ConfigError(path, parsed.error.issues.flatMap((i) => toIssues(i, mapPath)));
   return toMonitorConfig(parsed.data, path);
 }
@@ -143,6 +144,34 @@ function normalise(doc: unknown, path: string): { root: unknown; mapPath: PathMa
   return { root: { ...global, apps: monitored }, mapPath };
 }
 
+/**
+ * `defaults:` holds per-app keys for every app (an app's own keys win, nested blocks merge).
+ * Defaults are validated on
+ * their own first, so an error there is reported under `defaults.`, not once per app.
+ */
+function applyDefaults(root: unknown, path: string, mapPath: PathMapper): unknown {
+  if (!isRecord(root)) return root;
+  const defaults = isRecord(root['defaults']) ? root['defaults'] : undefined;
+  if (defaults) {
+    const checked = defaultsSchema.safeParse(defaults, { reportInput: true });
+    if (!checked.success) {
+      throw new ConfigError(path, checked.error.issues.flatMap((i) => toIssues({ ...i, path: ['defaults', ...i.path] }, mapPath)));
+    }
+  }
+  if (!Array.isArray(root['apps'])) return root;
+  const apps = root['apps'].map((app: unknown) => (isRecord(app) ? deepMerge(defaults ?? {}, app) : app));
+  return { ...root, apps };
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isRecord(b) && isRecord(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -152,7 +181,8 @@ function toIssues(issue: z.core.$ZodIssue, mapPath: PathMapper): ConfigIssue[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const hint = closest(key, KNOWN_KEYS);
-      return { path: formatPath([...base, key]), message: `unknown key${hint ? `; did you mean "${hint}"?` : ''}` };
+      const message = hint === key ? `unknown key here ("${key}" belongs in another block)` : `unknown key${hint ? `; did you mean "${hint}"?` : ''}`;
+      return { path: formatPath([...base, key]), message };
     });
   }
   const value = 'input' in issue && issue.input !== undefined ? render(issue.input) : undefined;

@@ -20,9 +20,55 @@ export interface HealthConfig {
   readonly followRedirects: boolean;
 }
 
+export type RestartStrategyName = 'pm2' | 'service' | 'process' | 'auto';
+export type NotifyEventType =
+  | 'remedy_started' | 'remedy_succeeded' | 'remedy_failed' | 'remedy_skipped'
+  | 'circuit_opened' | 'circuit_half_open' | 'circuit_closed';
+
+/** When to restart and when to stop trying (the circuit breaker). */
+export interface PolicyConfig {
+  /** Consecutive good checks before a failing app counts as healthy again. */
+  readonly successThreshold: number;
+  /** Base delay between restart attempts and between failed remedies. */
+  readonly restartDelayMs: number;
+  readonly backoffFactor: number;
+  readonly backoffMaxMs: number;
+  /** 0..1: the delay is varied by up to this fraction, so many apps do not retry in step. */
+  readonly backoffJitter: number;
+  /** Restart attempts within one remedy. */
+  readonly maxAttempts: number;
+  /** Failed remedies within failureWindowMs that open the circuit. */
+  readonly maxRestartFailures: number;
+  readonly failureWindowMs: number;
+  /** Open -> half-open after this long. */
+  readonly circuitResetMs: number;
+}
+
+export interface CommandConfig {
+  readonly command: string;
+  readonly timeoutMs: number;
+}
+
+export interface ProcessStrategyConfig {
+  readonly command: string;
+  readonly cwd?: string;
+  readonly pidfile?: string;
+  readonly pattern?: string;
+  readonly logFile?: string;
+  readonly stopGraceMs: number;
+}
+
 export interface AppConfig {
   readonly name: string;
   readonly health: HealthConfig;
+  /** Extra probes: all must pass. */
+  readonly tcp?: { readonly host: string; readonly port: number };
+  readonly healthCheckCommand?: CommandConfig;
+  readonly preRestartCommand?: CommandConfig;
+  readonly policy: PolicyConfig;
+  readonly strategy: RestartStrategyName;
+  readonly serviceUnit: string;
+  readonly process?: ProcessStrategyConfig;
   /** Failures this soon after a start do not count. */
   readonly startupGraceMs: number;
   readonly ports: readonly number[];
@@ -42,6 +88,15 @@ export interface LogConfig {
   readonly maxFiles: number;
 }
 
+export interface NotifyTargetConfig {
+  readonly url: string;
+  readonly format: 'json' | 'slack' | 'discord';
+  /** Empty: every event. */
+  readonly events: readonly NotifyEventType[];
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
 export interface MonitorConfig {
   /** The file this config came from (absolute). */
   readonly source: string;
@@ -50,6 +105,7 @@ export interface MonitorConfig {
   readonly log: LogConfig;
   /** Probes in flight at once across all apps. */
   readonly concurrency: number;
+  readonly notify: readonly NotifyTargetConfig[];
   readonly apps: readonly AppConfig[];
 }
 
@@ -76,6 +132,7 @@ const size = z.union([z.number(), z.string()], { error: SIZE_HINT }).transform((
 });
 
 const port = z.number().int().min(1).max(65535);
+const validPort = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
 const httpStatus = z.number().int().min(100).max(599);
 
 const healthSchema = z.strictObject({
@@ -84,11 +141,37 @@ const healthSchema = z.strictObject({
     .refine((s) => /^https?:\/\/[^/\s]+/.test(s) && URL.canParse(s), 'expected an http:// or https:// URL')
     .optional(),
   timeout: positiveDuration.default(2000),
-  interval: positiveDuration.default(5000),
+  /** Default: the app's check_interval (the original name), else 5s; applied in toAppConfig. */
+  interval: positiveDuration.optional(),
   failure_threshold: z.number().int().min(1).max(100).default(3),
   expect_status: z.union([httpStatus, z.array(httpStatus).min(1)]).default(200),
   max_body: size.default(64 * 1024),
   follow_redirects: z.boolean().default(false),
+  /** A TCP connect probe: a port, or "host:port". */
+  tcp: z
+    .union(
+      [port, z.string().refine((v) => /^[\w.-]+:\d{1,5}$/.test(v) && validPort(Number(v.slice(v.lastIndexOf(':') + 1))), 'expected a port or "host:port" (port 1-65535)')],
+      { error: 'expected a port or "host:port"' },
+    )
+    .optional(),
+});
+
+const command = z.string().min(1, 'expected a shell command');
+const NOTIFY_EVENTS = ['remedy_started', 'remedy_succeeded', 'remedy_failed', 'remedy_skipped', 'circuit_opened', 'circuit_half_open', 'circuit_closed'] as const;
+
+const backoffSchema = z.strictObject({
+  factor: z.number().min(1).max(10).default(2),
+  max: positiveDuration.default(300_000),
+  jitter: z.number().min(0).max(1).default(0.1),
+});
+
+const processSchema = z.strictObject({
+  command,
+  cwd: z.string().min(1).optional(),
+  pidfile: z.string().min(1).optional(),
+  pattern: z.string().min(3, 'expected a pattern of at least 3 characters (it selects processes to stop)').optional(),
+  log_file: z.string().min(1).optional(),
+  stop_grace: duration.default(5000),
 });
 
 export const appSchema = z.strictObject({
@@ -99,6 +182,31 @@ export const appSchema = z.strictObject({
   kill_scope: z.enum(['app', 'user', 'any']).default('app'),
   kill_grace: duration.default(2000),
   verify_timeout: positiveDuration.default(30_000),
+  /** The original monitor's name for health.interval. */
+  check_interval: positiveDuration.optional(),
+  // The policy; the names are the original monitor's.
+  success_threshold: z.number().int().min(1).max(100).default(1),
+  restart_delay: duration.default(5000),
+  backoff: backoffSchema.prefault({}),
+  max_attempts: z.number().int().min(1).max(10).default(1),
+  max_restart_failures: z.number().int().min(1).max(100).default(3),
+  failure_window: positiveDuration.default(600_000),
+  circuit_reset_time: positiveDuration.default(1_800_000),
+  health_check_command: command.optional(),
+  health_check_timeout: positiveDuration.default(10_000),
+  pre_restart_command: command.optional(),
+  pre_restart_timeout: positiveDuration.default(30_000),
+  restart_strategy: z.enum(['pm2', 'service', 'process', 'auto']).default('pm2'),
+  service: z.string().min(1).optional(),
+  process: processSchema.optional(),
+});
+
+const notifySchema = z.strictObject({
+  url: z.string().refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), 'expected an http:// or https:// URL'),
+  format: z.enum(['json', 'slack', 'discord']).default('json'),
+  events: z.array(z.enum(NOTIFY_EVENTS)).default([]),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeout: positiveDuration.default(5000),
 });
 
 const logSchema = z.strictObject({
@@ -114,6 +222,9 @@ export const rootSchema = z
     state_dir: z.string().min(1).optional(),
     log: logSchema.prefault({}),
     concurrency: z.number().int().min(1).max(64).default(8),
+    /** Validated on their own (errors under `defaults.`), then merged into every app by load.ts. */
+    defaults: z.record(z.string(), z.unknown()).optional(),
+    notify: z.array(notifySchema).default([]),
     apps: z.array(appSchema).min(1, 'expected at least one app'),
   })
   .superRefine((cfg, ctx) => {
@@ -121,8 +232,14 @@ export const rootSchema = z
     cfg.apps.forEach((app, i) => {
       if (seen.has(app.name)) ctx.addIssue({ code: 'custom', path: ['apps', i, 'name'], input: app.name, message: `duplicate app name "${app.name}"` });
       seen.add(app.name);
+      if (app.restart_strategy === 'process' && !app.process) {
+        ctx.addIssue({ code: 'custom', path: ['apps', i, 'process'], input: undefined, message: 'restart_strategy process needs a process: block with at least `command`' });
+      }
     });
   });
+
+/** The per-app keys that may appear under `defaults:` (everything but the name). */
+export const defaultsSchema = appSchema.omit({ name: true }).partial();
 
 export type RawRoot = z.output<typeof rootSchema>;
 
@@ -132,6 +249,9 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
     source,
     ...(raw.state_dir === undefined ? {} : { stateDir: raw.state_dir }),
     concurrency: raw.concurrency,
+    notify: raw.notify.map((n) => ({
+      url: n.url, format: n.format, events: n.events, timeoutMs: n.timeout, ...(n.headers ? { headers: n.headers } : {}),
+    })),
     log: {
       level: raw.log.level,
       format: raw.log.format,
@@ -150,18 +270,52 @@ export function toAppConfig(a: z.output<typeof appSchema>): AppConfig {
     health: {
       ...(a.health.url === undefined ? {} : { url: a.health.url }),
       timeoutMs: a.health.timeout,
-      intervalMs: a.health.interval,
+      intervalMs: a.health.interval ?? a.check_interval ?? 5000,
       failureThreshold: a.health.failure_threshold,
       expectStatus: Array.isArray(a.health.expect_status) ? a.health.expect_status : [a.health.expect_status],
       maxBodyBytes: a.health.max_body,
       followRedirects: a.health.follow_redirects,
     },
+    ...(a.health.tcp === undefined ? {} : { tcp: parseTcp(a.health.tcp) }),
+    ...(a.health_check_command ? { healthCheckCommand: { command: a.health_check_command, timeoutMs: a.health_check_timeout } } : {}),
+    ...(a.pre_restart_command ? { preRestartCommand: { command: a.pre_restart_command, timeoutMs: a.pre_restart_timeout } } : {}),
+    policy: {
+      successThreshold: a.success_threshold,
+      restartDelayMs: a.restart_delay,
+      backoffFactor: a.backoff.factor,
+      backoffMaxMs: a.backoff.max,
+      backoffJitter: a.backoff.jitter,
+      maxAttempts: a.max_attempts,
+      maxRestartFailures: a.max_restart_failures,
+      failureWindowMs: a.failure_window,
+      circuitResetMs: a.circuit_reset_time,
+    },
+    strategy: a.restart_strategy,
+    serviceUnit: a.service ?? a.name,
+    ...(a.process
+      ? {
+          process: {
+            command: a.process.command,
+            stopGraceMs: a.process.stop_grace,
+            ...(a.process.cwd ? { cwd: a.process.cwd } : {}),
+            ...(a.process.pidfile ? { pidfile: a.process.pidfile } : {}),
+            ...(a.process.pattern ? { pattern: a.process.pattern } : {}),
+            ...(a.process.log_file ? { logFile: a.process.log_file } : {}),
+          },
+        }
+      : {}),
     startupGraceMs: a.startup_grace,
     ports: a.ports,
     killScope: a.kill_scope,
     killGraceMs: a.kill_grace,
     verifyTimeoutMs: a.verify_timeout,
   };
+}
+
+function parseTcp(v: number | string): { host: string; port: number } {
+  if (typeof v === 'number') return { host: '127.0.0.1', port: v };
+  const i = v.lastIndexOf(':');
+  return { host: v.slice(0, i), port: Number(v.slice(i + 1)) };
 }
 
 /** The config of an app nobody configured: PM2 status only, no ports, default policy. */
@@ -174,5 +328,8 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(healthSchema.shape),
   ...Object.keys(appSchema.shape),
   ...Object.keys(logSchema.shape),
-  'state_dir', 'log', 'concurrency', 'apps', 'monitor',
+  ...Object.keys(backoffSchema.shape),
+  ...Object.keys(processSchema.shape),
+  ...Object.keys(notifySchema.shape),
+  'state_dir', 'log', 'concurrency', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

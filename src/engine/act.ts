@@ -8,7 +8,8 @@ import type { AppConfig } from '../config/schema.js';
 import type { Pm2Port, ProcessInfo } from '../pm2/adapter.js';
 import { probePm2Status } from '../probes/pm2-status.js';
 import type { HttpProber } from '../probes/http.js';
-import type { HttpOutcome } from '../probes/types.js';
+import type { Pm2StatusOutcome } from '../probes/types.js';
+import { probeAll } from './observe.js';
 import { runFreePorts } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
@@ -93,33 +94,36 @@ export interface VerifyResult {
   readonly ok: boolean;
   readonly elapsedMs: number;
   readonly detail: string;
-  readonly lastHttp?: HttpOutcome;
 }
 
-/** Wait until every instance is online and the health URL answers as expected, or the deadline. */
-export async function verifyHealthy(app: AppConfig, deps: ActDeps, timeoutMs = app.verifyTimeoutMs): Promise<VerifyResult> {
+/**
+ * Wait until the app is up (every PM2 instance online, or `status` says so for apps outside PM2)
+ * and every probe passes, or the deadline.
+ */
+export async function verifyHealthy(
+  app: AppConfig,
+  deps: ActDeps,
+  timeoutMs = app.verifyTimeoutMs,
+  status: () => Promise<Pm2StatusOutcome> = async () => probePm2Status(app.name, await deps.pm2.list()),
+): Promise<VerifyResult> {
   const started = deps.clock.now();
   let detail = 'no observation yet';
-  let lastHttp: HttpOutcome | undefined;
   while (deps.clock.now() - started < timeoutMs) {
-    const status = probePm2Status(app.name, await deps.pm2.list());
-    if (status.state === 'errored' || status.state === 'missing') {
-      return { ok: false, elapsedMs: deps.clock.now() - started, detail: `PM2 reports ${status.state} (${status.detail})` };
+    const s = await status();
+    if (s.state === 'errored' || s.state === 'missing') {
+      return { ok: false, elapsedMs: deps.clock.now() - started, detail: `${s.state} (${s.detail})` };
     }
-    if (status.state !== 'online') {
-      detail = `PM2 ${status.detail}`;
+    if (s.state !== 'online') {
+      detail = s.detail;
     } else {
       const left = timeoutMs - (deps.clock.now() - started);
-      lastHttp = await deps.prober.probe({ ...app.health, timeoutMs: Math.max(50, Math.min(app.health.timeoutMs, left)) });
-      if (lastHttp.ok) {
-        const how = app.health.url ? `online and ${app.health.url} answered ${lastHttp.status}` : 'online';
-        return { ok: true, elapsedMs: deps.clock.now() - started, detail: how, lastHttp };
-      }
-      detail = `online, but health ${lastHttp.failure}: ${lastHttp.detail}`;
+      const r = await probeAll(app, deps.prober, Math.max(50, Math.min(app.health.timeoutMs, left)));
+      if (r.ok) return { ok: true, elapsedMs: deps.clock.now() - started, detail: `online, ${r.detail}` };
+      detail = `online, but ${r.detail}`;
     }
     await sleep(50);
   }
-  return { ok: false, elapsedMs: deps.clock.now() - started, detail: `not healthy within ${timeoutMs} ms: ${detail}`, ...(lastHttp ? { lastHttp } : {}) };
+  return { ok: false, elapsedMs: deps.clock.now() - started, detail: `not healthy within ${timeoutMs} ms: ${detail}` };
 }
 
 async function waitFor(deps: ActDeps, limitMs: number, cond: () => Promise<boolean>): Promise<boolean> {

@@ -1,22 +1,30 @@
 /**
- * The policy: a pure function of the app's state, one observation, the time and the config.
- * No I/O. It smooths raw probe outcomes into health (thresholds, startup grace), spots the cases
- * that need a remedy at once (a squatted port, PM2 giving up), and backs off after failed remedies.
+ * The policy: pure functions of the app's state, one observation, the time and the config. No
+ * I/O. Raw probe outcomes are smoothed into health (failure and success thresholds, startup
+ * grace); a squatted port or PM2 giving up needs no threshold; failed remedies back off
+ * (restart_delay x factor^n, capped, with jitter) and, past max_restart_failures within the
+ * window, open the circuit: no more restarts until circuit_reset_time, then one half-open trial.
  */
 import type { AppConfig } from '../config/schema.js';
-import type { HttpOutcome, Pm2StatusOutcome } from '../probes/types.js';
+import type { HttpOutcome, OtherProbeOutcome, Pm2StatusOutcome } from '../probes/types.js';
 
 export type Phase = 'unknown' | 'healthy' | 'failing' | 'remedying' | 'unhealthy' | 'stopped' | 'missing';
+export type Circuit = 'closed' | 'open' | 'half-open';
 
 export interface AppState {
   readonly phase: Phase;
   readonly consecutiveFailures: number;
+  readonly consecutiveSuccesses: number;
   /** Failed remedies in a row (reset by a verified recovery). */
   readonly failedRemedies: number;
   /** Monotonic ms before which no new remedy starts. */
   readonly backoffUntil: number;
   /** A failed remedy may have left the app stopped: a stop we caused is not an operator's. */
   readonly leftStopped: boolean;
+  readonly circuit: Circuit;
+  readonly circuitSince: number;
+  /** Monotonic times of failed remedies inside the failure window (newest last, bounded). */
+  readonly recentFailures: readonly number[];
   readonly lastReason?: string;
   readonly lastChangeAt: number;
 }
@@ -26,24 +34,36 @@ export interface Observation {
   readonly pm2: Pm2StatusOutcome;
   /** Absent when the app has no URL or is not online. */
   readonly http?: HttpOutcome;
+  /** TCP and exec probes (all must pass). */
+  readonly others?: readonly OtherProbeOutcome[];
   /** Unexpected exits PM2 reported since the previous observation. */
   readonly crashes: number;
   /** Holders of the app's ports that are not the app (seen only while it is down or crashing). */
   readonly squatters: readonly { readonly port: number; readonly pid: number; readonly command: string }[];
+  /** An operator paused remedies (`helpdesk-monitor pause`). */
+  readonly paused?: boolean;
+}
+
+export interface PolicyEvent {
+  readonly type: 'circuit_opened' | 'circuit_half_open' | 'circuit_closed';
+  readonly detail: string;
 }
 
 export type Decision =
-  | { readonly action: 'none'; readonly state: AppState; readonly note?: string }
-  | { readonly action: 'remedy'; readonly state: AppState; readonly reason: string; readonly hung: boolean };
+  | { readonly action: 'none'; readonly state: AppState; readonly events: readonly PolicyEvent[]; readonly note?: string }
+  | { readonly action: 'remedy'; readonly state: AppState; readonly events: readonly PolicyEvent[]; readonly reason: string; readonly hung: boolean; readonly trial: boolean };
 
 export const initialState = (now: number): AppState => ({
-  phase: 'unknown', consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, leftStopped: false, lastChangeAt: now,
+  phase: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, failedRemedies: 0, backoffUntil: 0, leftStopped: false,
+  circuit: 'closed', circuitSince: now, recentFailures: [], lastChangeAt: now,
 });
 
-/** Backoff after the n-th failed remedy in a row: interval x 2^(n-1), capped at 5 minutes. */
-export function remedyBackoffMs(app: AppConfig, failedRemedies: number): number {
+/** Delay after the n-th failed remedy in a row: restart_delay x factor^(n-1), capped, with jitter (rand in [0,1)). */
+export function remedyBackoffMs(app: AppConfig, failedRemedies: number, rand = 0.5): number {
   if (failedRemedies <= 0) return 0;
-  return Math.min(300_000, app.health.intervalMs * 2 ** Math.min(failedRemedies - 1, 16));
+  const p = app.policy;
+  const base = Math.min(p.backoffMaxMs, p.restartDelayMs * p.backoffFactor ** Math.min(failedRemedies - 1, 30));
+  return Math.max(0, Math.round(base * (1 + p.backoffJitter * (2 * rand - 1))));
 }
 
 /** Move to a new phase; the only place a phase changes. */
@@ -51,57 +71,93 @@ export function transition(state: AppState, phase: Phase, now: number, patch: Pa
   return { ...state, ...patch, phase, lastChangeAt: phase === state.phase ? state.lastChangeAt : now };
 }
 
+/** Close the circuit and forget failed remedies (verified health, or `helpdesk-monitor reset`). */
+export function closeCircuit(state: AppState, now: number, why: string): { state: AppState; events: PolicyEvent[] } {
+  const events: PolicyEvent[] = state.circuit === 'closed' ? [] : [{ type: 'circuit_closed', detail: why }];
+  return { state: { ...state, circuit: 'closed', circuitSince: now, recentFailures: [], failedRemedies: 0, backoffUntil: 0 }, events };
+}
+
 /** Decide what one observation means for the app. */
-export function decide(state: AppState, obs: Observation, app: AppConfig): Decision {
+export function decide(prev: AppState, obs: Observation, app: AppConfig): Decision {
   const now = obs.at;
-  if (state.phase === 'remedying') return { action: 'none', state, note: 'a remedy is in progress' };
+  const events: PolicyEvent[] = [];
+  if (prev.phase === 'remedying') return { action: 'none', state: prev, events, note: 'a remedy is in progress' };
+  let state = prev;
+  if (state.circuit === 'open' && now - state.circuitSince >= app.policy.circuitResetMs) {
+    state = { ...state, circuit: 'half-open', circuitSince: now };
+    events.push({ type: 'circuit_half_open', detail: 'circuit_reset_time passed: one trial remedy allowed' });
+  }
 
   const { pm2 } = obs;
-  if (pm2.state === 'missing') return { action: 'none', state: transition(state, 'missing', now, { lastReason: pm2.detail }) };
+  if (pm2.state === 'missing') return { action: 'none', events, state: transition(state, 'missing', now, { lastReason: pm2.detail }) };
   if (pm2.state === 'stopped' && obs.crashes === 0 && obs.squatters.length === 0 && !state.leftStopped) {
-    return { action: 'none', state: transition(state, 'stopped', now, { consecutiveFailures: 0, lastReason: 'stopped in PM2' }) };
+    return { action: 'none', events, state: transition(state, 'stopped', now, { consecutiveFailures: 0, lastReason: 'stopped in PM2' }) };
   }
 
   const urgent = urgentReason(obs, state);
   const failure = urgent ?? failureReason(obs, app);
-  if (failure === undefined) {
-    const settling = pm2.state === 'launching' || pm2.state === 'stopping';
-    if (settling) return { action: 'none', state };
-    return { action: 'none', state: transition(state, 'healthy', now, { consecutiveFailures: 0, leftStopped: false, lastReason: undefined }) };
-  }
-  if (failure === GRACE) return { action: 'none', state, note: 'failure inside startup_grace' };
+  if (failure === undefined) return onSuccess(state, obs, app, events);
+  if (failure === GRACE) return { action: 'none', state, events, note: 'failure inside startup_grace' };
 
   const failures = state.consecutiveFailures + 1;
   const threshold = app.health.failureThreshold;
-  const due = urgent !== undefined || failures >= threshold;
   const counted = `${failure}${urgent ? '' : ` (${Math.min(failures, threshold)}/${threshold})`}`;
-  if (!due) return { action: 'none', state: transition(state, 'failing', now, { consecutiveFailures: failures, lastReason: counted }) };
-  if (now < state.backoffUntil) {
-    return {
-      action: 'none',
-      state: transition(state, 'unhealthy', now, { consecutiveFailures: failures, lastReason: counted }),
-      note: `backing off ${Math.ceil(state.backoffUntil - now)} ms after ${state.failedRemedies} failed remedies`,
-    };
+  const failed = { consecutiveFailures: failures, consecutiveSuccesses: 0, lastReason: counted };
+  if (urgent === undefined && failures < threshold) return { action: 'none', events, state: transition(state, 'failing', now, failed) };
+
+  const hold = (note: string): Decision => ({ action: 'none', events, note, state: transition(state, 'unhealthy', now, failed) });
+  if (obs.paused) return hold('remedies paused by an operator');
+  if (state.circuit === 'open') {
+    return hold(`circuit open: no restarts for ${Math.ceil((state.circuitSince + app.policy.circuitResetMs - now) / 1000)} s more (helpdesk-monitor reset ${app.name} closes it)`);
   }
+  if (now < state.backoffUntil) return hold(`backing off ${Math.ceil(state.backoffUntil - now)} ms after ${state.failedRemedies} failed remedies`);
   const hung = obs.http?.ok === false && obs.http.failure === 'timeout';
-  return {
-    action: 'remedy',
-    reason: counted,
-    hung,
-    state: transition(state, 'remedying', now, { consecutiveFailures: failures, lastReason: counted }),
-  };
+  return { action: 'remedy', reason: counted, hung, trial: state.circuit === 'half-open', events, state: transition(state, 'remedying', now, failed) };
 }
 
-/** What the remedy's outcome does to the state. */
-export function afterRemedy(state: AppState, ok: boolean, now: number, app: AppConfig, reason: string): AppState {
-  if (ok) return transition(state, 'healthy', now, { consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, leftStopped: false, lastReason: undefined });
+function onSuccess(state: AppState, obs: Observation, app: AppConfig, events: PolicyEvent[]): Decision {
+  const now = obs.at;
+  if (obs.pm2.state === 'launching' || obs.pm2.state === 'stopping') return { action: 'none', state, events };
+  const successes = state.consecutiveSuccesses + 1;
+  const recovering = state.phase === 'failing' || state.phase === 'unhealthy';
+  if (recovering && successes < app.policy.successThreshold) {
+    return { action: 'none', events, state: { ...state, consecutiveSuccesses: successes }, note: `recovering (${successes}/${app.policy.successThreshold})` };
+  }
+  // Verified health forgets failed remedies and backoff, and closes an open circuit.
+  const healthy = transition(state, 'healthy', now, { consecutiveFailures: 0, consecutiveSuccesses: successes, leftStopped: false, lastReason: undefined });
+  const closed = closeCircuit(healthy, now, 'the app is healthy again');
+  events.push(...closed.events);
+  return { action: 'none', state: closed.state, events };
+}
+
+/** What a remedy's outcome does to the state (rand in [0,1) for the backoff jitter). */
+export function afterRemedy(state: AppState, ok: boolean, now: number, app: AppConfig, reason: string, rand = 0.5): { state: AppState; events: PolicyEvent[] } {
+  if (ok) {
+    const healthy = transition(state, 'healthy', now, { consecutiveFailures: 0, consecutiveSuccesses: 0, leftStopped: false, lastReason: undefined });
+    return closeCircuit(healthy, now, 'a remedy restored the app');
+  }
+  const p = app.policy;
   const failedRemedies = state.failedRemedies + 1;
-  return transition(state, 'unhealthy', now, {
+  const recentFailures = [...state.recentFailures.filter((t) => now - t < p.failureWindowMs), now].slice(-p.maxRestartFailures);
+  const opens = state.circuit === 'half-open' || recentFailures.length >= p.maxRestartFailures;
+  const events: PolicyEvent[] = [];
+  if (opens && state.circuit !== 'open') {
+    events.push({
+      type: 'circuit_opened',
+      detail: state.circuit === 'half-open'
+        ? 'the half-open trial failed'
+        : `${recentFailures.length} failed remedies within ${Math.round(p.failureWindowMs / 1000)} s`,
+    });
+  }
+  const next = transition(state, 'unhealthy', now, {
     failedRemedies,
+    recentFailures,
     leftStopped: true,
-    backoffUntil: now + remedyBackoffMs(app, failedRemedies),
+    backoffUntil: now + remedyBackoffMs(app, failedRemedies, rand),
     lastReason: reason,
+    ...(opens ? { circuit: 'open' as const, circuitSince: now } : {}),
   });
+  return { state: next, events };
 }
 
 const GRACE = '\u0000grace';
@@ -110,15 +166,16 @@ const GRACE = '\u0000grace';
 function urgentReason(obs: Observation, state: AppState): string | undefined {
   const s = obs.squatters[0];
   if (s) return `port ${s.port} held by pid ${s.pid} (${s.command || '?'}) while the app is down`;
-  if (obs.pm2.state === 'stopped' && state.leftStopped) return 'still stopped after a failed remedy';
   if (obs.pm2.state === 'errored') return 'PM2 marked the app errored (it gave up restarting)';
+  if (obs.pm2.state === 'stopped' && state.leftStopped) return 'still stopped after a failed remedy';
   return undefined;
 }
 
 function failureReason(obs: Observation, app: AppConfig): string | undefined {
   if (obs.crashes > 0) return `exited unexpectedly ${obs.crashes === 1 ? 'once' : `${obs.crashes} times`} since the last check`;
   const h = obs.http;
-  if (!h || h.ok) return undefined;
-  if (obs.pm2.uptimeMs < app.startupGraceMs && obs.crashes === 0) return GRACE;
-  return `health ${h.failure}: ${h.detail}`;
+  const bad = h && !h.ok ? `health ${h.failure}: ${h.detail}` : obs.others?.find((o) => !o.ok)?.detail;
+  if (bad === undefined) return undefined;
+  if (obs.pm2.uptimeMs < app.startupGraceMs) return GRACE;
+  return bad;
 }

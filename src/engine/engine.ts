@@ -10,7 +10,7 @@ import type { Pm2Port, ProcessEvent } from '../pm2/adapter.js';
 import type { HttpProber } from '../probes/http.js';
 import { Limiter, ProcessCache } from './process-cache.js';
 import type { RemedyReport } from './remedy.js';
-import { AppWorker, type WorkerView } from './worker.js';
+import { AppWorker, type Control, type WorkerEvent, type WorkerView } from './worker.js';
 
 export interface EngineDeps {
   readonly pm2: Pm2Port;
@@ -18,8 +18,13 @@ export interface EngineDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onRemedy?: (report: RemedyReport) => void;
-  readonly onChange?: () => void;
+  readonly onChange?: (urgent: boolean) => void;
+  readonly onEvent?: (event: WorkerEvent) => void;
+  /** What a previous run of the monitor knew, per app (state.json). */
+  readonly restored?: ReadonlyMap<string, Restored>;
 }
+
+type Restored = NonNullable<ConstructorParameters<typeof AppWorker>[2]>;
 
 /** Events that mean "look at this app now". */
 const URGENT_EVENTS = new Set(['restart overlimit', 'errored']);
@@ -52,6 +57,11 @@ export class Engine {
   async checkOnce(names?: readonly string[]): Promise<WorkerView[]> {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
     return Promise.all(chosen.map((w) => w.checkUntilSettled()));
+  }
+
+  /** Operator input (control.json): pauses and resets, by app name. */
+  applyControl(control: ReadonlyMap<string, Control>): void {
+    for (const [name, w] of this.workers) w.applyControl(control.get(name) ?? {});
   }
 
   /** What every worker knows now. */
@@ -89,14 +99,19 @@ export class Engine {
   }
 
   private makeWorker(app: AppConfig): AppWorker {
-    const { pm2, prober, clock, logger, onRemedy, onChange } = this.deps;
-    return new AppWorker(app, {
-      pm2, prober, clock, logger, processes: this.processes,
-      // indirect, so a reload's new limiter is seen by existing workers
-      limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
-      ...(onRemedy ? { onRemedy } : {}),
-      ...(onChange ? { onChange } : {}),
-    });
+    const { pm2, prober, clock, logger, onRemedy, onChange, onEvent } = this.deps;
+    return new AppWorker(
+      app,
+      {
+        pm2, prober, clock, logger, processes: this.processes,
+        // indirect, so a reload's new limiter is seen by existing workers
+        limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
+        ...(onRemedy ? { onRemedy } : {}),
+        ...(onChange ? { onChange } : {}),
+        ...(onEvent ? { onEvent } : {}),
+      },
+      this.deps.restored?.get(app.name),
+    );
   }
 
   private onEvent(e: ProcessEvent): void {

@@ -17,7 +17,10 @@ import { connectPm2, pingDaemon, type Pm2Port } from '../pm2/adapter.js';
 import { loadPm2 } from '../pm2/load.js';
 import { createHttpProber, type HttpProber } from '../probes/http.js';
 import { Engine } from './engine.js';
-import { stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
+import { hostname } from 'node:os';
+import { createNotifier, type Notifier } from '../notify/notifier.js';
+import { controlFilePath, readControl } from './control.js';
+import { loadStateDocument, quarantine, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
 import type { WorkerView } from './worker.js';
 
 export interface RunOptions {
@@ -73,10 +76,10 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     throw err;
   }
   const prober = createHttpProber(() => clock.now());
-  let stateDirNow = stateDir(config.stateDir);
-  const writer = stateWriter(() => stateFilePath(stateDirNow), () => engine.views(), clock, logger);
-  const engine = new Engine(config, { pm2, prober, clock, logger, onChange: writer.poke });
+  const { engine, notifier, stateDirOf, writer } = openEngine(config, { pm2, prober, clock, logger });
   engine.start();
+  const controlFile = controlFilePath(stateDirOf());
+  watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile)));
 
   let current = JSON.stringify(config);
   const reload = async (): Promise<boolean> => {
@@ -84,8 +87,8 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
       const next = loadConfig(options.configPath);
       if (JSON.stringify(next) === current) return true;
       await engine.reload(next);
+      engine.applyControl(readControl(controlFile));
       current = JSON.stringify(next);
-      stateDirNow = stateDir(next.stateDir);
       return true;
     } catch (err) {
       logger.error(`config reload rejected, keeping the last good config: ${describeError(err)}`);
@@ -105,8 +108,10 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     async stop() {
       process.off('SIGHUP', onHup);
       unwatchFile(options.configPath);
+      unwatchFile(controlFile);
       await engine.stop();
       writer.flush();
+      await notifier.close();
       prober.close();
       await pm2.close();
       lock.release();
@@ -135,16 +140,19 @@ export async function runCheck(options: RunOptions & { readonly apps?: readonly 
   const lock = takeLock(config, logger);
   let pm2: Pm2Port | undefined;
   let prober: HttpProber | undefined;
+  let notifier: Notifier | undefined;
   try {
     const api = loadPm2();
     if (!(await pingDaemon(api))) throw new Pm2Error('ping', `no PM2 daemon answers in ${options.pm2Home} (start it with \`pm2 resurrect\`)`);
     pm2 = await connectPm2({ pm2Home: options.pm2Home, api });
     prober = createHttpProber(() => clock.now());
-    const engine = new Engine(config, { pm2, prober, clock, logger });
-    const views = await engine.checkOnce(options.apps);
-    writeJsonAtomic(stateFilePath(stateDir(config.stateDir)), toStateDocument(engine.views(), clock.now()));
+    const opened = openEngine(config, { pm2, prober, clock, logger });
+    notifier = opened.notifier;
+    const views = await opened.engine.checkOnce(options.apps);
+    opened.writer.flush();
     return { views, healthy: views.every((v) => v.state.phase === 'healthy') };
   } finally {
+    await notifier?.close();
     prober?.close();
     await pm2?.close();
     lock.release();
@@ -152,31 +160,81 @@ export async function runCheck(options: RunOptions & { readonly apps?: readonly 
   }
 }
 
-function stateWriter(path: () => string, views: () => WorkerView[], clock: Clock, logger: Logger): { poke: () => void; flush: () => void } {
+function stateWriter(path: string, views: () => WorkerView[], clock: Clock, logger: Logger): { poke: (urgent: boolean) => void; flush: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let last = '';
+  let lastWriteAt = -Infinity;
   let warned = false;
   const flush = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const doc = toStateDocument(views(), clock.now());
-    const body = JSON.stringify(doc.apps);
-    if (body === last) return;
+    // Check times and latencies change every tick: alone they do not justify a write (and an
+    // fsync) more than once a minute.
+    const body = JSON.stringify(doc.apps, (k, v: unknown) => (k === 'last_check_at' || k === 'latency_ms' ? undefined : v));
+    if (body === last && clock.now() - lastWriteAt < 60_000) return;
     try {
-      writeJsonAtomic(path(), doc);
+      writeJsonAtomic(path, doc);
       last = body;
+      lastWriteAt = clock.now();
       warned = false;
     } catch (err) {
-      if (!warned) logger.warn(`cannot write the state file ${path()}: ${describeError(err)}`);
+      if (!warned) logger.warn(`cannot write the state file ${path}: ${describeError(err)}`);
       warned = true;
     }
   };
   return {
-    poke: () => {
-      timer ??= setTimeout(flush, 1000);
+    // Remedies and circuit changes are written at once (a kill -9 must not forget an open
+    // circuit); routine checks at most once a second.
+    poke: (urgent) => {
+      if (urgent) flush();
+      else timer ??= setTimeout(flush, 1000);
     },
     flush,
   };
+}
+
+interface OpenDeps {
+  readonly pm2: Pm2Port;
+  readonly prober: HttpProber;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * The engine with what the last run left (state.json: circuits, counters, history; a corrupt
+ * file is kept aside with a warning), the operator's control.json, the notifier and the state
+ * writer. Shared by the long run and the one-pass check.
+ */
+function openEngine(config: MonitorConfig, deps: OpenDeps) {
+  const { clock, logger } = deps;
+  const dir = stateDir(config.stateDir);
+  const statePath = stateFilePath(dir);
+  const restored = new Map<string, ReturnType<typeof restoreApp>>();
+  const read = loadStateDocument(statePath);
+  if (read.kind === 'corrupt') {
+    let aside = '';
+    try {
+      aside = ` (kept as ${quarantine(statePath)})`;
+    } catch {
+      // could not copy it: it will be overwritten
+    }
+    logger.warn(`the state file ${statePath} is unreadable (${read.why})${aside}; starting with fresh state`);
+  } else if (read.kind === 'ok') {
+    for (const [name, rec] of Object.entries(read.doc.apps)) restored.set(name, restoreApp(rec, clock.now()));
+  }
+  const notifier = createNotifier({ targets: config.notify, logger, clock });
+  const host = hostname();
+  // Called only once checks run, after `engine` exists.
+  const writer = stateWriter(statePath, () => engine.views(), clock, logger);
+  const engine = new Engine(config, {
+    ...deps,
+    restored,
+    onChange: writer.poke,
+    onEvent: (e) => notifier.notify({ ...e, killed: e.killed ? [...e.killed] : undefined, at: new Date(), host }),
+  });
+  engine.applyControl(readControl(controlFilePath(dir)));
+  return { engine, notifier, writer, stateDirOf: () => dir };
 }
 
 /** Wait (with backoff, logging once) until a PM2 daemon answers, then connect. Never spawns one. */

@@ -1,37 +1,60 @@
 /**
  * One worker per app: owns the app's timer, counters and state; observes, asks the pure policy,
- * runs the remedy. Checks never overlap; a trigger during a check queues exactly one more.
+ * runs the remedy, and tells the engine what happened (events for notifications, changes for the
+ * state file). Checks never overlap; a trigger during a check queues exactly one more.
  */
 import { sleep } from '../clock.js';
-import type { AppConfig } from '../config/schema.js';
+import type { AppConfig, NotifyEventType } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { probePm2Status } from '../probes/pm2-status.js';
-import { snapshotSync } from '../ports/sync.js';
-import { procAvailable } from '../ports/procfs.js';
-import type { ActDeps } from './act.js';
-import { afterRemedy, decide, initialState, type AppState, type Observation } from './decide.js';
+import { afterRemedy, closeCircuit, decide, initialState, type AppState, type Observation, type PolicyEvent } from './decide.js';
+import { observe } from './observe.js';
 import type { Limiter, ProcessCache } from './process-cache.js';
-import { describeFreed, runRemedy, type RemedyReport } from './remedy.js';
+import { describeFreed, runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
+import { remedyEntry, type RemedyEntry } from './state-file.js';
 
-export interface WorkerDeps extends ActDeps {
+/** Something worth telling people (webhooks) about an app. */
+export interface WorkerEvent {
+  readonly type: NotifyEventType;
+  readonly app: string;
+  readonly reason?: string;
+  readonly detail?: string;
+  readonly durationMs?: number;
+  readonly killed?: readonly number[];
+}
+
+/** Operator input from `pause`, `resume` and `reset` (wall-clock times). */
+export interface Control {
+  readonly pausedUntil?: number | 'indefinite';
+  readonly resetAt?: number;
+}
+
+export interface WorkerDeps extends RemedyDeps {
   readonly logger: Logger;
   readonly processes: ProcessCache;
   readonly limiter: Pick<Limiter, 'run'>;
   readonly onRemedy?: (report: RemedyReport) => void;
-  /** Called after every check (the state file writer debounces). */
-  readonly onChange?: () => void;
+  readonly onEvent?: (event: WorkerEvent) => void;
+  /** Called after every check; `urgent` after a remedy or a circuit change (write state now). */
+  readonly onChange?: (urgent: boolean) => void;
 }
+
 
 export interface WorkerView {
   readonly app: string;
   readonly state: AppState;
   readonly lastObservation?: Observation;
+  /** The last remedy run by this process (full report). */
   readonly lastRemedy?: RemedyReport;
-  /** Monotonic time the last remedy finished. */
-  readonly lastRemedyAt?: number;
+  /** The last 100 remedies, this process's and restored ones (summaries, wall-clock times). */
+  readonly history: readonly RemedyEntry[];
+  readonly control: Control;
+  /** Wall-clock ms of the last `reset` applied. */
+  readonly resetSeen: number;
   readonly lastError?: string;
 }
+
+const HISTORY = 100;
 
 export class AppWorker {
   private state: AppState;
@@ -41,16 +64,21 @@ export class AppWorker {
   private crashes = 0;
   private closed = true;
   private lastObservation: Observation | undefined;
+  private history: RemedyEntry[] = [];
   private lastRemedy: RemedyReport | undefined;
-  private lastRemedyAt: number | undefined;
+  private control: Control = {};
+  private resetSeen = 0;
   private lastError: string | undefined;
   private readonly log: Logger;
 
   constructor(
     readonly app: AppConfig,
     private readonly deps: WorkerDeps,
+    restored?: { state: AppState; history: readonly RemedyEntry[]; resetSeen: number },
   ) {
-    this.state = initialState(deps.clock.now());
+    this.state = restored?.state ?? initialState(deps.clock.now());
+    this.history = [...(restored?.history ?? [])].slice(-HISTORY);
+    this.resetSeen = restored?.resetSeen ?? 0;
     this.log = deps.logger.child({ app: app.name });
   }
 
@@ -84,6 +112,19 @@ export class AppWorker {
     this.schedule(0);
   }
 
+  /** New operator input: a reset newer than the last one seen closes the circuit at once. */
+  applyControl(control: Control): void {
+    this.control = control;
+    if (control.resetAt !== undefined && control.resetAt > this.resetSeen) {
+      this.resetSeen = control.resetAt;
+      const { state, events } = closeCircuit(this.state, this.deps.clock.now(), 'reset by an operator');
+      this.setState({ ...state, consecutiveFailures: 0 }, 'reset by an operator');
+      this.emitPolicy(events);
+      this.deps.onChange?.(true);
+      this.trigger();
+    }
+  }
+
   /**
    * Check now, and while the app is failing below its threshold (or not yet judged, e.g. inside
    * its startup grace), again at its interval, until it is healthy, remedied or given up on.
@@ -103,11 +144,9 @@ export class AppWorker {
 
   view(): WorkerView {
     return {
-      app: this.app.name,
-      state: this.state,
+      app: this.app.name, state: this.state, history: this.history, control: this.control, resetSeen: this.resetSeen,
       ...(this.lastObservation ? { lastObservation: this.lastObservation } : {}),
       ...(this.lastRemedy ? { lastRemedy: this.lastRemedy } : {}),
-      ...(this.lastRemedyAt !== undefined ? { lastRemedyAt: this.lastRemedyAt } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -144,63 +183,77 @@ export class AppWorker {
   }
 
   private async check(maxListAgeMs: number): Promise<void> {
+    let urgent = false;
     try {
-      await this.checkInner(maxListAgeMs);
+      urgent = await this.checkInner(maxListAgeMs);
+    } catch (err) {
+      this.log.error(`check failed unexpectedly: ${describeError(err)}`);
     } finally {
-      this.deps.onChange?.();
+      this.deps.onChange?.(urgent);
     }
   }
 
-  private async checkInner(maxListAgeMs: number): Promise<void> {
+  private paused(): boolean {
+    const until = this.control.pausedUntil;
+    return until === 'indefinite' || (until !== undefined && until > Date.now());
+  }
+
+  /** One check; true when something happened that should be persisted at once. */
+  private async checkInner(maxListAgeMs: number): Promise<boolean> {
     let obs: Observation;
+    const crashes = this.crashes;
+    this.crashes = 0;
     try {
-      obs = await this.observe(this.crashes > 0 ? 0 : maxListAgeMs);
+      const list = await this.deps.processes.get(crashes > 0 ? 0 : maxListAgeMs);
+      obs = await observe({
+        app: this.app, list, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
+        crashes, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(),
+      });
       if (this.lastError) this.log.info('PM2 reachable again', { after: this.lastError });
       this.lastError = undefined;
     } catch (err) {
+      this.crashes += crashes;
       const msg = describeError(err);
       if (msg !== this.lastError) this.log.warn(`cannot observe the app: ${msg}; will retry with backoff`);
       this.lastError = msg;
-      return;
+      return false;
     }
     this.lastObservation = obs;
     const d = decide(this.state, obs, this.app);
     this.setState(d.state, d.action === 'remedy' ? d.reason : undefined);
+    this.emitPolicy(d.events);
     if (d.action === 'none') {
       if (d.note) this.log.debug(d.note);
-      return;
+      return d.events.length > 0;
     }
-    this.log.warn(`unhealthy: ${d.reason}; starting remedy`, { hung: d.hung });
+    this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy`, { hung: d.hung, strategy: this.app.strategy });
+    this.deps.onEvent?.({ type: 'remedy_started', app: this.app.name, reason: d.reason });
     const report = await runRemedy(this.app, d.reason, d.hung, this.deps);
     this.deps.processes.invalidate();
     this.crashes = 0;
+    const now = this.deps.clock.now();
     this.lastRemedy = report;
-    this.lastRemedyAt = this.deps.clock.now();
+    this.history = [...this.history, remedyEntry(report, new Date().toISOString())].slice(-HISTORY);
     this.logReport(report);
-    this.setState(afterRemedy(this.state, report.ok, this.deps.clock.now(), this.app, report.failure ?? d.reason));
+    const after = afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
+    this.setState(after.state);
+    const killed = report.ports?.killed.map((k) => k.pid) ?? [];
+    this.deps.onEvent?.({
+      type: report.ok ? 'remedy_succeeded' : report.skipped ? 'remedy_skipped' : 'remedy_failed',
+      app: this.app.name, reason: d.reason, durationMs: report.totalMs, killed,
+      ...(report.failure ? { detail: report.failure } : {}),
+    });
+    this.emitPolicy(after.events);
     this.deps.onRemedy?.(report);
+    return true;
   }
 
-  private async observe(maxListAgeMs: number): Promise<Observation> {
-    const list = await this.deps.processes.get(maxListAgeMs);
-    const pm2 = probePm2Status(this.app.name, list);
-    const crashes = this.crashes;
-    this.crashes = 0;
-    const http =
-      pm2.state === 'online' && this.app.health.url
-        ? await this.deps.limiter.run(() => this.deps.prober.probe(this.app.health))
-        : undefined;
-    // Only a crashing or down app is checked for squatters: the /proc scan is not free.
-    const suspicious = crashes > 0 || pm2.state === 'errored' || pm2.state === 'launching' || (pm2.state === 'stopped' && this.state.leftStopped);
-    const squatters = suspicious && procAvailable && this.app.ports.length > 0 ? this.findSquatters(pm2.pids, list) : [];
-    return { at: this.deps.clock.now(), pm2, crashes, squatters, ...(http ? { http } : {}) };
-  }
-
-  private findSquatters(appPids: readonly number[], list: readonly { pid: number }[]): Observation['squatters'] {
-    const managed = new Set([...appPids, ...list.map((p) => p.pid)]);
-    const daemon = this.deps.pm2.daemonPid();
-    if (daemon) managed.add(daemon);
-    return snapshotSync(this.app.ports).holders.filter((h) => !managed.has(h.pid)).map((h) => ({ port: h.port, pid: h.pid, command: h.command }));
+  private emitPolicy(events: readonly PolicyEvent[]): void {
+    for (const e of events) {
+      const level = e.type === 'circuit_opened' ? 'error' : 'warn';
+      this.log.log(level, `circuit ${e.type.slice(8).replace('_', '-')}: ${e.detail}`);
+      this.deps.onEvent?.({ type: e.type, app: this.app.name, detail: e.detail });
+    }
   }
 
   private setState(next: AppState, why?: string): void {
@@ -217,11 +270,12 @@ export class AppWorker {
   private logReport(r: RemedyReport): void {
     const steps = r.steps.map((s) => `${s.step.split(' ')[0]} ${s.ok ? 'ok' : 'FAILED'} in ${Math.round(s.ms)}ms`).join(', ');
     const fields = {
-      reason: r.reason,
+      reason: r.reason, strategy: r.strategy, attempts: r.attempts,
       ...(r.ports ? { ports: describeFreed(r.ports), killed: r.ports.killed.map((k) => k.pid), refused: r.ports.refused.map((x) => x.pid) } : {}),
       steps,
     };
     if (r.ok) this.log.info(`remedy succeeded: healthy again after ${Math.round(r.timeToHealthyMs ?? r.totalMs)}ms`, fields);
+    else if (r.skipped) this.log.error(`remedy skipped: ${r.failure}`, fields);
     else this.log.error(`remedy failed: ${r.failure}`, fields);
   }
 }

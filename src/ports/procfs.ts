@@ -67,6 +67,52 @@ export function socketOwners(inodes: ReadonlySet<string>): Map<string, number[]>
   return owners;
 }
 
+/**
+ * Socket inodes the given processes still have open, or undefined when their fds cannot tell.
+ * An exiting process (PF_EXITING, or a zombie) closes its fds before the kernel releases the
+ * sockets behind them, so its fd list may already lack a socket that still listens: only the TCP
+ * tables can confirm then. While it runs, its fds answer in microseconds, not a ~10 ms table read.
+ */
+export function socketsOf(pids: readonly number[]): Set<string> | undefined {
+  const out = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      // gone, a zombie, or not ours: decided below
+    }
+    const found: string[] = [];
+    for (const fd of fds) {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith('socket:[')) found.push(link.slice(8, -1));
+      } catch {
+        // closed meanwhile
+      }
+    }
+    const life = lifeOf(pid);
+    if (life === 'exiting') return undefined;
+    if (life === 'running') for (const s of found) out.add(s);
+  }
+  return out;
+}
+
+const PF_EXITING = 0x4;
+
+/** Read after the fds: a process seen running now was running while we listed them. */
+function lifeOf(pid: number): 'running' | 'exiting' | 'gone' {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = rest[0];
+    const flags = Number(rest[6]);
+    return state === 'Z' || state === 'X' || (flags & PF_EXITING) !== 0 ? 'exiting' : 'running';
+  } catch {
+    return 'gone';
+  }
+}
+
 export interface ProcFacts {
   readonly pid: number;
   readonly ppid: number;

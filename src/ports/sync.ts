@@ -4,7 +4,7 @@
  */
 import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
 import { freePortsPlan } from './free-port.js';
-import { listeningInodes, procFacts, socketOwners } from './procfs.js';
+import { listeningInodes, procFacts, socketOwners, socketsOf } from './procfs.js';
 /** Every holder of the ports, from /proc (Linux). */
 export function snapshotSync(ports: readonly number[]): Snapshot {
   const sockets = listeningInodes(new Set(ports));
@@ -28,7 +28,7 @@ export function answerSync(effect: Effect): EffectAnswer {
     case 'find':
       return snapshotSync(effect.ports);
     case 'listening':
-      return new Set(listeningInodes(new Set(effect.ports)).keys());
+      return (effect.pids && socketsOf(effect.pids)) || new Set(listeningInodes(new Set(effect.ports)).keys());
     case 'signal':
       return signal(effect.pid, effect.signal);
     case 'sleep':

@@ -17,3 +17,34 @@ export interface Pm2StatusOutcome {
   readonly uptimeMs: number;
   readonly detail: string;
 }
+
+/** A TCP or exec probe's outcome, as the policy sees it. */
+export interface OtherProbeOutcome {
+  readonly kind: 'tcp' | 'exec';
+  readonly ok: boolean;
+  readonly latencyMs: number;
+  /** Why it failed, for people (`tcp 127.0.0.1:5000 refused`). */
+  readonly detail?: string;
+}
+
+/** Why a health_check_command failed: a non-zero exit (or death by a signal), its deadline, or /bin/sh not starting. */
+export type ExecFailure = 'exit' | 'timeout' | 'spawn';
+
+export type ExecOutcome =
+  | { readonly ok: true; readonly latencyMs: number; readonly exitCode: 0 }
+  | {
+      readonly ok: false;
+      readonly latencyMs: number;
+      readonly failure: ExecFailure;
+      readonly exitCode?: number;
+      /** The signal that ended the command (e.g. it killed itself); absent on a timeout, where we killed it. */
+      readonly signal?: string;
+      /** One line: the reason, the exit code and the tail of stderr (else stdout). */
+      readonly detail: string;
+    };
+
+export type TcpFailure = 'refused' | 'timeout' | 'error';
+
+export type TcpOutcome =
+  | { readonly ok: true; readonly latencyMs: number }
+  | { readonly ok: false; readonly latencyMs: number; readonly failure: TcpFailure; readonly detail: string };

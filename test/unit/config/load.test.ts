@@ -72,12 +72,26 @@ describe('loadConfig: valid files', () => {
         maxBodyBytes: 64 * 1024,
         followRedirects: false,
       },
+      policy: {
+        successThreshold: 1,
+        restartDelayMs: 5000,
+        backoffFactor: 2,
+        backoffMaxMs: 300_000,
+        backoffJitter: 0.1,
+        maxAttempts: 1,
+        maxRestartFailures: 3,
+        failureWindowMs: 600_000,
+        circuitResetMs: 1_800_000,
+      },
+      strategy: 'pm2',
+      serviceUnit: 'helpdesk-backend',
       startupGraceMs: 10_000,
       ports: [5000],
       killScope: 'app',
       killGraceMs: 2000,
       verifyTimeoutMs: 30_000,
     });
+    assert.deepEqual(cfg.notify, []);
   });
 
   test('an app with only a name has no url and no ports', () => {
@@ -371,6 +385,418 @@ describe('loadConfig: errors', () => {
       ['apps[0].health.timeout', 'apps[0].health.url', 'apps[0].ports[0]'],
     );
   });
+});
+
+describe('loadConfig: the restart policy keys', () => {
+  test('every policy key, with units', () => {
+    const cfg = loadConfig(
+      write(
+        '.yaml',
+        `apps:
+  - name: api
+    success_threshold: 2
+    restart_delay: 2s
+    backoff: { factor: 3, max: 2m, jitter: 0.25 }
+    max_attempts: 4
+    max_restart_failures: 5
+    failure_window: 15m
+    circuit_reset_time: 1h
+`,
+      ),
+    );
+    assert.deepEqual(cfg.apps[0]!.policy, {
+      successThreshold: 2,
+      restartDelayMs: 2000,
+      backoffFactor: 3,
+      backoffMaxMs: 120_000,
+      backoffJitter: 0.25,
+      maxAttempts: 4,
+      maxRestartFailures: 5,
+      failureWindowMs: 900_000,
+      circuitResetMs: 3_600_000,
+    });
+  });
+
+  test('a partial backoff block keeps the other defaults; restart_delay 0 is allowed', () => {
+    const cfg = loadConfig(write('.yaml', 'apps:\n  - name: a\n    backoff: { jitter: 0 }\n    restart_delay: 0\n'));
+    const p = cfg.apps[0]!.policy;
+    assert.equal(p.backoffJitter, 0);
+    assert.equal(p.backoffFactor, 2);
+    assert.equal(p.backoffMaxMs, 300_000);
+    assert.equal(p.restartDelayMs, 0);
+  });
+
+  test('out-of-range policy values name the key and the value', () => {
+    const err = loadError(
+      write(
+        '.yaml',
+        `apps:
+  - name: a
+    success_threshold: 0
+    max_attempts: 11
+    max_restart_failures: 0
+    failure_window: 0
+    circuit_reset_time: later
+    restart_delay: -1
+    backoff: { factor: 0.5, max: 0, jitter: 2 }
+`,
+      ),
+    );
+    assert.deepEqual(
+      err.issues.map((i) => i.path).sort(),
+      [
+        'apps[0].backoff.factor',
+        'apps[0].backoff.jitter',
+        'apps[0].backoff.max',
+        'apps[0].circuit_reset_time',
+        'apps[0].failure_window',
+        'apps[0].max_attempts',
+        'apps[0].max_restart_failures',
+        'apps[0].restart_delay',
+        'apps[0].success_threshold',
+      ],
+    );
+    assert.equal(issueAt(err, 'apps[0].success_threshold').value, '0');
+    assert.equal(issueAt(err, 'apps[0].max_attempts').value, '11');
+    assert.match(issueAt(err, 'apps[0].failure_window').message, /greater than zero/);
+    assert.match(issueAt(err, 'apps[0].circuit_reset_time').message, /expected a duration/);
+    assert.equal(issueAt(err, 'apps[0].backoff.jitter').value, '2');
+    assert.equal(issueAt(err, 'apps[0].backoff.factor').value, '0.5');
+  });
+
+  test('success_threshold and max_restart_failures must be integers', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    success_threshold: 1.5\n    max_restart_failures: two\n'));
+    assert.match(issueAt(err, 'apps[0].success_threshold').message, /int/i);
+    assert.match(issueAt(err, 'apps[0].max_restart_failures').message, /expected number/);
+  });
+
+  test('misspelt policy keys get a suggestion', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    max_restart_failure: 3\n    circuit_reset_tme: 1m\n    backoff: { jiter: 0.1 }\n'));
+    assert.match(issueAt(err, 'apps[0].max_restart_failure').message, /did you mean "max_restart_failures"/);
+    assert.match(issueAt(err, 'apps[0].circuit_reset_tme').message, /did you mean "circuit_reset_time"/);
+    assert.match(issueAt(err, 'apps[0].backoff.jiter').message, /did you mean "jitter"/);
+  });
+});
+
+describe('loadConfig: commands, probes and restart strategies', () => {
+  test('health_check_command and pre_restart_command with their timeouts', () => {
+    const cfg = loadConfig(
+      write(
+        '.yaml',
+        `apps:
+  - name: a
+    health_check_command: "curl -fsS http://127.0.0.1:5000/ready"
+    health_check_timeout: 3s
+    pre_restart_command: ./drain.sh
+  - name: b
+    pre_restart_command: ./drain.sh
+    pre_restart_timeout: 1m
+    health_check_command: "true"
+`,
+      ),
+    );
+    const [a, b] = cfg.apps;
+    assert.deepEqual(a!.healthCheckCommand, { command: 'curl -fsS http://127.0.0.1:5000/ready', timeoutMs: 3000 });
+    assert.deepEqual(a!.preRestartCommand, { command: './drain.sh', timeoutMs: 30_000 });
+    assert.deepEqual(b!.healthCheckCommand, { command: 'true', timeoutMs: 10_000 });
+    assert.deepEqual(b!.preRestartCommand, { command: './drain.sh', timeoutMs: 60_000 });
+  });
+
+  test('no commands: no healthCheckCommand or preRestartCommand key', () => {
+    const app = loadConfig(write('.yaml', 'apps:\n  - name: a\n    health_check_timeout: 3s\n')).apps[0]!;
+    assert.equal('healthCheckCommand' in app, false);
+    assert.equal('preRestartCommand' in app, false);
+  });
+
+  test('an empty command or a zero timeout is an error', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    health_check_command: ""\n    pre_restart_command: ""\n    health_check_timeout: 0\n'));
+    assert.match(issueAt(err, 'apps[0].health_check_command').message, /expected a shell command/);
+    assert.match(issueAt(err, 'apps[0].pre_restart_command').message, /expected a shell command/);
+    assert.match(issueAt(err, 'apps[0].health_check_timeout').message, /greater than zero/);
+  });
+
+  test('health.tcp: a port means 127.0.0.1, or "host:port"', () => {
+    const cfg = loadConfig(
+      write('.yaml', 'apps:\n  - name: a\n    health: { tcp: 6379 }\n  - name: b\n    health: { tcp: "db.internal:5432" }\n  - name: c\n'),
+    );
+    assert.deepEqual(cfg.apps[0]!.tcp, { host: '127.0.0.1', port: 6379 });
+    assert.deepEqual(cfg.apps[1]!.tcp, { host: 'db.internal', port: 5432 });
+    assert.equal('tcp' in cfg.apps[2]!, false);
+  });
+
+  test('a bad health.tcp names the accepted forms', () => {
+    for (const tcp of ['"nope"', '"host:"', '":80"', 'true']) {
+      const err = loadError(write('.yaml', `apps:\n  - name: a\n    health: { tcp: ${tcp} }\n`));
+      assert.match(issueAt(err, 'apps[0].health.tcp').message, /expected a port or "host:port"/, tcp);
+    }
+    const big = loadError(write('.yaml', 'apps:\n  - name: a\n    health: { tcp: 70000 }\n'));
+    assert.equal(issueAt(big, 'apps[0].health.tcp').value, '70000');
+  });
+
+  test(
+    'health.tcp "host:port" checks the port range like a plain port',
+    () => {
+      for (const tcp of ['localhost:70000', 'localhost:0']) {
+        const err = loadError(write('.yaml', `apps:\n  - name: a\n    health: { tcp: "${tcp}" }\n`));
+        issueAt(err, 'apps[0].health.tcp');
+      }
+    },
+  );
+
+  test('restart_strategy: pm2 by default; service uses `service` or the app name', () => {
+    const cfg = loadConfig(
+      write('.yaml', 'apps:\n  - name: a\n  - name: b\n    restart_strategy: service\n  - name: c\n    restart_strategy: service\n    service: helpdesk.service\n  - name: d\n    restart_strategy: auto\n'),
+    );
+    assert.deepEqual(
+      cfg.apps.map((a) => [a.strategy, a.serviceUnit]),
+      [
+        ['pm2', 'a'],
+        ['service', 'b'],
+        ['service', 'helpdesk.service'],
+        ['auto', 'd'],
+      ],
+    );
+  });
+
+  test('restart_strategy process with a process: block', () => {
+    const cfg = loadConfig(
+      write(
+        '.yaml',
+        `apps:
+  - name: a
+    restart_strategy: process
+    process:
+      command: node server.js
+      cwd: /srv/a
+      pidfile: /run/a.pid
+      pattern: server.js
+      log_file: /var/log/a.log
+      stop_grace: 10s
+  - name: b
+    restart_strategy: process
+    process: { command: ./run.sh }
+`,
+      ),
+    );
+    assert.deepEqual(cfg.apps[0]!.process, {
+      command: 'node server.js', cwd: '/srv/a', pidfile: '/run/a.pid', pattern: 'server.js', logFile: '/var/log/a.log', stopGraceMs: 10_000,
+    });
+    assert.deepEqual(cfg.apps[1]!.process, { command: './run.sh', stopGraceMs: 5000 });
+    assert.equal(cfg.apps[1]!.strategy, 'process');
+  });
+
+  test('restart_strategy process without a process: block is an error', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: ok\n  - name: a\n    restart_strategy: process\n'));
+    assert.match(issueAt(err, 'apps[1].process').message, /restart_strategy process needs a process: block/);
+  });
+
+  test(
+    'the missing process: block error does not show the whole config as the bad value',
+    () => {
+      const err = loadError(write('.yaml', 'apps:\n  - name: a\n    restart_strategy: process\n'));
+      const issue = issueAt(err, 'apps[0].process');
+      assert.ok(issue.value === undefined || !issue.value.includes('"log"'), `value: ${issue.value}`);
+    },
+  );
+
+  test('a bad restart_strategy, a short pattern and a process block without command', () => {
+    const err = loadError(
+      write('.yaml', 'apps:\n  - name: a\n    restart_strategy: docker\n  - name: b\n    restart_strategy: process\n    process: { pattern: ab }\n'),
+    );
+    assert.match(issueAt(err, 'apps[0].restart_strategy').message, /pm2.*service.*process.*auto/);
+    assert.equal(issueAt(err, 'apps[0].restart_strategy').value, '"docker"');
+    assert.match(issueAt(err, 'apps[1].process.pattern').message, /at least 3 characters/);
+    assert.ok(err.issues.some((i) => i.path === 'apps[1].process.command'), JSON.stringify(err.issues));
+  });
+});
+
+describe('loadConfig: notify targets', () => {
+  test('a full target and one with only a url', () => {
+    const cfg = loadConfig(
+      write(
+        '.yaml',
+        `notify:
+  - url: https://hooks.slack.test/T000/B000
+    format: slack
+    events: [remedy_failed, circuit_opened, circuit_half_open, circuit_closed]
+    headers: { Authorization: "Bearer abc" }
+    timeout: 2s
+  - url: http://127.0.0.1:9000/hook
+apps:
+  - name: a
+`,
+      ),
+    );
+    assert.deepEqual(cfg.notify, [
+      {
+        url: 'https://hooks.slack.test/T000/B000',
+        format: 'slack',
+        events: ['remedy_failed', 'circuit_opened', 'circuit_half_open', 'circuit_closed'],
+        headers: { Authorization: 'Bearer abc' },
+        timeoutMs: 2000,
+      },
+      { url: 'http://127.0.0.1:9000/hook', format: 'json', events: [], timeoutMs: 5000 },
+    ]);
+  });
+
+  test('every event name is accepted', () => {
+    const events = ['remedy_started', 'remedy_succeeded', 'remedy_failed', 'remedy_skipped', 'circuit_opened', 'circuit_half_open', 'circuit_closed'];
+    const cfg = loadConfig(write('.json', JSON.stringify({ notify: [{ url: 'https://x.test/', format: 'discord', events }], apps: [{ name: 'a' }] })));
+    assert.deepEqual(cfg.notify[0]!.events, events);
+    assert.equal(cfg.notify[0]!.format, 'discord');
+  });
+
+  test('a bad event name is reported at its index and lists the valid ones', () => {
+    const err = loadError(write('.yaml', 'notify:\n  - url: https://x.test/\n    events: [remedy_failed, circuit_exploded]\napps:\n  - name: a\n'));
+    const issue = issueAt(err, 'notify[0].events[1]');
+    assert.equal(issue.value, '"circuit_exploded"');
+    assert.match(issue.message, /remedy_started.*circuit_closed/);
+  });
+
+  test('a bad URL', () => {
+    for (const url of ['ftp://x.test/hook', 'hooks.slack.com/x', 'http://', 'https://exa mple.test/']) {
+      const err = loadError(write('.yaml', `notify:\n  - url: "${url}"\napps:\n  - name: a\n`));
+      const issue = issueAt(err, 'notify[0].url');
+      assert.equal(issue.value, JSON.stringify(url));
+      assert.match(issue.message, /expected an http:\/\/ or https:\/\/ URL/);
+    }
+  });
+
+  test('a missing url, a bad format, bad headers, a zero timeout and unknown keys', () => {
+    const err = loadError(
+      write('.yaml', 'notify:\n  - format: teams\n    headers: { X-Count: 3 }\n    timeout: 0\n    event: [remedy_failed]\napps:\n  - name: a\n'),
+    );
+    assert.ok(err.issues.some((i) => i.path === 'notify[0].url'), JSON.stringify(err.issues));
+    assert.match(issueAt(err, 'notify[0].format').message, /json.*slack.*discord/);
+    assert.ok(err.issues.some((i) => i.path === 'notify[0].headers.X-Count'), JSON.stringify(err.issues));
+    assert.match(issueAt(err, 'notify[0].timeout').message, /greater than zero/);
+    assert.match(issueAt(err, 'notify[0].event').message, /did you mean "events"/);
+  });
+
+  test('notify must be a list', () => {
+    const err = loadError(write('.yaml', 'notify: { url: "https://x.test/" }\napps:\n  - name: a\n'));
+    assert.ok(err.issues.some((i) => i.path === 'notify'), JSON.stringify(err.issues));
+  });
+});
+
+describe('loadConfig: defaults and check_interval', () => {
+  test('defaults: apply to every app; an app\'s own keys win; nested blocks merge', () => {
+    const cfg = loadConfig(
+      write(
+        '.yaml',
+        `defaults:
+  health: { timeout: 1s, failure_threshold: 5, url: "http://127.0.0.1:1/health" }
+  backoff: { factor: 3, jitter: 0 }
+  ports: [1]
+  max_restart_failures: 7
+  restart_strategy: service
+apps:
+  - name: a
+    health: { timeout: 3s }
+    backoff: { max: 1m }
+    restart_strategy: pm2
+  - name: b
+    ports: [2, 3]
+    health: { url: "http://127.0.0.1:2/health" }
+`,
+      ),
+    );
+    const [a, b] = cfg.apps;
+    assert.equal(a!.health.timeoutMs, 3000, 'the app wins');
+    assert.equal(a!.health.failureThreshold, 5, 'a nested default survives the app\'s own health block');
+    assert.equal(a!.health.url, 'http://127.0.0.1:1/health');
+    assert.deepEqual([a!.policy.backoffFactor, a!.policy.backoffJitter, a!.policy.backoffMaxMs], [3, 0, 60_000]);
+    assert.deepEqual(a!.ports, [1]);
+    assert.equal(a!.policy.maxRestartFailures, 7);
+    assert.equal(a!.strategy, 'pm2');
+    assert.equal(b!.health.timeoutMs, 1000);
+    assert.equal(b!.health.url, 'http://127.0.0.1:2/health');
+    assert.deepEqual(b!.ports, [2, 3], 'lists are replaced, not concatenated');
+    assert.equal(b!.policy.backoffMaxMs, 300_000);
+    assert.equal(b!.strategy, 'service');
+    assert.equal(b!.serviceUnit, 'b');
+  });
+
+  test('a process: default block merges with an app\'s', () => {
+    const cfg = loadConfig(
+      write('.yaml', 'defaults:\n  restart_strategy: process\n  process: { command: ./start.sh, stop_grace: 1s }\napps:\n  - name: a\n    process: { cwd: /srv/a }\n'),
+    );
+    assert.deepEqual(cfg.apps[0]!.process, { command: './start.sh', cwd: '/srv/a', stopGraceMs: 1000 });
+  });
+
+  test('errors in defaults are reported once, under defaults.', () => {
+    const err = loadError(
+      write('.yaml', 'defaults:\n  health: { timeout: soon }\n  backoff: { factr: 2 }\n  success_threshold: 0\napps:\n  - name: a\n  - name: b\n'),
+    );
+    assert.deepEqual(err.issues.map((i) => i.path).sort(), ['defaults.backoff.factr', 'defaults.health.timeout', 'defaults.success_threshold']);
+    assert.equal(issueAt(err, 'defaults.health.timeout').value, '"soon"');
+    assert.match(issueAt(err, 'defaults.backoff.factr').message, /did you mean "factor"/);
+    assert.match(err.message, /defaults\.health\.timeout: .*expected a duration/);
+  });
+
+  test('a name under defaults is an error', () => {
+    const err = loadError(write('.yaml', 'defaults:\n  name: x\napps:\n  - name: a\n'));
+    assert.match(issueAt(err, 'defaults.name').message, /^unknown key/);
+  });
+
+  test('defaults must be a mapping', () => {
+    const err = loadError(write('.yaml', 'defaults: [1]\napps:\n  - name: a\n'));
+    assert.ok(err.issues.some((i) => i.path === 'defaults'), JSON.stringify(err.issues));
+  });
+
+  test('defaults in an ecosystem file: under the top-level monitor: block, errors there too', () => {
+    const ok = loadConfig(
+      write(
+        '.cjs',
+        "module.exports = { apps: [{ name: 'a', script: 'a.js', monitor: { health: { timeout: '3s' } } }], monitor: { defaults: { health: { failure_threshold: 6, timeout: '1s' } } } };",
+      ),
+    );
+    assert.equal(ok.apps[0]!.health.failureThreshold, 6);
+    assert.equal(ok.apps[0]!.health.timeoutMs, 3000);
+    const err = loadError(
+      write('.cjs', "module.exports = { apps: [{ name: 'a', script: 'a.js', monitor: {} }], monitor: { defaults: { kill_scope: 'everyone' } } };"),
+    );
+    assert.equal(issueAt(err, 'monitor.defaults.kill_scope').value, '"everyone"');
+  });
+
+  test('check_interval means health.interval, in an app or in defaults', () => {
+    const cfg = loadConfig(
+      write('.yaml', 'defaults:\n  check_interval: 30\napps:\n  - name: a\n  - name: b\n    check_interval: 10s\n  - name: c\n    health: { interval: 2m }\n'),
+    );
+    assert.deepEqual(cfg.apps.map((a) => a.health.intervalMs), [30_000, 10_000, 120_000]);
+  });
+
+  test('check_interval keeps the rest of the health block; an explicit health.interval wins', () => {
+    const cfg = loadConfig(
+      write('.yaml', 'apps:\n  - name: a\n    check_interval: 10\n    health: { timeout: 1s }\n  - name: b\n    check_interval: 10\n    health: { interval: 20 }\n'),
+    );
+    assert.equal(cfg.apps[0]!.health.intervalMs, 10_000);
+    assert.equal(cfg.apps[0]!.health.timeoutMs, 1000);
+    assert.equal(cfg.apps[1]!.health.intervalMs, 20_000);
+  });
+
+  test('a bad check_interval is reported', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    check_interval: soon\n'));
+    assert.equal(err.issues.length, 1);
+    assert.equal(err.issues[0]!.value, '"soon"');
+    assert.match(err.issues[0]!.message, /expected a duration/);
+  });
+
+  test(
+    'a bad check_interval is reported under the key the user wrote',
+    () => {
+      const err = loadError(write('.yaml', 'apps:\n  - name: a\n    check_interval: soon\n'));
+      issueAt(err, 'apps[0].check_interval');
+    },
+  );
+
+  test(
+    'check_interval at the top level says where it belongs instead of suggesting itself',
+    () => {
+      const err = loadError(write('.yaml', 'check_interval: 5\napps:\n  - name: a\n'));
+      assert.doesNotMatch(issueAt(err, 'check_interval').message, /did you mean "check_interval"/);
+    },
+  );
 });
 
 describe('formatPath', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { AppConfig } from '../../../src/config/schema.js';
+import { defaultAppConfig, type AppConfig, type HealthConfig, type PolicyConfig } from '../../../src/config/schema.js';
 import {
   afterRemedy,
   decide,
@@ -12,28 +12,15 @@ import {
 } from '../../../src/engine/decide.js';
 import type { HttpOutcome, Pm2State, Pm2StatusOutcome } from '../../../src/probes/types.js';
 
-const APP: AppConfig = {
-  name: 'helpdesk-backend',
-  health: {
-    url: 'http://127.0.0.1:5000/health',
-    timeoutMs: 2000,
-    intervalMs: 5000,
-    failureThreshold: 3,
-    expectStatus: [200],
-    maxBodyBytes: 65_536,
-    followRedirects: false,
-  },
-  startupGraceMs: 10_000,
-  ports: [5000],
-  killScope: 'app',
-  killGraceMs: 2000,
-  verifyTimeoutMs: 30_000,
-};
+/** The app as the config loader would build it (every default), with a URL and a port. */
+const BASE = defaultAppConfig('helpdesk-backend');
+const APP: AppConfig = { ...BASE, health: { ...BASE.health, url: 'http://127.0.0.1:5000/health' }, ports: [5000] };
 
-const withApp = (patch: Partial<AppConfig>, health: Partial<AppConfig['health']> = {}): AppConfig => ({
+const withApp = (patch: Partial<AppConfig>, health: Partial<HealthConfig> = {}, policy: Partial<PolicyConfig> = {}): AppConfig => ({
   ...APP,
   ...patch,
   health: { ...APP.health, ...health },
+  policy: { ...APP.policy, ...policy },
 });
 
 const pm2 = (state: Pm2State, uptimeMs = 60_000): Pm2StatusOutcome => ({
@@ -61,14 +48,54 @@ function run(start: AppState, observations: readonly Observation[], app: AppConf
   });
 }
 
+describe('the test app', () => {
+  test('is built from defaultAppConfig with the documented policy defaults', () => {
+    assert.deepEqual(APP.policy, {
+      successThreshold: 1,
+      restartDelayMs: 5000,
+      backoffFactor: 2,
+      backoffMaxMs: 300_000,
+      backoffJitter: 0.1,
+      maxAttempts: 1,
+      maxRestartFailures: 3,
+      failureWindowMs: 600_000,
+      circuitResetMs: 1_800_000,
+    });
+    assert.equal(APP.strategy, 'pm2');
+    assert.equal(APP.serviceUnit, 'helpdesk-backend');
+    assert.equal(APP.health.failureThreshold, 3);
+    assert.equal(APP.startupGraceMs, 10_000);
+  });
+});
+
 describe('initialState and transition', () => {
-  test('initial state is unknown with zero counters', () => {
-    assert.deepEqual(initialState(42), { phase: 'unknown', consecutiveFailures: 0, failedRemedies: 0, backoffUntil: 0, leftStopped: false, lastChangeAt: 42 });
+  test('initial state is unknown with zero counters and a closed circuit', () => {
+    assert.deepEqual(initialState(42), {
+      phase: 'unknown',
+      consecutiveFailures: 0,
+      consecutiveSuccesses: 0,
+      failedRemedies: 0,
+      backoffUntil: 0,
+      leftStopped: false,
+      circuit: 'closed',
+      circuitSince: 42,
+      recentFailures: [],
+      lastChangeAt: 42,
+    });
   });
   test('lastChangeAt moves only when the phase changes', () => {
     const s = state({ phase: 'failing', lastChangeAt: 100 });
     assert.equal(transition(s, 'failing', 500, { consecutiveFailures: 2 }).lastChangeAt, 100);
     assert.equal(transition(s, 'healthy', 500).lastChangeAt, 500);
+  });
+  test('transition applies the patch and keeps everything else', () => {
+    const s = state({ phase: 'failing', circuit: 'open', circuitSince: 7, recentFailures: [1, 2] });
+    const t = transition(s, 'unhealthy', 9, { consecutiveFailures: 5 });
+    assert.equal(t.phase, 'unhealthy');
+    assert.equal(t.consecutiveFailures, 5);
+    assert.equal(t.circuit, 'open');
+    assert.equal(t.circuitSince, 7);
+    assert.deepEqual(t.recentFailures, [1, 2]);
   });
 });
 
@@ -282,46 +309,126 @@ describe('decide: PM2 states that need no remedy', () => {
   });
 });
 
-describe('afterRemedy and backoff', () => {
-  test('remedyBackoffMs doubles from the interval and is capped at 5 minutes', () => {
-    assert.equal(remedyBackoffMs(APP, 0), 0);
-    assert.equal(remedyBackoffMs(APP, -1), 0);
-    assert.equal(remedyBackoffMs(APP, 1), 5000);
-    assert.equal(remedyBackoffMs(APP, 2), 10_000);
-    assert.equal(remedyBackoffMs(APP, 3), 20_000);
-    assert.equal(remedyBackoffMs(APP, 6), 160_000);
-    assert.equal(remedyBackoffMs(APP, 7), 300_000);
-    assert.equal(remedyBackoffMs(APP, 50), 300_000);
-    assert.equal(remedyBackoffMs(APP, 10_000), 300_000);
-    const fast = withApp({}, { intervalMs: 1 });
-    assert.equal(remedyBackoffMs(fast, 1000), 65_536, 'the exponent is capped at 16');
+describe('decide: decisions carry events and trial', () => {
+  test('an ordinary remedy is not a trial and has no events', () => {
+    const d = decide(state({ phase: 'failing', consecutiveFailures: 2 }), obs(1, { http: STATUS_500 }), APP);
+    assert.ok(d.action === 'remedy');
+    assert.equal(d.trial, false);
+    assert.deepEqual(d.events, []);
+  });
+  test('ordinary health changes have no events', () => {
+    for (const d of run(state(), [obs(1), obs(2, { http: STATUS_500 }), obs(3), obs(4, { pm2: pm2('stopped'), http: undefined })])) {
+      assert.deepEqual(d.events, []);
+    }
+  });
+});
+
+describe('remedyBackoffMs: restart_delay x factor^(n-1), capped, with jitter', () => {
+  const noJitter = withApp({}, {}, { backoffJitter: 0 });
+
+  test('grows by the factor from restart_delay and is capped at backoff.max', () => {
+    assert.equal(remedyBackoffMs(noJitter, 0), 0);
+    assert.equal(remedyBackoffMs(noJitter, -1), 0);
+    assert.equal(remedyBackoffMs(noJitter, 1), 5000);
+    assert.equal(remedyBackoffMs(noJitter, 2), 10_000);
+    assert.equal(remedyBackoffMs(noJitter, 3), 20_000);
+    assert.equal(remedyBackoffMs(noJitter, 6), 160_000);
+    assert.equal(remedyBackoffMs(noJitter, 7), 300_000, '5000 x 2^6 = 320 s, capped at 300 s');
+    assert.equal(remedyBackoffMs(noJitter, 50), 300_000);
+    assert.equal(remedyBackoffMs(noJitter, 10_000), 300_000);
   });
 
+  test('another factor, delay and cap', () => {
+    const app = withApp({}, {}, { restartDelayMs: 1000, backoffFactor: 3, backoffMaxMs: 50_000, backoffJitter: 0 });
+    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => remedyBackoffMs(app, n)), [1000, 3000, 9000, 27_000, 50_000, 50_000]);
+  });
+
+  test('factor 1 is a constant delay; restart_delay 0 is no delay', () => {
+    const constant = withApp({}, {}, { restartDelayMs: 2000, backoffFactor: 1, backoffJitter: 0 });
+    assert.deepEqual([1, 2, 10, 100].map((n) => remedyBackoffMs(constant, n)), [2000, 2000, 2000, 2000]);
+    const none = withApp({}, {}, { restartDelayMs: 0 });
+    assert.deepEqual([1, 5, 50].map((n) => remedyBackoffMs(none, n, 0.99)), [0, 0, 0]);
+  });
+
+  test('the exponent is bounded (no Infinity or overflow for huge counts)', () => {
+    const app = withApp({}, {}, { restartDelayMs: 1, backoffFactor: 2, backoffMaxMs: Number.MAX_SAFE_INTEGER, backoffJitter: 0 });
+    assert.equal(remedyBackoffMs(app, 1000), 2 ** 30);
+    const ten = withApp({}, {}, { backoffFactor: 10, backoffJitter: 0 });
+    assert.equal(remedyBackoffMs(ten, 1e9), 300_000);
+  });
+
+  test('rand 0.5 is the exact delay; rand 0 and ~1 give -jitter and +jitter', () => {
+    // jitter 0.1 is the default
+    assert.equal(remedyBackoffMs(APP, 1, 0.5), 5000);
+    assert.equal(remedyBackoffMs(APP, 1), 5000, 'rand defaults to 0.5');
+    assert.equal(remedyBackoffMs(APP, 1, 0), 4500);
+    assert.equal(remedyBackoffMs(APP, 1, 1 - Number.EPSILON), 5500);
+    assert.equal(remedyBackoffMs(APP, 3, 0), 18_000);
+    assert.equal(remedyBackoffMs(APP, 3, 0.999999), 22_000);
+    const half = withApp({}, {}, { backoffJitter: 0.5 });
+    assert.equal(remedyBackoffMs(half, 2, 0), 5000);
+    assert.equal(remedyBackoffMs(half, 2, 0.9999999), 15_000);
+  });
+
+  test('jitter stays within +-jitter of the (capped) delay for any rand in [0, 1)', () => {
+    const app = withApp({}, {}, { backoffJitter: 0.2 });
+    for (const n of [1, 2, 4, 7, 20]) {
+      const base = remedyBackoffMs(app, n, 0.5);
+      for (let i = 0; i < 200; i++) {
+        const rand = i / 200;
+        const ms = remedyBackoffMs(app, n, rand);
+        assert.ok(ms >= Math.floor(base * 0.8) && ms <= Math.ceil(base * 1.2), `n=${n} rand=${rand}: ${ms} vs ${base}`);
+      }
+    }
+  });
+
+  test('jitter 0 ignores rand', () => {
+    const app = withApp({}, {}, { backoffJitter: 0 });
+    assert.deepEqual([0, 0.3, 0.99].map((r) => remedyBackoffMs(app, 2, r)), [10_000, 10_000, 10_000]);
+  });
+});
+
+describe('afterRemedy and backoff', () => {
   test('a successful remedy makes the app healthy and clears every counter', () => {
-    const s = state({ phase: 'remedying', consecutiveFailures: 4, failedRemedies: 2, backoffUntil: 99_999, lastReason: 'x' });
-    const next = afterRemedy(s, true, 50_000, APP, 'ignored');
+    const s = state({ phase: 'remedying', consecutiveFailures: 4, failedRemedies: 2, backoffUntil: 99_999, leftStopped: true, recentFailures: [1, 2], lastReason: 'x' });
+    const { state: next, events } = afterRemedy(s, true, 50_000, APP, 'ignored');
     assert.equal(next.phase, 'healthy');
     assert.equal(next.consecutiveFailures, 0);
+    assert.equal(next.consecutiveSuccesses, 0);
     assert.equal(next.failedRemedies, 0);
     assert.equal(next.backoffUntil, 0);
+    assert.equal(next.leftStopped, false);
+    assert.deepEqual(next.recentFailures, []);
+    assert.equal(next.circuit, 'closed');
     assert.equal(next.lastReason, undefined);
     assert.equal(next.lastChangeAt, 50_000);
+    assert.deepEqual(events, [], 'the circuit was closed already: no event');
   });
 
   test('a failed remedy makes it unhealthy with a growing backoff', () => {
     const s = state({ phase: 'remedying', consecutiveFailures: 3 });
-    const f1 = afterRemedy(s, false, 10_000, APP, 'did not come back');
+    const f1 = afterRemedy(s, false, 10_000, APP, 'did not come back').state;
     assert.equal(f1.phase, 'unhealthy');
     assert.equal(f1.failedRemedies, 1);
     assert.equal(f1.backoffUntil, 15_000);
     assert.equal(f1.lastReason, 'did not come back');
-    const f2 = afterRemedy({ ...f1, phase: 'remedying' }, false, 20_000, APP, 'again');
+    assert.equal(f1.leftStopped, true);
+    assert.deepEqual(f1.recentFailures, [10_000]);
+    assert.equal(f1.consecutiveFailures, 3, 'the failure count is kept: the next failure is due at once');
+    const f2 = afterRemedy({ ...f1, phase: 'remedying' }, false, 20_000, APP, 'again').state;
     assert.equal(f2.failedRemedies, 2);
     assert.equal(f2.backoffUntil, 30_000);
+    assert.deepEqual(f2.recentFailures, [10_000, 20_000]);
+  });
+
+  test('the jitter rand is passed through to the backoff', () => {
+    const s = state({ phase: 'remedying', consecutiveFailures: 3 });
+    assert.equal(afterRemedy(s, false, 10_000, APP, 'r', 0).state.backoffUntil, 14_500);
+    assert.equal(afterRemedy(s, false, 10_000, APP, 'r', 0.999999).state.backoffUntil, 15_500);
   });
 
   test('no remedy while now < backoffUntil, a remedy again after', () => {
-    const failed = afterRemedy(state({ phase: 'remedying', consecutiveFailures: 3 }), false, 10_000, APP, 'no');
+    const failed = afterRemedy(state({ phase: 'remedying', consecutiveFailures: 3 }), false, 10_000, APP, 'no').state;
     // backoffUntil = 15_000
     const during = decide(failed, obs(14_999, { http: TIMEOUT }), APP);
     assert.equal(during.action, 'none');
@@ -329,22 +436,32 @@ describe('afterRemedy and backoff', () => {
     assert.match(during.note ?? '', /backing off 1 ms after 1 failed remedies/);
     const urgentDuring = decide(failed, obs(14_000, { pm2: pm2('errored'), http: undefined }), APP);
     assert.equal(urgentDuring.action, 'none', 'backoff holds even for urgent reasons');
+    assert.match(urgentDuring.note ?? '', /backing off/);
     const later = decide(during.state, obs(15_000, { http: TIMEOUT }), APP);
     assert.ok(later.action === 'remedy');
     assert.equal(later.hung, true);
+    assert.equal(later.trial, false);
     assert.equal(later.state.phase, 'remedying');
   });
 
+  test('with restart_delay 0 the next due failure is remedied at once', () => {
+    const app = withApp({}, {}, { restartDelayMs: 0 });
+    const failed = afterRemedy(state({ phase: 'remedying', consecutiveFailures: 3 }), false, 10_000, app, 'no').state;
+    assert.equal(failed.backoffUntil, 10_000);
+    assert.equal(decide(failed, obs(10_000, { http: TIMEOUT }), app).action, 'remedy');
+  });
+
   test('a healthy observation during backoff recovers the phase', () => {
-    const failed = afterRemedy(state({ phase: 'remedying', consecutiveFailures: 3 }), false, 10_000, APP, 'no');
+    const failed = afterRemedy(state({ phase: 'remedying', consecutiveFailures: 3 }), false, 10_000, APP, 'no').state;
     const d = decide(failed, obs(11_000), APP);
     assert.equal(d.action, 'none');
     assert.equal(d.state.phase, 'healthy');
     assert.equal(d.state.consecutiveFailures, 0);
+    assert.equal(d.state.leftStopped, false);
   });
 
   test('a whole hang scenario with an injected clock', () => {
-    const app = withApp({ startupGraceMs: 0 }, { intervalMs: 1000, failureThreshold: 2 });
+    const app = withApp({ startupGraceMs: 0 }, { intervalMs: 1000, failureThreshold: 2 }, { restartDelayMs: 1000, backoffJitter: 0 });
     let s = initialState(0);
     const actions: string[] = [];
     const tick = (at: number, http: HttpOutcome): void => {
@@ -355,16 +472,100 @@ describe('afterRemedy and backoff', () => {
     tick(0, OK);
     tick(1000, TIMEOUT);
     tick(2000, TIMEOUT); // remedy
-    s = afterRemedy(s, false, 3000, app, 'still hung'); // backoff 1000 -> until 4000
+    s = afterRemedy(s, false, 3000, app, 'still hung').state; // backoff 1000 -> until 4000
     tick(3500, TIMEOUT); // backing off
     tick(4000, TIMEOUT); // remedy again
-    s = afterRemedy(s, false, 5000, app, 'still hung'); // backoff 2000 -> until 7000
+    s = afterRemedy(s, false, 5000, app, 'still hung').state; // backoff 2000 -> until 7000
     tick(6000, TIMEOUT); // backing off
     tick(7000, TIMEOUT); // remedy
-    s = afterRemedy(s, true, 8000, app, '');
+    s = afterRemedy(s, true, 8000, app, '').state;
     tick(9000, OK);
     assert.deepEqual(actions, ['none', 'none', 'remedy', 'none', 'remedy', 'none', 'remedy', 'none']);
     assert.equal(s.phase, 'healthy');
     assert.equal(s.failedRemedies, 0);
+    assert.equal(s.circuit, 'closed', 'two failed remedies do not open the circuit (max_restart_failures 3)');
+  });
+});
+
+describe('decide: paused by an operator', () => {
+  const due = state({ phase: 'failing', consecutiveFailures: 2 });
+
+  test('a due failure is held (unhealthy, note mentions paused); counting goes on', () => {
+    const d = decide(due, obs(1000, { http: TIMEOUT, paused: true }), APP);
+    assert.equal(d.action, 'none');
+    assert.equal(d.state.phase, 'unhealthy');
+    assert.equal(d.state.consecutiveFailures, 3);
+    assert.match(d.note ?? '', /paused/);
+    const d2 = decide(d.state, obs(2000, { http: TIMEOUT, paused: true }), APP);
+    assert.equal(d2.action, 'none');
+    assert.equal(d2.state.consecutiveFailures, 4);
+  });
+
+  test('urgent reasons are held too', () => {
+    const squatter = { port: 5000, pid: 4242, command: 'node old.js' };
+    for (const o of [
+      obs(1, { pm2: pm2('errored'), http: undefined, paused: true }),
+      obs(1, { pm2: pm2('stopped'), http: undefined, crashes: 1, squatters: [squatter], paused: true }),
+    ]) {
+      const d = decide(state({ phase: 'healthy' }), o, APP);
+      assert.equal(d.action, 'none');
+      assert.match(d.note ?? '', /paused/);
+    }
+  });
+
+  test('below the threshold a paused app is just failing', () => {
+    const d = decide(state({ phase: 'healthy' }), obs(1, { http: TIMEOUT, paused: true }), APP);
+    assert.equal(d.state.phase, 'failing');
+    assert.equal(d.action, 'none');
+  });
+
+  test('a healthy app stays healthy while paused', () => {
+    const d = decide(state({ phase: 'healthy' }), obs(1, { paused: true }), APP);
+    assert.equal(d.state.phase, 'healthy');
+  });
+
+  test('remedies resume with the first observation that is not paused', () => {
+    const ds = run(due, [obs(1000, { http: TIMEOUT, paused: true }), obs(2000, { http: TIMEOUT, paused: false }), ]);
+    assert.equal(ds[0]!.action, 'none');
+    assert.equal(ds[1]!.action, 'remedy');
+    const absent = decide(ds[0]!.state, obs(3000, { http: TIMEOUT }), APP);
+    assert.equal(absent.action, 'remedy', 'paused absent means not paused');
+  });
+});
+
+describe('decide: an app a failed remedy left stopped', () => {
+  const stopped = (at: number): Observation => obs(at, { pm2: pm2('stopped'), http: undefined });
+
+  test('stopped after a failed remedy is urgent, not an operator stop', () => {
+    const failed = afterRemedy(state({ phase: 'remedying', consecutiveFailures: 3 }), false, 10_000, APP, 'start failed', 0.5).state;
+    assert.equal(failed.leftStopped, true);
+    const during = decide(failed, stopped(12_000), APP);
+    assert.equal(during.action, 'none', 'still backing off');
+    assert.equal(during.state.phase, 'unhealthy', 'not "stopped"');
+    assert.match(during.note ?? '', /backing off/);
+    const after = decide(during.state, stopped(15_000), APP);
+    assert.ok(after.action === 'remedy');
+    assert.match(after.reason, /still stopped after a failed remedy/);
+    assert.doesNotMatch(after.reason, /\/3\)/, 'urgent: no threshold count');
+  });
+
+  test('urgent even when the failure count was reset', () => {
+    const d = decide(state({ phase: 'unhealthy', leftStopped: true }), stopped(1), APP);
+    assert.equal(d.action, 'remedy');
+  });
+
+  test('without leftStopped the same observation is an operator stop', () => {
+    const d = decide(state({ phase: 'unhealthy', consecutiveFailures: 3 }), stopped(1), APP);
+    assert.equal(d.action, 'none');
+    assert.equal(d.state.phase, 'stopped');
+  });
+
+  test('a successful remedy or a healthy check clears leftStopped', () => {
+    const ok = afterRemedy(state({ phase: 'remedying', leftStopped: true }), true, 5, APP, '').state;
+    assert.equal(ok.leftStopped, false);
+    assert.equal(decide(ok, stopped(6), APP).state.phase, 'stopped');
+    const healthy = decide(state({ phase: 'unhealthy', leftStopped: true }), obs(7), APP).state;
+    assert.equal(healthy.leftStopped, false);
+    assert.equal(decide(healthy, stopped(8), APP).state.phase, 'stopped');
   });
 });

@@ -1,0 +1,89 @@
+/** `reset`, `pause` and `resume`: operator input to the running monitor (and the next `check`). */
+import { parseDuration } from '../config/duration.js';
+import { controlFilePath, updateControl } from '../engine/control.js';
+import { UsageError } from '../errors.js';
+import { pm2Home, stateDir } from '../paths.js';
+import { parse } from './args.js';
+import { optionalConfig } from './context.js';
+
+const common = `Options:
+  -c, --config FILE   config file (the app must be in it; its state_dir holds control.json)
+  -h, --help          this help
+
+The running monitor (module or \`run\`) picks the change up within a second; without one, the
+next \`check\` applies it. Exit codes: 0 done, 2 bad usage or invalid config.`;
+
+export const resetHelp = `Usage: helpdesk-monitor reset APP [--config FILE]
+
+Close APP's circuit breaker by hand: forget its failed remedies and backoff, and let the
+monitor remedy it again at once if it is still unhealthy.
+
+${common}
+
+Example:
+  helpdesk-monitor reset helpdesk-backend
+`;
+
+export const pauseHelp = `Usage: helpdesk-monitor pause APP [--for 30m] [--config FILE]
+
+Stop remedies for APP (a maintenance window): it is still probed and shown in \`status\`, but
+never restarted. Without --for the pause lasts until \`helpdesk-monitor resume APP\`.
+
+  -f, --for DUR       end the pause by itself after DUR (e.g. 30m, 2h)
+${common}
+
+Example:
+  helpdesk-monitor pause helpdesk-backend --for 30m
+`;
+
+export const resumeHelp = `Usage: helpdesk-monitor resume APP [--config FILE]
+
+End a pause started with \`helpdesk-monitor pause\`.
+
+${common}
+
+Example:
+  helpdesk-monitor resume helpdesk-backend
+`;
+
+function target(argv: readonly string[], extra: Parameters<typeof parse>[1], help: string) {
+  const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, ...extra });
+  if (values.help) {
+    process.stdout.write(help);
+    return undefined;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected exactly one APP name');
+  const app = positionals[0]!;
+  const config = optionalConfig(typeof values.config === 'string' ? values.config : undefined, pm2Home());
+  if (!config) throw new UsageError('no config: pass --config FILE (it names the apps and the state_dir)');
+  if (!config.apps.some((a) => a.name === app)) throw new UsageError(`"${app}" is not in the config ${config.source}`);
+  return { app, values, file: controlFilePath(stateDir(config.stateDir)) };
+}
+
+export async function resetMain(argv: readonly string[]): Promise<void> {
+  const t = target(argv, {}, resetHelp);
+  if (!t) return;
+  updateControl(t.file, t.app, { resetAt: Date.now() });
+  process.stdout.write(`${t.app}: circuit reset requested (closed by the monitor within a second, or at the next check)\n`);
+}
+
+export async function pauseMain(argv: readonly string[]): Promise<void> {
+  const t = target(argv, { for: { type: 'string', short: 'f' } }, pauseHelp);
+  if (!t) return;
+  const raw = (t.values as { for?: string | boolean }).for; // parseArgs types only the common flags here
+  let until: number | 'indefinite' = 'indefinite';
+  if (typeof raw === 'string') {
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms <= 0) throw new UsageError(`--for: expected a duration like 30m, got "${raw}"`);
+    until = Date.now() + ms;
+  }
+  updateControl(t.file, t.app, { pausedUntil: until });
+  process.stdout.write(`${t.app}: remedies paused ${until === 'indefinite' ? 'until `helpdesk-monitor resume`' : `until ${new Date(until).toISOString()}`}\n`);
+}
+
+export async function resumeMain(argv: readonly string[]): Promise<void> {
+  const t = target(argv, {}, resumeHelp);
+  if (!t) return;
+  updateControl(t.file, t.app, { pausedUntil: null });
+  process.stdout.write(`${t.app}: remedies resumed\n`);
+}

@@ -1,0 +1,137 @@
+/**
+ * Notification types: what the engine reports (events), where it goes (targets) and the
+ * notifier's contract. The notifier is fire-and-forget: `notify()` never blocks and never throws.
+ */
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log/logger.js';
+
+/** Every event type, in a stable order (for config validation and docs). */
+export const NOTIFY_EVENT_TYPES = [
+  'remedy_started',
+  'remedy_succeeded',
+  'remedy_failed',
+  'remedy_skipped',
+  'circuit_opened',
+  'circuit_half_open',
+  'circuit_closed',
+] as const;
+
+export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
+
+/**
+ * One thing worth telling a human. `reason` and `detail` are short plain-text phrases that the
+ * formatter splices into a sentence (see format.ts), so write them to read well there:
+ *
+ * | type              | reason (why)                               | detail (extra)                        |
+ * |-------------------|--------------------------------------------|---------------------------------------|
+ * | remedy_started    | `health check failed 3 times (timeout)`    | e.g. `strategy restart`               |
+ * | remedy_succeeded  | what was wrong before                      | e.g. `online, /health 200`            |
+ * | remedy_failed     | why it failed, e.g. `not healthy within 10 s` | e.g. `last probe: HTTP 503`       |
+ * | remedy_skipped    | why, e.g. `circuit open`                   |                                       |
+ * | circuit_opened    | `3 failed remedies in 10 min` (read after "after") | `until 14:05:00 UTC` (read after "no more automatic restarts") |
+ * | circuit_half_open | e.g. `cooldown of 5 min elapsed`           |                                       |
+ * | circuit_closed    | e.g. `remedy succeeded`                    |                                       |
+ */
+export interface NotifyEvent {
+  readonly type: NotifyEventType;
+  /** The PM2 app name. */
+  readonly app: string;
+  /** Wall-clock time of the event (shown to humans, so not the monotonic clock). */
+  readonly at: Date;
+  readonly reason?: string;
+  readonly detail?: string;
+  /** The machine's host name (os.hostname()), so one channel can serve several hosts. */
+  readonly host: string;
+  /** How long the remedy took (remedy_succeeded / remedy_failed). */
+  readonly durationMs?: number;
+  /** PIDs killed to free the app's ports. */
+  readonly killed?: readonly number[];
+}
+
+export type NotifyFormat = 'json' | 'slack' | 'discord';
+
+/** One webhook, from validated config (camelCase). */
+export interface NotifyTarget {
+  readonly url: string;
+  readonly format: NotifyFormat;
+  /** Event types sent to this target; empty = all. */
+  readonly events: readonly NotifyEventType[];
+  /** Extra request headers (e.g. Authorization). Values are never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Hard deadline of one request (connect + response headers + body). */
+  readonly timeoutMs: number;
+}
+
+/**
+ * What one POST answered: the status, or the status and the raw Retry-After header.
+ * A rejected promise means a network error or a timeout (both retried).
+ */
+export type PostResult = number | { readonly status: number; readonly retryAfter?: string | undefined };
+
+/**
+ * Send one request. `signal` aborts it (the notifier's own deadline or close()); an injected
+ * implementation may ignore it: the notifier races it against `timeoutMs` anyway.
+ */
+export type PostFn = (
+  url: string,
+  body: string,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+) => Promise<PostResult>;
+
+export interface NotifierOptions {
+  readonly targets: readonly NotifyTarget[];
+  readonly logger: Logger;
+  /** Monotonic clock: rate-limit windows, retry schedule, log throttling. */
+  readonly clock: Clock;
+  /** Retries after the first attempt (429, 5xx, network errors, timeouts). Default 3. */
+  readonly retries?: number;
+  /** First retry delay; doubles each retry, with jitter (a random 50-100 % of it). Default 1000. */
+  readonly retryBaseMs?: number;
+  /** Cap of one backoff delay. Default 30 000. */
+  readonly retryMaxMs?: number;
+  /** Cap of a server's Retry-After. Default 60 000. */
+  readonly retryAfterMaxMs?: number;
+  /**
+   * Events per app per fixed window, across all targets; the rest are dropped, counted and
+   * logged once per window. Default 10 per 60 000 ms.
+   */
+  readonly perAppLimit?: { readonly max: number; readonly perMs: number };
+  /** Pending deliveries kept per target; when full the oldest is dropped. Default 100. */
+  readonly queueMax?: number;
+  /** Requests in flight across all targets (each target sends one at a time, in order). Default 4. */
+  readonly maxInFlight?: number;
+  /** Default time close() waits for pending deliveries before abandoning them. Default 2000. */
+  readonly closeTimeoutMs?: number;
+  /** Transport; default: axios with keep-alive agents, proxy: false, no redirects. */
+  readonly post?: PostFn;
+  /** Random source for jitter, in [0, 1). Default Math.random. */
+  readonly random?: () => number;
+}
+
+export interface NotifierStats {
+  /** Deliveries answered 2xx. */
+  readonly sent: number;
+  /** Deliveries given up (permanent 4xx, or retries exhausted). */
+  readonly failed: number;
+  /** Requests made, including retries. */
+  readonly attempts: number;
+  /** Events dropped by the per-app rate limit. */
+  readonly rateLimited: number;
+  /** Deliveries dropped because a target's queue was full, or abandoned at close(). */
+  readonly dropped: number;
+  /** Deliveries waiting (queued or waiting for a retry) plus in flight. */
+  readonly pending: number;
+}
+
+export interface Notifier {
+  /** Enqueue and return at once. Never throws, never waits. A no-op after close(). */
+  notify(event: NotifyEvent): void;
+  /** Resolve when nothing is queued or in flight, or after `timeoutMs` (never rejects). */
+  flush(timeoutMs?: number): Promise<void>;
+  /** Stop accepting, flush for up to `timeoutMs` (default closeTimeoutMs), abort the rest. Idempotent. */
+  close(timeoutMs?: number): Promise<void>;
+  /** Counters, for status output, metrics and tests. */
+  stats(): NotifierStats;
+}
