@@ -58,9 +58,25 @@ export interface ProcessStrategyConfig {
   readonly stopGraceMs: number;
 }
 
+/** Restart when the log file stops growing (the original monitor_mutex rule). */
+export interface LogInactivityConfig {
+  /** Absent: the app's PM2 out log. */
+  readonly file?: string;
+  readonly timeoutMs: number;
+}
+
+/** Restart when memory stays above a limit for several checks in a row (not a single spike). */
+export interface MemoryRuleConfig {
+  readonly maxBytes: number;
+  readonly forChecks: number;
+  readonly includeChildren: boolean;
+}
+
 export interface AppConfig {
   readonly name: string;
   readonly health: HealthConfig;
+  readonly logInactivity?: LogInactivityConfig;
+  readonly memory?: MemoryRuleConfig;
   /** Extra probes: all must pass. */
   readonly tcp?: { readonly host: string; readonly port: number };
   readonly healthCheckCommand?: CommandConfig;
@@ -86,6 +102,8 @@ export interface LogConfig {
   readonly file?: string;
   readonly maxSizeBytes: number;
   readonly maxFiles: number;
+  /** gzip rotated files. */
+  readonly gzip: boolean;
 }
 
 export interface NotifyTargetConfig {
@@ -174,6 +192,24 @@ const processSchema = z.strictObject({
   stop_grace: duration.default(5000),
 });
 
+const logInactivitySchema = z.strictObject({
+  file: z.string().min(1).optional(),
+  timeout: z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined || ms < 1000 || ms > 3_600_000) {
+      ctx.addIssue({ code: 'custom', message: 'expected a timeout from 1s to 1h (seconds as a number, or 30s, 5m)' });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+});
+
+const memorySchema = z.strictObject({
+  max_memory: size.refine((b) => b >= 1024 * 1024, 'expected at least 1MB'),
+  for: z.number().int().min(1).max(1000).default(3),
+  include_children: z.boolean().default(false),
+});
+
 export const appSchema = z.strictObject({
   name: z.string({ error: 'expected string (the PM2 app name)' }).min(1, 'expected the PM2 app name'),
   health: healthSchema.prefault({}),
@@ -182,6 +218,8 @@ export const appSchema = z.strictObject({
   kill_scope: z.enum(['app', 'user', 'any']).default('app'),
   kill_grace: duration.default(2000),
   verify_timeout: positiveDuration.default(30_000),
+  log_inactivity: logInactivitySchema.optional(),
+  memory: memorySchema.optional(),
   /** The original monitor's name for health.interval. */
   check_interval: positiveDuration.optional(),
   // The policy; the names are the original monitor's.
@@ -215,6 +253,7 @@ const logSchema = z.strictObject({
   file: z.string().min(1).optional(),
   max_size: size.default(10 * 1024 * 1024),
   max_files: z.number().int().min(1).max(100).default(5),
+  gzip: z.boolean().default(false),
 });
 
 export const rootSchema = z
@@ -258,6 +297,7 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
       ...(raw.log.file === undefined ? {} : { file: raw.log.file }),
       maxSizeBytes: raw.log.max_size,
       maxFiles: raw.log.max_files,
+      gzip: raw.log.gzip,
     },
     apps: raw.apps.map(toAppConfig),
   };
@@ -277,6 +317,8 @@ export function toAppConfig(a: z.output<typeof appSchema>): AppConfig {
       followRedirects: a.health.follow_redirects,
     },
     ...(a.health.tcp === undefined ? {} : { tcp: parseTcp(a.health.tcp) }),
+    ...(a.log_inactivity ? { logInactivity: { timeoutMs: a.log_inactivity.timeout, ...(a.log_inactivity.file ? { file: a.log_inactivity.file } : {}) } } : {}),
+    ...(a.memory ? { memory: { maxBytes: a.memory.max_memory, forChecks: a.memory.for, includeChildren: a.memory.include_children } } : {}),
     ...(a.health_check_command ? { healthCheckCommand: { command: a.health_check_command, timeoutMs: a.health_check_timeout } } : {}),
     ...(a.pre_restart_command ? { preRestartCommand: { command: a.pre_restart_command, timeoutMs: a.pre_restart_timeout } } : {}),
     policy: {
@@ -331,5 +373,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(backoffSchema.shape),
   ...Object.keys(processSchema.shape),
   ...Object.keys(notifySchema.shape),
+  ...Object.keys(logInactivitySchema.shape),
+  ...Object.keys(memorySchema.shape),
   'state_dir', 'log', 'concurrency', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

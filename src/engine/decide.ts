@@ -168,7 +168,7 @@ function urgentReason(obs: Observation, state: AppState): string | undefined {
   if (s) return `port ${s.port} held by pid ${s.pid} (${s.command || '?'}) while the app is down`;
   if (obs.pm2.state === 'errored') return 'PM2 marked the app errored (it gave up restarting)';
   if (obs.pm2.state === 'stopped' && state.leftStopped) return 'still stopped after a failed remedy';
-  return undefined;
+  return obs.others?.find((o) => o.urgent && !o.ok)?.detail;
 }
 
 function failureReason(obs: Observation, app: AppConfig): string | undefined {

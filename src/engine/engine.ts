@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { Pm2Port, ProcessEvent } from '../pm2/adapter.js';
 import type { HttpProber } from '../probes/http.js';
 import { Limiter, ProcessCache } from './process-cache.js';
+import type { Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
 import { AppWorker, type Control, type WorkerEvent, type WorkerView } from './worker.js';
 
@@ -20,6 +21,7 @@ export interface EngineDeps {
   readonly onRemedy?: (report: RemedyReport) => void;
   readonly onChange?: (urgent: boolean) => void;
   readonly onEvent?: (event: WorkerEvent) => void;
+  readonly onObservation?: (app: string, obs: Observation) => void;
   /** What a previous run of the monitor knew, per app (state.json). */
   readonly restored?: ReadonlyMap<string, Restored>;
 }
@@ -99,7 +101,7 @@ export class Engine {
   }
 
   private makeWorker(app: AppConfig): AppWorker {
-    const { pm2, prober, clock, logger, onRemedy, onChange, onEvent } = this.deps;
+    const { pm2, prober, clock, logger, onRemedy, onChange, onEvent, onObservation } = this.deps;
     return new AppWorker(
       app,
       {
@@ -109,6 +111,7 @@ export class Engine {
         ...(onRemedy ? { onRemedy } : {}),
         ...(onChange ? { onChange } : {}),
         ...(onEvent ? { onEvent } : {}),
+        ...(onObservation ? { onObservation } : {}),
       },
       this.deps.restored?.get(app.name),
     );

@@ -7,6 +7,8 @@ import type { AppConfig } from '../config/schema.js';
 import type { ProcessInfo } from '../pm2/adapter.js';
 import { probePm2Status } from '../probes/pm2-status.js';
 import { probeExec } from '../probes/exec.js';
+import { LogActivityTracker } from '../probes/log-activity.js';
+import { MemoryTracker, rssOf } from '../probes/memory.js';
 import { probeTcp } from '../probes/tcp.js';
 import type { HttpProber } from '../probes/http.js';
 import type { OtherProbeOutcome, Pm2StatusOutcome } from '../probes/types.js';
@@ -26,6 +28,14 @@ export interface ObserveInput {
   /** A failed remedy left the app stopped: look for squatters. */
   readonly leftStopped: boolean;
   readonly daemonPid: number | undefined;
+  /** The app's rule trackers, owned by its worker (they remember across checks). */
+  readonly rules: AppRules;
+}
+
+/** Per-app memory of the log and memory rules. */
+export interface AppRules {
+  log?: LogActivityTracker;
+  memory?: MemoryTracker;
 }
 
 /** Does PM2 manage this app (now)? Strategy `auto` follows PM2's list. */
@@ -41,7 +51,7 @@ export async function observe(input: ObserveInput): Promise<Observation> {
   const pm2 = managedByPm2(app, list) ? probePm2Status(app.name, list) : outsidePm2Status(app);
   const up = pm2.state === 'online';
   const http = up && app.health.url ? await input.limit(() => input.prober.probe(app.health)) : undefined;
-  const others = up ? await input.limit(() => otherProbes(app)) : [];
+  const others = up ? [...(await input.limit(() => otherProbes(app))), ...ruleOutcomes(input, pm2.pids)] : [];
   const suspicious = input.crashes > 0 || pm2.state === 'errored' || pm2.state === 'launching' || (pm2.state === 'stopped' && input.leftStopped);
   const squatters = suspicious && procAvailable && app.ports.length > 0 ? findSquatters(app, pm2.pids, list, input.daemonPid) : [];
   return {
@@ -50,6 +60,33 @@ export async function observe(input: ObserveInput): Promise<Observation> {
     ...(others.length > 0 ? { others } : {}),
     ...(input.paused ? { paused: true } : {}),
   };
+}
+
+/** The log-inactivity and memory rules, each already smoothed over time (hence urgent). */
+function ruleOutcomes(input: ObserveInput, pids: readonly number[]): OtherProbeOutcome[] {
+  const { app, rules } = input;
+  const now = input.now();
+  const out: OtherProbeOutcome[] = [];
+  if (app.logInactivity) {
+    const file = app.logInactivity.file ?? input.list.find((p) => p.name === app.name && p.outLog)?.outLog;
+    if (file) {
+      if (rules.log?.file !== file) rules.log = new LogActivityTracker(file, app.logInactivity.timeoutMs, now);
+      const o = rules.log.observe(now);
+      out.push(
+        o.ok
+          ? { kind: 'log', ok: true, latencyMs: 0, info: { newBytes: o.newBytes, silentMs: o.silentMs, rotated: o.rotated, file } }
+          : o.failure === 'missing'
+            ? { kind: 'log', ok: true, latencyMs: 0, detail: o.detail, info: { missing: true, file } }
+            : { kind: 'log', ok: false, urgent: true, latencyMs: 0, detail: o.detail, info: { silentMs: o.silentMs, file } },
+      );
+    }
+  }
+  if (app.memory && procAvailable) {
+    rules.memory ??= new MemoryTracker(app.memory.maxBytes, app.memory.forChecks);
+    const o = rules.memory.observe(rssOf(pids, app.memory.includeChildren));
+    out.push(o.ok ? { kind: 'memory', ok: true, latencyMs: 0, info: { rssBytes: o.rssBytes, above: o.above } } : { kind: 'memory', ok: false, urgent: true, latencyMs: 0, detail: o.detail, info: { rssBytes: o.rssBytes } });
+  }
+  return out;
 }
 
 async function otherProbes(app: AppConfig): Promise<OtherProbeOutcome[]> {

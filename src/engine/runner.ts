@@ -18,6 +18,7 @@ import { loadPm2 } from '../pm2/load.js';
 import { createHttpProber, type HttpProber } from '../probes/http.js';
 import { Engine } from './engine.js';
 import { hostname } from 'node:os';
+import schedule from 'node-schedule';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { controlFilePath, readControl } from './control.js';
 import { loadStateDocument, quarantine, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
@@ -48,6 +49,7 @@ export function loggerFor(config: MonitorConfig, options: Pick<RunOptions, 'cons
     file: config.log.file ?? join(stateDir(config.stateDir), 'monitor.log'),
     maxSizeBytes: config.log.maxSizeBytes,
     maxFiles: config.log.maxFiles,
+    gzip: config.log.gzip,
     console: options.console ?? 'stderr',
   });
 }
@@ -78,6 +80,7 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
   const prober = createHttpProber(() => clock.now());
   const { engine, notifier, stateDirOf, writer } = openEngine(config, { pm2, prober, clock, logger });
   engine.start();
+  const selfReport = scheduleSelfReport(logger);
   const controlFile = controlFilePath(stateDirOf());
   watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile)));
 
@@ -109,6 +112,7 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
       process.off('SIGHUP', onHup);
       unwatchFile(options.configPath);
       unwatchFile(controlFile);
+      selfReport.cancel();
       await engine.stop();
       writer.flush();
       await notifier.close();
@@ -192,6 +196,21 @@ function stateWriter(path: string, views: () => WorkerView[], clock: Clock, logg
     },
     flush,
   };
+}
+
+/**
+ * The monitor's own footprint at debug level every 5 minutes (node-schedule, wall-clock cron):
+ * a module that grows without bound is PM2 modules' most reported bug, so make it visible.
+ */
+function scheduleSelfReport(logger: Logger): schedule.Job {
+  let last = process.cpuUsage();
+  return schedule.scheduleJob('*/5 * * * *', () => {
+    const m = process.memoryUsage();
+    const cpu = process.cpuUsage(last);
+    last = process.cpuUsage();
+    const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
+    logger.debug('monitor footprint', { rss_mib: mib(m.rss), heap_used_mib: mib(m.heapUsed), cpu_ms_5m: Math.round((cpu.user + cpu.system) / 1000) });
+  });
 }
 
 interface OpenDeps {

@@ -8,7 +8,7 @@ import type { AppConfig, NotifyEventType } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { afterRemedy, closeCircuit, decide, initialState, type AppState, type Observation, type PolicyEvent } from './decide.js';
-import { observe } from './observe.js';
+import { observe, type AppRules } from './observe.js';
 import type { Limiter, ProcessCache } from './process-cache.js';
 import { describeFreed, runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { remedyEntry, type RemedyEntry } from './state-file.js';
@@ -35,6 +35,8 @@ export interface WorkerDeps extends RemedyDeps {
   readonly limiter: Pick<Limiter, 'run'>;
   readonly onRemedy?: (report: RemedyReport) => void;
   readonly onEvent?: (event: WorkerEvent) => void;
+  /** Every observation (the watch command tells its story from them). */
+  readonly onObservation?: (app: string, obs: Observation) => void;
   /** Called after every check; `urgent` after a remedy or a circuit change (write state now). */
   readonly onChange?: (urgent: boolean) => void;
 }
@@ -69,6 +71,8 @@ export class AppWorker {
   private control: Control = {};
   private resetSeen = 0;
   private lastError: string | undefined;
+  private readonly rules: AppRules = {};
+  private missingLogTold = false;
   private readonly log: Logger;
 
   constructor(
@@ -207,8 +211,9 @@ export class AppWorker {
       const list = await this.deps.processes.get(crashes > 0 ? 0 : maxListAgeMs);
       obs = await observe({
         app: this.app, list, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
-        crashes, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(),
+        crashes, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(), rules: this.rules,
       });
+      this.deps.onObservation?.(this.app.name, obs);
       if (this.lastError) this.log.info('PM2 reachable again', { after: this.lastError });
       this.lastError = undefined;
     } catch (err) {
@@ -219,6 +224,9 @@ export class AppWorker {
       return false;
     }
     this.lastObservation = obs;
+    const missing = obs.others?.find((o) => o.kind === 'log' && o.info?.['missing']);
+    if (missing && !this.missingLogTold) this.log.warn(`${missing.detail}: the log rule waits for it`);
+    this.missingLogTold = missing !== undefined;
     const d = decide(this.state, obs, this.app);
     this.setState(d.state, d.action === 'remedy' ? d.reason : undefined);
     this.emitPolicy(d.events);
@@ -230,6 +238,9 @@ export class AppWorker {
     this.deps.onEvent?.({ type: 'remedy_started', app: this.app.name, reason: d.reason });
     const report = await runRemedy(this.app, d.reason, d.hung, this.deps);
     this.deps.processes.invalidate();
+    // A restarted app gets a fresh log timeout and memory count.
+    this.rules.log?.reset(this.deps.clock.now());
+    this.rules.memory?.reset();
     this.crashes = 0;
     const now = this.deps.clock.now();
     this.lastRemedy = report;

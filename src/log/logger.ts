@@ -16,6 +16,7 @@ export interface LoggerOptions {
   readonly file?: string;
   readonly maxSizeBytes?: number;
   readonly maxFiles?: number;
+  readonly gzip?: boolean;
   /** Console stream: stderr by default; stdout inside PM2 so `pm2 logs` shows info lines as out. */
   readonly console?: 'stderr' | 'stdout' | 'none';
 }
@@ -51,6 +52,7 @@ export function createLogger(options: LoggerOptions): Logger {
         maxsize: options.maxSizeBytes ?? 10 * 1024 * 1024,
         maxFiles: options.maxFiles ?? 5,
         tailable: true,
+        zippedArchive: options.gzip ?? false,
       }),
     );
   }

@@ -20,11 +20,15 @@ export interface Pm2StatusOutcome {
 
 /** A TCP or exec probe's outcome, as the policy sees it. */
 export interface OtherProbeOutcome {
-  readonly kind: 'tcp' | 'exec';
+  readonly kind: 'tcp' | 'exec' | 'log' | 'memory';
   readonly ok: boolean;
   readonly latencyMs: number;
   /** Why it failed, for people (`tcp 127.0.0.1:5000 refused`). */
   readonly detail?: string;
+  /** A rule that already smoothed over time (log timeout, memory `for`): no failure_threshold. */
+  readonly urgent?: boolean;
+  /** What a rule saw (new log bytes, silence, RSS), for the watch command's story. */
+  readonly info?: Readonly<Record<string, number | string | boolean>>;
 }
 
 /** Why a health_check_command failed: a non-zero exit (or death by a signal), its deadline, or /bin/sh not starting. */

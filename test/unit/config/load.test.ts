@@ -59,7 +59,7 @@ describe('loadConfig: valid files', () => {
     assert.equal(cfg.source, file);
     assert.equal(cfg.stateDir, undefined);
     assert.equal(cfg.concurrency, 8);
-    assert.deepEqual(cfg.log, { level: 'info', format: 'text', maxSizeBytes: 10 * 1024 * 1024, maxFiles: 5 });
+    assert.deepEqual(cfg.log, { level: 'info', format: 'text', maxSizeBytes: 10 * 1024 * 1024, maxFiles: 5, gzip: false });
     assert.equal(cfg.apps.length, 1);
     assert.deepEqual(cfg.apps[0], {
       name: 'helpdesk-backend',
@@ -129,7 +129,7 @@ apps:
     );
     assert.equal(cfg.stateDir, '/tmp/hdm-state');
     assert.equal(cfg.concurrency, 2);
-    assert.deepEqual(cfg.log, { level: 'debug', format: 'json', file: '/tmp/x.log', maxSizeBytes: 1024 * 1024, maxFiles: 3 });
+    assert.deepEqual(cfg.log, { level: 'debug', format: 'json', file: '/tmp/x.log', maxSizeBytes: 1024 * 1024, maxFiles: 3, gzip: false });
     const app = cfg.apps[0]!;
     assert.equal(app.health.timeoutMs, 500);
     assert.equal(app.health.intervalMs, 120_000);
