@@ -66,7 +66,7 @@ export type Effect =
    * at (a driver may answer from /proc/<pid>/fd in microseconds instead of re-reading the TCP
    * tables, ~10 ms each); without, every listener on `ports`.
    */
-  | { readonly kind: 'listening'; readonly ports: readonly number[]; readonly pids?: readonly number[] }
+  | { readonly kind: 'listening'; readonly ports: readonly number[]; readonly pids?: readonly number[]; readonly sockets?: readonly string[] }
   | { readonly kind: 'signal'; readonly pid: number; readonly signal: 'SIGTERM' | 'SIGKILL' }
   | { readonly kind: 'sleep'; readonly ms: number };
 
@@ -106,8 +106,11 @@ export function* freePortsPlan(req: FreePortsRequest): Generator<Effect, FreePor
   pending = yield* waitClosed(pending, ports, req.graceMs, req.now);
   if (pending.length > 0) {
     for (const h of uniqueByPid(pending)) if ((yield { kind: 'signal', pid: h.pid, signal: 'SIGKILL' }) as boolean) killed.push(record(h, 'SIGKILL'));
-    yield* waitClosed(pending, ports, req.killWaitMs ?? 1000, req.now);
+    pending = yield* waitClosed(pending, ports, req.killWaitMs ?? 1000, req.now);
   }
+  // Every holder seen was a target and each has released its sockets: the ports are free, and
+  // another full table read (~10 ms) would only repeat it.
+  if (pending.length === 0 && refused.length === 0) return finish([]);
   const after = (yield { kind: 'listening', ports }) as ReadonlySet<string>;
   const portsBySocket = new Map([...snapshot.holders, ...snapshot.hidden].map((h) => [h.socket, h.port]));
   // Sockets opened after our first look (e.g. PM2 already restarted the app) are not ours to judge.
@@ -129,7 +132,7 @@ function* waitClosed(
   let left = [...pending];
   let pause = 2;
   while (left.length > 0) {
-    const open = (yield { kind: 'listening', ports, pids: [...new Set(left.map((h) => h.pid))] }) as ReadonlySet<string>;
+    const open = (yield { kind: 'listening', ports, pids: [...new Set(left.map((h) => h.pid))], sockets: [...new Set(left.map((h) => h.socket))] }) as ReadonlySet<string>;
     left = left.filter((h) => open.has(h.socket));
     if (left.length === 0 || now() >= deadline) break;
     yield { kind: 'sleep', ms: Math.min(pause, Math.max(1, deadline - now())) };

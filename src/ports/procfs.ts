@@ -68,10 +68,11 @@ export function socketOwners(inodes: ReadonlySet<string>): Map<string, number[]>
 }
 
 /**
- * Socket inodes the given processes still have open, or undefined when their fds cannot tell.
- * An exiting process (PF_EXITING, or a zombie) closes its fds before the kernel releases the
- * sockets behind them, so its fd list may already lack a socket that still listens: only the TCP
- * tables can confirm then. While it runs, its fds answer in microseconds, not a ~10 ms table read.
+ * Socket inodes the given processes still have open, or undefined while one of them is exiting:
+ * an exiting process closes its fds before the kernel releases the sockets behind them, so its fd
+ * list may already lack a socket that still listens. A zombie whose threads are all gone has
+ * released everything. While a process runs, its fds answer in microseconds (a TCP table read
+ * costs ~10 ms).
  */
 export function socketsOf(pids: readonly number[]): Set<string> | undefined {
   const out = new Set<string>();
@@ -107,6 +108,9 @@ function lifeOf(pid: number): 'running' | 'exiting' | 'gone' {
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const state = rest[0];
     const flags = Number(rest[6]);
+    const threads = Number(rest[17]);
+    // A zombie with no live threads left has finished exiting: its sockets are released.
+    if ((state === 'Z' || state === 'X') && threads <= 1) return 'gone';
     return state === 'Z' || state === 'X' || (flags & PF_EXITING) !== 0 ? 'exiting' : 'running';
   } catch {
     return 'gone';

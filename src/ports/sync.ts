@@ -28,7 +28,9 @@ export function answerSync(effect: Effect): EffectAnswer {
     case 'find':
       return snapshotSync(effect.ports);
     case 'listening':
-      return (effect.pids && socketsOf(effect.pids)) || new Set(listeningInodes(new Set(effect.ports)).keys());
+      if (!effect.pids) return new Set(listeningInodes(new Set(effect.ports)).keys());
+      // While a holder is still exiting, its sockets count as open: ask again at the next poll.
+      return socketsOf(effect.pids) ?? new Set(effect.sockets ?? listeningInodes(new Set(effect.ports)).keys());
     case 'signal':
       return signal(effect.pid, effect.signal);
     case 'sleep':
