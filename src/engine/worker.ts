@@ -10,7 +10,8 @@ import type { Logger } from '../log/logger.js';
 import { afterRemedy, closeCircuit, decide, initialState, type AppState, type Observation, type PolicyEvent } from './decide.js';
 import { observe, type AppRules } from './observe.js';
 import type { Limiter, ProcessCache } from './process-cache.js';
-import { describeFreed, runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
+import { remedyLogFields } from './describe.js';
+import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { remedyEntry, type RemedyEntry } from './state-file.js';
 
 /** Something worth telling people (webhooks) about an app. */
@@ -279,14 +280,8 @@ export class AppWorker {
   }
 
   private logReport(r: RemedyReport): void {
-    const steps = r.steps.map((s) => `${s.step.split(' ')[0]} ${s.ok ? 'ok' : 'FAILED'} in ${Math.round(s.ms)}ms`).join(', ');
-    const fields = {
-      reason: r.reason, strategy: r.strategy, attempts: r.attempts,
-      ...(r.ports ? { ports: describeFreed(r.ports), killed: r.ports.killed.map((k) => k.pid), refused: r.ports.refused.map((x) => x.pid) } : {}),
-      steps,
-    };
+    const fields = remedyLogFields(r);
     if (r.ok) this.log.info(`remedy succeeded: healthy again after ${Math.round(r.timeToHealthyMs ?? r.totalMs)}ms`, fields);
-    else if (r.skipped) this.log.error(`remedy skipped: ${r.failure}`, fields);
-    else this.log.error(`remedy failed: ${r.failure}`, fields);
+    else this.log.error(`remedy ${r.skipped ? 'skipped' : 'failed'}: ${r.failure}`, fields);
   }
 }
