@@ -35,6 +35,8 @@ test('pm2 install of the packed tarball runs the module, which remedies a hung a
   sb.pm2Cli(['install', tgz]);
   const mod = await waitFor('module online', async () => (await sb.list()).find((p) => p.name === 'helpdesk-monitor' && p.isModule && p.status === 'online'));
   assert.ok(mod.pid > 0);
+  // package.json `apps` options reach the module: a small young generation keeps RSS down.
+  assert.match(readFileSync(`/proc/${mod.pid}/cmdline`, 'utf8'), /--max-semi-space-size=2/);
   await waitFor('hint about the missing config', () => moduleLog().includes('pm2 set helpdesk-monitor:config'));
 
   await sb.start(exampleApp('hd', PORT));
