@@ -36,6 +36,8 @@ export interface ObserveInput {
 export interface AppRules {
   log?: LogActivityTracker;
   memory?: MemoryTracker;
+  /** The instance pids the rules last saw: a new instance (whoever started it) starts afresh. */
+  pids?: string;
 }
 
 /** Does PM2 manage this app (now)? Strategy `auto` follows PM2's list. */
@@ -67,6 +69,12 @@ function ruleOutcomes(input: ObserveInput, pids: readonly number[]): OtherProbeO
   const { app, rules } = input;
   const now = input.now();
   const out: OtherProbeOutcome[] = [];
+  const instance = [...pids].sort((a, b) => a - b).join(',');
+  if (rules.pids !== undefined && rules.pids !== instance) {
+    rules.log?.reset(now);
+    rules.memory?.reset();
+  }
+  rules.pids = instance;
   if (app.logInactivity) {
     const file = app.logInactivity.file ?? input.list.find((p) => p.name === app.name && p.outLog)?.outLog;
     if (file) {

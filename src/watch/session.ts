@@ -1,0 +1,279 @@
+/**
+ * One `helpdesk-monitor watch` run: take a lock per watched command, create the log files, start
+ * each command as a PM2 app (spawning a daemon if none runs, like `pm2 start`), then run the
+ * ordinary Engine in the foreground with the log rule, telling the story on stdout. Stopping
+ * deletes exactly the PM2 apps this run started (PM2 stops them: SIGTERM via the stop shim, 5 s,
+ * SIGKILL) and releases the locks. Any failure while starting undoes what was done.
+ */
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import winston from 'winston';
+import { systemClock, type Clock } from '../clock.js';
+import { Engine } from '../engine/engine.js';
+import { HelpdeskError, LockHeldError, describeError } from '../errors.js';
+import { acquireLock, type HeldLock } from '../lock/lock.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { connectPm2, type Pm2Port } from '../pm2/adapter.js';
+import { loadPm2, type Pm2Api } from '../pm2/load.js';
+import { createHttpProber } from '../probes/http.js';
+import { STOP_GRACE_MS, pm2AppFor, toWatchMonitorConfig, type WatchSpec } from './config.js';
+import { Story } from './story.js';
+
+export interface WatchOptions {
+  readonly specs: readonly WatchSpec[];
+  readonly pm2Home: string;
+  /** Where the commands run (the current directory). */
+  readonly cwd: string;
+  /** The config file, or a description of the command line, for the engine's log. */
+  readonly source: string;
+  /** Names this run's log file under the watch dir. */
+  readonly runId: string;
+  /** Writes one story line (stdout). */
+  readonly write: (line: string) => void;
+  /** Engine log lines on stderr at debug level (else errors only; everything goes to the file). */
+  readonly verbose?: boolean;
+  readonly clock?: Clock;
+}
+
+export interface WatchSession {
+  /** `$PM2_HOME/helpdesk-monitor/watch`. */
+  readonly dir: string;
+  /** Stop watching, delete the PM2 apps this run started, release the locks. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The watch command's own state dir: beside the main monitor's, never its lock. */
+export function watchDir(pm2Home: string): string {
+  return join(pm2Home, 'helpdesk-monitor', 'watch');
+}
+
+/** A watched command could not be started (exit 1). */
+export class WatchStartError extends HelpdeskError {
+  override readonly name = 'WatchStartError';
+}
+
+/** Start watching. Throws LockHeldError (exit 3), WatchStartError or a PM2 error (exit 1). */
+export async function startWatch(options: WatchOptions): Promise<WatchSession> {
+  const { specs, pm2Home, cwd } = options;
+  const clock = options.clock ?? systemClock;
+  const dir = watchDir(pm2Home);
+  const undo: (() => Promise<void> | void)[] = [];
+  const rollback = async (): Promise<void> => {
+    for (const step of undo.splice(0).reverse()) {
+      try {
+        await step();
+      } catch {
+        // undo as much as possible
+      }
+    }
+  };
+
+  const logger = watchLogger(join(dir, `${options.runId}.log`), options.verbose === true);
+  undo.push(() => endLogger(logger));
+  let pm2: Pm2Port | undefined;
+  const story = new Story(specs, { write: options.write, pidOf: async (name) => (await pm2?.list())?.find((p) => p.name === name && p.pid > 0)?.pid });
+  const started = new Map<string, number>(); // PM2 name -> pm_id
+  let engine: Engine | undefined;
+  let removeApps: (() => Promise<void>) | undefined;
+  let unsubscribe: (() => void) | undefined;
+  try {
+    const locks = takeLocks(specs, dir, logger);
+    undo.push(() => locks.forEach((l) => l.release()));
+
+    for (const spec of specs) story.tell(spec.pm2Name, `watching: ${spec.command}`);
+    for (const spec of specs) {
+      const size = ensureLogFile(spec.logFile);
+      story.tell(spec.pm2Name, `log file ${spec.logFile} (${size === undefined ? 'created' : `${size} bytes`}), timeout ${spec.timeoutS} s, check every ${spec.intervalS} s`);
+    }
+
+    // Like `pm2 start`: connecting spawns a daemon when none answers.
+    const api = loadPm2();
+    pm2 = await connectPm2({ pm2Home, api, callTimeoutMs: 15_000 });
+    const port = pm2;
+    undo.push(() => port.close());
+    undo.push(() => story.flush()); // lines that look up a pid need PM2
+    const prober = createHttpProber(() => clock.now());
+    undo.push(() => prober.close());
+    // Runs before the engine is awaited: a remedy in progress must not outlive the apps.
+    let removal: Promise<void> | undefined;
+    removeApps = () => (removal ??= deleteApps(api, port, started, story));
+    undo.push(removeApps);
+
+    await removeLeftovers(api, port, specs, story);
+    for (const spec of specs) {
+      try {
+        await port.start(pm2AppFor(spec, cwd));
+      } catch (err) {
+        throw new WatchStartError(`cannot start ${spec.name} through PM2: ${describeError(err)}`);
+      }
+      const info = (await port.list()).find((p) => p.name === spec.pm2Name);
+      if (!info) throw new WatchStartError(`PM2 does not list ${spec.pm2Name} after starting it`);
+      started.set(spec.pm2Name, info.pmId);
+      story.started(spec.pm2Name, info.pid > 0 ? info.pid : undefined);
+      if (info.outLog) story.tell(spec.pm2Name, `the command's own output goes to PM2's log ${info.outLog}`);
+    }
+
+    const config = toWatchMonitorConfig(specs, options.source, dir);
+    engine = new Engine(config, {
+      pm2: withoutExits(port), prober, clock, logger,
+      onObservation: (app, obs) => story.observation(app, obs),
+      onEvent: (e) => story.event(e),
+      onRemedy: (r) => story.remedyDone(r.app),
+    });
+    unsubscribe = port.onProcessEvent((e) => story.processEvent(e));
+    engine.start();
+  } catch (err) {
+    unsubscribe?.();
+    await engine?.stop();
+    await story.flush();
+    await rollback();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const running = engine;
+  return {
+    dir,
+    stop() {
+      stopping ??= (async () => {
+        story.closingDown();
+        quietConsole(logger); // a remedy cut short by the shutdown is no error worth showing
+        story.say(`stopping ${specs.length === 1 ? 'the watched command' : `${specs.length} watched commands`} (SIGTERM, SIGKILL after ${STOP_GRACE_MS / 1000} s)`);
+        unsubscribe?.();
+        // No new checks from here; a check (or remedy) in progress ends while the apps are deleted.
+        const engineStopped = running.stop().catch(() => undefined);
+        await removeApps?.();
+        await Promise.race([engineStopped, new Promise((r) => setTimeout(r, 3000).unref())]);
+        await rollback();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * PM2 restarts a watched command that exits (autorestart), as the original's monitor restarted a
+ * dead process. The engine would count that exit as a crash and restart the command a second time
+ * right after PM2 did, so it does not see exit events. It still sees PM2 giving up (errored,
+ * restart overlimit) and restarts the command then; silence is its job.
+ */
+function withoutExits(port: Pm2Port): Pm2Port {
+  return {
+    list: () => port.list(),
+    act: (action, pmId) => port.act(action, pmId),
+    start: (config) => port.start(config),
+    daemonPid: () => port.daemonPid(),
+    onProcessEvent: (listener) => port.onProcessEvent((e) => {
+      if (e.event !== 'exit') listener(e);
+    }),
+    close: () => port.close(),
+  };
+}
+
+/** One lock per watched command (its PM2 app), so two runs never fight over one app. */
+function takeLocks(specs: readonly WatchSpec[], dir: string, logger: Logger): HeldLock[] {
+  const held: HeldLock[] = [];
+  try {
+    for (const spec of [...specs].sort((a, b) => a.pm2Name.localeCompare(b.pm2Name))) {
+      try {
+        held.push(acquireLock({
+          path: join(dir, `${spec.pm2Name}.lock`),
+          onTakeover: (why) => logger.warn(`took over the stale lock of ${spec.pm2Name}: ${why}`),
+        }));
+      } catch (err) {
+        if (err instanceof LockHeldError) {
+          throw new LockHeldError(`${spec.name} (PM2 app ${spec.pm2Name}) is already watched: ${err.message}`, err.holderPid);
+        }
+        throw err;
+      }
+    }
+    return held;
+  } catch (err) {
+    held.forEach((l) => l.release());
+    throw err;
+  }
+}
+
+/** Create the log file and its folders when missing; its size when it existed. */
+function ensureLogFile(file: string): number | undefined {
+  try {
+    const size = statSync(file).size;
+    return size;
+  } catch {
+    // create it below
+  }
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    closeSync(openSync(file, 'a'));
+  } catch (err) {
+    throw new WatchStartError(`cannot create the log file ${file}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}`);
+  }
+  return undefined;
+}
+
+/**
+ * An app of ours left by a run that could not clean up (kill -9): we hold its lock now, so
+ * nobody else watches it. Delete it, so the command and directory are this run's.
+ */
+async function removeLeftovers(api: Pm2Api, pm2: Pm2Port, specs: readonly WatchSpec[], story: Story): Promise<void> {
+  const names = new Set(specs.map((s) => s.pm2Name));
+  for (const p of await pm2.list()) {
+    if (!names.has(p.name) || p.isModule) continue;
+    story.tell(p.name, `replacing the PM2 app ${p.name} (pm_id ${p.pmId}) left by an earlier watch`);
+    await pm2Delete(api, p.pmId);
+  }
+}
+
+/** Delete exactly the apps this run started (by pm_id, and only while the name still matches). */
+async function deleteApps(api: Pm2Api, pm2: Pm2Port, started: ReadonlyMap<string, number>, story: Story): Promise<void> {
+  if (started.size === 0) return;
+  const list = await pm2.list();
+  await Promise.all(
+    [...started].map(async ([name, pmId]) => {
+      if (!list.some((p) => p.pmId === pmId && p.name === name)) return story.tell(name, 'already gone from PM2');
+      try {
+        await pm2Delete(api, pmId);
+        story.tell(name, 'stopped and removed from PM2');
+      } catch (err) {
+        story.tell(name, `could not remove it from PM2: ${describeError(err)} (pm2 delete ${name})`);
+      }
+    }),
+  );
+}
+
+/**
+ * `pm2 delete` by pm_id. The adapter has no delete, so this calls the connected API directly,
+ * with a deadline longer than the stop sequence.
+ */
+function pm2Delete(api: Pm2Api, pmId: number, timeoutMs = STOP_GRACE_MS + 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer from the PM2 daemon within ${timeoutMs} ms`)), timeoutMs);
+    api.delete(pmId, (err) => {
+      clearTimeout(t);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/** The engine's log: everything to the run's file; errors (or all, with --verbose) to stderr. */
+function watchLogger(file: string, verbose: boolean): Logger {
+  const logger = createLogger({ level: verbose ? 'debug' : 'info', format: 'text', file, maxSizeBytes: 5 * 1024 * 1024, maxFiles: 3, console: 'none' });
+  logger.add(new winston.transports.Console({ level: verbose ? 'debug' : 'error', stderrLevels: ['error', 'warn', 'info', 'debug'] }));
+  return logger;
+}
+
+function quietConsole(logger: Logger): void {
+  for (const t of [...logger.transports]) if (t instanceof winston.transports.Console) logger.remove(t);
+}
+
+function endLogger(logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 2000);
+    logger.on('finish', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    logger.end();
+  });
+}
