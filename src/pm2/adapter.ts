@@ -38,7 +38,7 @@ export interface ProcessEvent {
   readonly manually: boolean;
 }
 
-export type Pm2Action = 'stop' | 'restart' | 'reload';
+export type Pm2Action = 'stop' | 'restart' | 'reload' | 'delete';
 
 /** What the engine and the CLI need from PM2. */
 export interface Pm2Port {

@@ -14,7 +14,7 @@ import { HelpdeskError, LockHeldError, describeError } from '../errors.js';
 import { acquireLock, type HeldLock } from '../lock/lock.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectPm2, type Pm2Port } from '../pm2/adapter.js';
-import { loadPm2, type Pm2Api } from '../pm2/load.js';
+import { loadPm2 } from '../pm2/load.js';
 import { createHttpProber } from '../probes/http.js';
 import { STOP_GRACE_MS, pm2AppFor, toWatchMonitorConfig, type WatchSpec } from './config.js';
 import { Story } from './story.js';
@@ -96,10 +96,10 @@ export async function startWatch(options: WatchOptions): Promise<WatchSession> {
     undo.push(() => prober.close());
     // Runs before the engine is awaited: a remedy in progress must not outlive the apps.
     let removal: Promise<void> | undefined;
-    removeApps = () => (removal ??= deleteApps(api, port, started, story));
+    removeApps = () => (removal ??= deleteApps(port, started, story));
     undo.push(removeApps);
 
-    await removeLeftovers(api, port, specs, story);
+    await removeLeftovers(port, specs, story);
     for (const spec of specs) {
       try {
         await port.start(pm2AppFor(spec, cwd));
@@ -215,45 +215,30 @@ function ensureLogFile(file: string): number | undefined {
  * An app of ours left by a run that could not clean up (kill -9): we hold its lock now, so
  * nobody else watches it. Delete it, so the command and directory are this run's.
  */
-async function removeLeftovers(api: Pm2Api, pm2: Pm2Port, specs: readonly WatchSpec[], story: Story): Promise<void> {
+async function removeLeftovers(pm2: Pm2Port, specs: readonly WatchSpec[], story: Story): Promise<void> {
   const names = new Set(specs.map((s) => s.pm2Name));
   for (const p of await pm2.list()) {
     if (!names.has(p.name) || p.isModule) continue;
     story.tell(p.name, `replacing the PM2 app ${p.name} (pm_id ${p.pmId}) left by an earlier watch`);
-    await pm2Delete(api, p.pmId);
+    await pm2.act('delete', p.pmId);
   }
 }
 
 /** Delete exactly the apps this run started (by pm_id, and only while the name still matches). */
-async function deleteApps(api: Pm2Api, pm2: Pm2Port, started: ReadonlyMap<string, number>, story: Story): Promise<void> {
+async function deleteApps(pm2: Pm2Port, started: ReadonlyMap<string, number>, story: Story): Promise<void> {
   if (started.size === 0) return;
   const list = await pm2.list();
   await Promise.all(
     [...started].map(async ([name, pmId]) => {
       if (!list.some((p) => p.pmId === pmId && p.name === name)) return story.tell(name, 'already gone from PM2');
       try {
-        await pm2Delete(api, pmId);
+        await pm2.act('delete', pmId);
         story.tell(name, 'stopped and removed from PM2');
       } catch (err) {
         story.tell(name, `could not remove it from PM2: ${describeError(err)} (pm2 delete ${name})`);
       }
     }),
   );
-}
-
-/**
- * `pm2 delete` by pm_id. The adapter has no delete, so this calls the connected API directly,
- * with a deadline longer than the stop sequence.
- */
-function pm2Delete(api: Pm2Api, pmId: number, timeoutMs = STOP_GRACE_MS + 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer from the PM2 daemon within ${timeoutMs} ms`)), timeoutMs);
-    api.delete(pmId, (err) => {
-      clearTimeout(t);
-      if (err) reject(err);
-      else resolve();
-    });
-  });
 }
 
 /** The engine's log: everything to the run's file; errors (or all, with --verbose) to stderr. */
