@@ -20,6 +20,7 @@ import { findFreePorts } from './lib/ports.js';
 import { machine, ms, ratio, writeResults } from './lib/proc.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, summarize, summaryJson, table, type Summary } from './lib/stats.js';
+import { benchFlags } from './lib/args.js';
 
 const HELP = `Usage: npm run bench:ports -- [--trials N] [--pair-trials N] [--cap MS] [--port FIRST]
 
@@ -41,18 +42,7 @@ const { values: opts } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (opts.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const intArg = (name: string, v: string, min: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`--${name}: expected an integer >= ${min}, got ${v}\n${HELP}`);
-    process.exit(2);
-  }
-  return n;
-};
+const intArg = benchFlags(HELP, opts.help);
 const TRIALS = intArg('trials', opts.trials, 1);
 const PAIR_TRIALS = intArg('pair-trials', opts['pair-trials'], 0);
 const CAP_MS = intArg('cap', opts.cap, 10);

@@ -21,6 +21,7 @@ import { findFreePorts } from './lib/ports.js';
 import { machine, ms, pm2Version, ratio, writeResults } from './lib/proc.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, summarize, summaryJson, table, type Summary } from './lib/stats.js';
+import { benchFlags } from './lib/args.js';
 
 const HELP = `Usage: npm run bench:hook -- [--trials N] [--squat-trials N] [--crash-trials N] [--port FIRST]
 
@@ -42,18 +43,7 @@ const { values: opts } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (opts.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const intArg = (name: string, v: string, min: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`--${name}: expected an integer >= ${min}, got ${v}\n${HELP}`);
-    process.exit(2);
-  }
-  return n;
-};
+const intArg = benchFlags(HELP, opts.help);
 const TRIALS = intArg('trials', opts.trials, 1);
 const SQUAT_TRIALS = intArg('squat-trials', opts['squat-trials'], 0);
 const CRASH_TRIALS = intArg('crash-trials', opts['crash-trials'], 0);

@@ -18,6 +18,7 @@ import { findFreePorts } from './lib/ports.js';
 import { cpuMsOf, machine, memoryOf, mib, ms, pm2Version, ratio, reapedChildrenCpuMs, writeResults, type Memory } from './lib/proc.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, summarize, table } from './lib/stats.js';
+import { benchFlags } from './lib/args.js';
 
 const HELP = `Usage: npm run bench:cost -- [--duration SECONDS] [--apps N] [--port FIRST] [--cron-passes N]
 
@@ -41,18 +42,7 @@ const { values: opts } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (opts.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const intArg = (name: string, v: string, min: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`--${name}: expected an integer >= ${min}, got ${v}\n${HELP}`);
-    process.exit(2);
-  }
-  return n;
-};
+const intArg = benchFlags(HELP, opts.help);
 const DURATION_MS = intArg('duration', opts.duration, 5) * 1000;
 const WARMUP_MS = intArg('warmup', opts.warmup, 0) * 1000;
 const APPS = intArg('apps', opts.apps, 1);

@@ -15,6 +15,7 @@ import type { MonitorChild, MonitorMemory } from './lib/monitor-child.js';
 import { findFreePorts, portHolders } from './lib/ports.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, secs, summarize, summaryJson, table, type Summary } from './lib/stats.js';
+import { benchFlags } from './lib/args.js';
 
 const HELP = `Usage: npm run bench -- [--trials N] [--cap SECONDS] [--cold-trials N] [--port FIRST]
 
@@ -38,18 +39,7 @@ const { values: opts } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (opts.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const intArg = (name: string, v: string, min: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`--${name}: expected an integer >= ${min}, got ${v}\n${HELP}`);
-    process.exit(2);
-  }
-  return n;
-};
+const intArg = benchFlags(HELP, opts.help);
 const TRIALS = intArg('trials', opts.trials, 1);
 const CAP_MS = intArg('cap', opts.cap, 1) * 1000;
 const MONITOR_CAP_MS = intArg('monitor-cap', opts['monitor-cap'], 1) * 1000;
