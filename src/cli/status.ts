@@ -90,6 +90,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.exitCode = healthy ? EXIT.ok : EXIT.unhealthy;
 }
 
+/** A pause written by a monitor that has since stopped may have ended. */
+function pausedNow(until: string | undefined): boolean {
+  return until === 'indefinite' || (until !== undefined && Date.parse(until) > Date.now());
+}
+
 function healthJson(h: HttpOutcome): NonNullable<Row['health']> {
   const latency_ms = Math.round(h.latencyMs);
   return h.ok ? { ok: true, status: h.status, latency_ms } : { ok: false, latency_ms, failure: h.failure, detail: h.detail, ...(h.status ? { status: h.status } : {}) };
@@ -111,7 +116,7 @@ function renderTable(rows: readonly Row[], lock: { pid: number; hostname: string
     const health = r.health ? (r.health.ok ? `${r.health.status} ${r.health.latency_ms}ms` : (r.health.failure ?? 'failed')) : '-';
     const ports = r.ports.map((p) => `${p.port}${p.holders.length === 0 ? ' free' : p.holders.some((h) => r.pm2.pids.includes(h.pid)) ? '' : ` pid ${p.holders[0]?.pid}`}`).join(',') || '-';
     const m = r.monitor;
-    const flags = m ? [m.circuit && m.circuit !== 'closed' ? m.circuit.toUpperCase() : '', m.paused_until ? 'PAUSED' : '', m.backoff_until ? 'backoff' : ''].filter(Boolean).join(' ') : '';
+    const flags = m ? [m.circuit && m.circuit !== 'closed' ? m.circuit.toUpperCase() : '', pausedNow(m.paused_until) ? 'PAUSED' : '', m.backoff_until ? 'backoff' : ''].filter(Boolean).join(' ') : '';
     const monitor = m ? `${m.phase}${m.consecutive_failures > 0 ? ` ${m.consecutive_failures}x` : ''}${flags ? ` ${flags}` : m.last_remedy ? ` fix ${m.last_remedy.ok ? 'ok' : 'failed'}` : ''}` : '-';
     out.push(line([r.name, r.pm2.status, r.pm2.pids.join(',') || '-', r.pm2.uptime_ms ? formatDuration(r.pm2.uptime_ms) : '-', String(r.pm2.restarts), health, ports, monitor]));
   }
@@ -121,7 +126,7 @@ function renderTable(rows: readonly Row[], lock: { pid: number; hostname: string
     const at = (iso: string | undefined): string => (iso && iso !== 'indefinite' ? `${iso.slice(11, 19)}Z` : (iso ?? '?'));
     const notes = [
       m.circuit && m.circuit !== 'closed' ? `circuit ${m.circuit} since ${at(m.circuit_since)}` : '',
-      m.paused_until ? `paused until ${m.paused_until === 'indefinite' ? 'resumed' : at(m.paused_until)}` : '',
+      pausedNow(m.paused_until) ? `paused until ${m.paused_until === 'indefinite' ? 'resumed' : at(m.paused_until)}` : '',
       m.backoff_until ? `no remedy before ${at(m.backoff_until)}` : '',
     ].filter(Boolean);
     if (notes.length > 0) out.push(cut(`  ${r.name}: ${notes.join('; ')}`, 80).trimEnd());

@@ -83,7 +83,8 @@ export function toStateDocument(views: readonly WorkerView[], monoNow: number, w
     const s = v.state;
     const h = v.lastObservation?.http;
     const remedies = v.history;
-    const paused = v.control.pausedUntil;
+    // A pause that has ended is no pause.
+    const paused = v.control.pausedUntil === 'indefinite' || (v.control.pausedUntil ?? 0) > wallNow ? v.control.pausedUntil : undefined;
     apps[v.app] = {
       phase: s.phase,
       consecutive_failures: s.consecutiveFailures,

@@ -264,7 +264,10 @@ export class AppWorker {
     for (const e of events) {
       const level = e.type === 'circuit_opened' ? 'error' : 'warn';
       this.log.log(level, `circuit ${e.type.slice(8).replace('_', '-')}: ${e.detail}`);
-      this.deps.onEvent?.({ type: e.type, app: this.app.name, detail: e.detail });
+      // The notification sentence reads "<event> after/(<reason>)", then the detail: for an opened
+      // circuit, until when no restart will happen.
+      const until = new Date(Date.now() + this.app.policy.circuitResetMs).toISOString().slice(11, 16);
+      this.deps.onEvent?.({ type: e.type, app: this.app.name, reason: e.detail, ...(e.type === 'circuit_opened' ? { detail: `until ${until} UTC` } : {}) });
     }
   }
 
