@@ -62,6 +62,7 @@ const policy = (name: string, url: string, resetTime: string): Record<string, un
 interface Hook {
   event: string;
   app: string;
+  reason?: string;
   detail?: string;
 }
 const hooks = (app: string, event?: string): Hook[] =>
@@ -164,8 +165,8 @@ test('after circuit_reset_time: exactly one half-open trial, which fails and reo
   await waitFor('the webhooks: circuit_opened twice, circuit_half_open once', () => hooks(TRIAL, 'circuit_opened').length >= 2 && hooks(TRIAL, 'circuit_half_open').length >= 1, 10_000);
   const opened = hooks(TRIAL, 'circuit_opened');
   assert.equal(opened.length, 2, JSON.stringify(opened));
-  assert.match(opened[0]!.detail ?? '', /2 failed remedies within 600 s/);
-  assert.match(opened[1]!.detail ?? '', /the half-open trial failed/);
+  assert.match(opened[0]!.reason ?? '', /2 failed remedies within 600 s/);
+  assert.match(opened[1]!.reason ?? '', /the half-open trial failed/);
   await waitFor('state.json: open again', () => appRecord(stateDir, TRIAL)?.circuit === 'open', 10_000);
 });
 
@@ -196,7 +197,7 @@ test('`helpdesk-monitor reset APP` closes the circuit and the monitor remedies a
   seen.trialResetIndex = closed.index;
   const again = await run.waitForLine(lineRe(TRIAL, 'unhealthy: .*; starting remedy'), 15_000, closed.index);
   assert.ok(lineTime(again.line) - lineTime(closed.line) < 5000, `remedied right after the reset:\n${closed.line}\n${again.line}`);
-  await waitFor('a circuit_closed webhook', () => hooks(TRIAL, 'circuit_closed').some((h) => /reset by an operator/.test(h.detail ?? '')), 10_000);
+  await waitFor('a circuit_closed webhook', () => hooks(TRIAL, 'circuit_closed').some((h) => /reset by an operator/.test(h.reason ?? '')), 10_000);
 });
 
 test('an open circuit stays quiet: 60 s without a remedy, PM2 never starts the app, exactly one circuit_opened webhook', T, async (t) => {
