@@ -21,7 +21,7 @@ import { findFreePorts } from './lib/ports.js';
 import { machine, ms, pm2Version, ratio, writeResults } from './lib/proc.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, summarize, summaryJson, table, type Summary } from './lib/stats.js';
-import { benchFlags } from './lib/args.js';
+import { benchFlags, runBench } from './lib/args.js';
 
 const HELP = `Usage: npm run bench:hook -- [--trials N] [--squat-trials N] [--crash-trials N] [--port FIRST]
 
@@ -290,26 +290,4 @@ async function cleanup(): Promise<void> {
   if (workdir) rmSync(workdir, { recursive: true, force: true });
 }
 
-let cleaning = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (cleaning) process.exit(sig === 'SIGINT' ? 130 : 143);
-    cleaning = true;
-    out.line(`\n${sig}: cleaning up`);
-    void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  });
-}
-main().then(
-  async (code) => {
-    cleaning = true;
-    await cleanup();
-    process.exit(code);
-  },
-  async (err: unknown) => {
-    cleaning = true;
-    out.done();
-    out.line(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exit(1);
-  },
-);
+runBench(main, cleanup, out);

@@ -18,7 +18,7 @@ import { findFreePorts } from './lib/ports.js';
 import { cpuMsOf, machine, memoryOf, mib, ms, pm2Version, ratio, reapedChildrenCpuMs, writeResults, type Memory } from './lib/proc.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, summarize, table } from './lib/stats.js';
-import { benchFlags } from './lib/args.js';
+import { benchFlags, runBench } from './lib/args.js';
 
 const HELP = `Usage: npm run bench:cost -- [--duration SECONDS] [--apps N] [--port FIRST] [--cron-passes N]
 
@@ -419,28 +419,7 @@ async function cleanup(): Promise<void> {
   }
 }
 
-let cleaning = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (cleaning) process.exit(sig === 'SIGINT' ? 130 : 143);
-    cleaning = true;
-    out.line(`\n${sig}: cleaning up`);
-    void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  });
-}
-main().then(
-  async (code) => {
-    cleaning = true;
-    await cleanup();
-    process.exit(code);
-  },
-  async (err: unknown) => {
-    cleaning = true;
-    out.done();
-    out.line(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    const m = lab.monitor;
-    if (m) out.line(`last monitor lines:\n${m.lines.slice(-10).map((l) => `  | ${l.text}`).join('\n')}`);
-    await cleanup();
-    process.exit(1);
-  },
-);
+runBench(main, cleanup, out, () => {
+  const m = lab.monitor;
+  if (m) out.line(`last monitor lines:\n${m.lines.slice(-10).map((l) => `  | ${l.text}`).join('\n')}`);
+});

@@ -15,3 +15,39 @@ export function benchFlags(help: string, wantsHelp: boolean | undefined): (name:
     return n;
   };
 }
+
+/**
+ * Run a benchmark's main with cleanup on every way out: normal end, failure, and SIGINT/SIGTERM
+ * (a second signal exits at once). `onFail` adds context before cleanup on failure.
+ */
+export function runBench(
+  main: () => Promise<number>,
+  cleanup: () => Promise<void>,
+  out: { line(text: string): void; done(): void },
+  onFail?: () => void,
+): void {
+  let cleaning = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (cleaning) process.exit(sig === 'SIGINT' ? 130 : 143);
+      cleaning = true;
+      out.line(`\n${sig}: cleaning up`);
+      void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    });
+  }
+  main().then(
+    async (code) => {
+      cleaning = true;
+      await cleanup();
+      process.exit(code);
+    },
+    async (err: unknown) => {
+      cleaning = true;
+      out.done();
+      out.line(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      onFail?.();
+      await cleanup();
+      process.exit(1);
+    },
+  );
+}
