@@ -238,7 +238,9 @@ function openEngine(config: MonitorConfig, deps: OpenDeps) {
     } catch {
       // could not copy it: it will be overwritten
     }
-    logger.warn(`the state file ${statePath} is unreadable (${read.why})${aside}; starting with fresh state`);
+    // JSON.parse quotes the raw bytes it choked on: keep the line one line, and short.
+    const why = [...read.why].map((c) => (c < " " || (c >= "\u007f" && c <= "\u009f") ? "?" : c)).join("").slice(0, 120);
+    logger.warn(`the state file ${statePath} is unreadable (${why})${aside}; starting with fresh state`);
   } else if (read.kind === 'ok') {
     for (const [name, rec] of Object.entries(read.doc.apps)) restored.set(name, restoreApp(rec, clock.now()));
   }
