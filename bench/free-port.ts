@@ -13,7 +13,7 @@ import fkill from 'fkill';
 import { runFreePorts } from '../src/ports/async.js';
 import { buildScope } from '../src/ports/context.js';
 import type { FreePortsResult } from '../src/ports/free-port.js';
-import { listeningInodes, socketOwners } from '../src/ports/procfs.js';
+import { listeningInodes, socketOwners } from '../src/proc/sockets.js';
 import { runFreePortsSync, snapshotSync } from '../src/ports/sync.js';
 import { canBind, holderPids, listening, spawnHolder, Tracker, waitFree } from './lib/holders.js';
 import { findFreePorts } from './lib/ports.js';

@@ -9,7 +9,7 @@ import { probePm2Status } from '../probes/pm2-status.js';
 import { createHttpProber } from '../probes/http.js';
 import type { HttpOutcome } from '../probes/types.js';
 import { snapshotSync } from '../ports/sync.js';
-import { procAvailable } from '../ports/procfs.js';
+import { procAvailable } from '../proc/read.js';
 import { parse } from './args.js';
 import { appConfigFor, connect, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';

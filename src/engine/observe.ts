@@ -12,10 +12,12 @@ import { MemoryTracker, rssOf } from '../probes/memory.js';
 import { probeTcp } from '../probes/tcp.js';
 import type { HttpProber } from '../probes/http.js';
 import type { OtherProbeOutcome, Pm2StatusOutcome } from '../probes/types.js';
-import { procAvailable } from '../ports/procfs.js';
+import { procAvailable } from '../proc/read.js';
 import { snapshotSync } from '../ports/sync.js';
 import { isProcessRunning } from '../strategies/process.js';
 import type { Observation } from './decide.js';
+import { dirname, join } from 'node:path';
+import { stateDir } from '../paths.js';
 
 export interface ObserveInput {
   readonly app: AppConfig;
@@ -157,11 +159,32 @@ function findSquatters(app: AppConfig, appPids: readonly number[], list: readonl
 /** The process strategy's spec for an app (also used by the remedy). */
 export function processSpecOf(app: AppConfig): import('../strategies/types.js').ProcessSpec {
   const p = app.process!;
+  // Without `cwd`, the command's own directory: never the monitor's (`/` under systemd, which
+  // would make every daemon "run in the app's directory").
+  const cwd = p.cwd ?? commandDir(p.command);
   return {
-    appName: app.name, command: p.command, cwd: p.cwd ?? process.cwd(),
+    appName: app.name, command: p.command, ...(cwd === undefined ? {} : { cwd }),
     ...(p.pidfile ? { pidfile: p.pidfile } : {}),
     ...(p.pattern ? { pattern: p.pattern } : {}),
-    logFile: p.logFile ?? `${p.cwd ?? process.cwd()}/${app.name}.log`,
+    logFile: p.logFile ?? join(cwd ?? stateDir(undefined), `${app.name}.log`),
     stopGraceMs: p.stopGraceMs, ports: app.ports, killScope: app.killScope, killGraceMs: app.killGraceMs,
   };
+}
+
+const SYSTEM_BIN = new Set(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
+
+/**
+ * The directory of a command (pure): of its first absolute path that is not a system program
+ * (`node /srv/app/server.js` -> /srv/app). Undefined when there is none: then no directory
+ * identifies the app, and certainly not `/`.
+ */
+export function commandDir(command: string): string | undefined {
+  for (const word of command.trim().split(/\s+/)) {
+    const w = word.replace(/^['"]+|['"]+$/g, '');
+    if (!w.startsWith('/')) continue;
+    const dir = dirname(w);
+    if (SYSTEM_BIN.has(dir)) continue;
+    return dir === '/' ? undefined : dir;
+  }
+  return undefined;
 }

@@ -11,7 +11,6 @@ import { runFreePortsSync } from './sync.js';
 export interface PreStartInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
-  readonly script?: string;
 }
 
 export interface PreStartPlan {
@@ -24,8 +23,10 @@ export interface PreStartPlan {
 export function planFromEnv(env: PreStartInput['env']): PreStartPlan | string {
   const raw = env['HDM_PORTS'] ?? env['PORT'];
   if (!raw) return 'no HDM_PORTS or PORT in the app env: nothing to free';
-  const ports = raw.split(/[\s,]+/).filter(Boolean).map(Number);
-  if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) return `HDM_PORTS/PORT "${raw}" is not a list of TCP ports`;
+  const words = raw.split(/[\s,]+/).filter(Boolean);
+  // Plain decimal only: Number() would take 0x50 as port 80 and 1e3 as 1000.
+  if (words.length === 0 || words.some((w) => !/^[1-9][0-9]{0,4}$/.test(w) || Number(w) > 65535)) return `HDM_PORTS/PORT "${raw}" is not a list of TCP ports (decimal 1-65535)`;
+  const ports = words.map(Number);
   const scope = (env['HDM_KILL_SCOPE'] ?? 'app') as KillScope;
   if (!['app', 'user', 'any'].includes(scope)) return `HDM_KILL_SCOPE "${scope}" is not one of app, user, any`;
   const grace = Number(env['HDM_KILL_GRACE_MS'] ?? 1000);
@@ -36,11 +37,21 @@ export function planFromEnv(env: PreStartInput['env']): PreStartPlan | string {
 export function preStartFreePorts(input: PreStartInput): FreePortsResult | string {
   const plan = planFromEnv(input.env);
   if (typeof plan === 'string') return plan;
+  // The app being started is this process: its pm_id, name and PM2_HOME are in its own env, its
+  // uid is ours. The same identity rule as the engine's, with this process as the only instance.
+  const pmId = /^\d{1,9}$/.test(input.env['pm_id'] ?? '') ? Number(input.env['pm_id']) : undefined;
+  const name = input.env['name'];
+  const pm2Home = input.env['PM2_HOME'];
   const scope = buildScope({
     scope: plan.scope,
-    appCwd: input.cwd,
-    ...(input.script ? { appScript: input.script } : {}),
-    protect: new Map([[process.pid, 'the app being started (this process)']]),
+    app: {
+      ...(name ? { name } : {}),
+      ...(pmId === undefined ? {} : { pmIds: [pmId] }),
+      cwd: input.cwd,
+      ...(process.getuid ? { uid: process.getuid() } : {}),
+    },
+    ...(pm2Home ? { pm2Home } : {}),
+    self: 'the app being started (this process)',
   });
   return runFreePortsSync({ ports: plan.ports, scope, graceMs: plan.graceMs, now: () => performance.now() });
 }

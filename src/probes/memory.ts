@@ -4,7 +4,7 @@
  * max_memory_restart, which restarts on the first sample above the limit.
  */
 import { readFileSync } from 'node:fs';
-import { descendants } from '../ports/procfs.js';
+import { descendants } from '../proc/tree.js';
 
 export type MemoryOutcome =
   | { readonly ok: true; readonly rssBytes: number; readonly above: number }
