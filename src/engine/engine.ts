@@ -106,6 +106,7 @@ export class Engine {
       app,
       {
         pm2, prober, clock, logger, processes: this.processes,
+        seen: (name) => this.processes.instances.seen(name),
         // indirect, so a reload's new limiter is seen by existing workers
         limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
         ...(onRemedy ? { onRemedy } : {}),

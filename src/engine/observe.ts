@@ -174,17 +174,13 @@ export function processSpecOf(app: AppConfig): import('../strategies/types.js').
 const SYSTEM_BIN = new Set(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
 
 /**
- * The directory of a command (pure): of its first absolute path that is not a system program
- * (`node /srv/app/server.js` -> /srv/app). Undefined when there is none: then no directory
- * identifies the app, and certainly not `/`.
+ * The directory of a command (pure): of its first absolute-path argument (`node /srv/app/server.js`
+ * -> /srv/app, whatever the interpreter's path), else of the program itself unless it is a system
+ * program. Undefined when there is none: then no directory identifies the app, and never `/`.
  */
 export function commandDir(command: string): string | undefined {
-  for (const word of command.trim().split(/\s+/)) {
-    const w = word.replace(/^['"]+|['"]+$/g, '');
-    if (!w.startsWith('/')) continue;
-    const dir = dirname(w);
-    if (SYSTEM_BIN.has(dir)) continue;
-    return dir === '/' ? undefined : dir;
-  }
-  return undefined;
+  const words = command.trim().split(/\s+/).map((w) => w.replace(/^['"]+|['"]+$/g, ''));
+  const arg = words.slice(1).find((w) => w.startsWith('/'));
+  const dir = arg !== undefined ? dirname(arg) : words[0]?.startsWith('/') && !SYSTEM_BIN.has(dirname(words[0])) ? dirname(words[0]) : undefined;
+  return dir === undefined || dir === '/' ? undefined : dir;
 }

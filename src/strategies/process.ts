@@ -28,6 +28,7 @@ import { judge, type HolderFacts, type ScopeContext } from '../ports/scope.js';
 import { neverKilled } from '../proc/guard.js';
 import { isGoneState, isLive, listPids, procAvailable, procFacts, readFullCommand, readPm2Marks, withoutPm2Marks } from '../proc/read.js';
 import { lineageOf } from '../proc/tree.js';
+import { socketsOf } from '../proc/sockets.js';
 import { waitUntil } from '../proc/wait.js';
 import { pm2Home } from '../paths.js';
 import type { ProcessSpec, StrategyDeps, StrategyResult } from './types.js';
@@ -276,8 +277,14 @@ function send(v: Victim, sig: 'SIGTERM' | 'SIGKILL'): 'sent' | 'gone' | 'denied'
   return r.outcome === 'sent' ? 'sent' : r.outcome === 'denied' || r.outcome === 'refused' ? 'denied' : 'gone';
 }
 
+/**
+ * Wait until the victims are gone and have released what they held: a zombie is gone, but one
+ * whose other threads are still exiting keeps its fd table (and listening sockets) a moment
+ * longer, hidden from /proc/PID/fd; starting the app again before that would meet EADDRINUSE.
+ */
 async function waitGone(victims: readonly Victim[], limitMs: number, deps: StrategyDeps): Promise<void> {
-  await waitUntil(() => !victims.some(isLive), { limitMs, now: () => deps.clock.now(), firstMs: 5 });
+  const pids = victims.map((v) => v.pid);
+  await waitUntil(() => !victims.some(isLive) && socketsOf(pids) !== undefined, { limitMs, now: () => deps.clock.now(), firstMs: 5 });
 }
 
 /** What the scope judges a process by: its row, PM2 marks and lineage. */

@@ -306,7 +306,7 @@ describe('process strategy', () => {
     assert.ok(widened.result.stop?.stopped.some((x) => x.pid === foreignDir.pid), JSON.stringify(widened.result.stop));
     if (otherUser) {
       assert.ok(isAlive(otherUser), "the other user's process is still alive");
-      assert.match(widened.result.stop?.refused.find((r) => r.pid === otherUser.pid)?.why ?? '', /outside kill_scope user/);
+      assert.match(widened.result.stop?.refused.find((r) => r.pid === otherUser.pid)?.why ?? '', /rule uid under kill_scope user/);
       killIdentified(otherUser);
     }
     await waitServed(port, widened.result.pid!);
