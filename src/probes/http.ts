@@ -42,7 +42,7 @@ export function createHttpProber(now: () => number = () => performance.now()): H
       let timer: NodeJS.Timeout | undefined;
       let onAbort: (() => void) | undefined;
       const deadline = new Promise<HttpOutcome>((resolve) => {
-        timer = setTimeout(() => resolve(timedOut(`no answer within ${health.timeoutMs} ms`)), timerMs(health.timeoutMs));
+        timer = setTimeout(() => resolve(timedOut(`no answer within ${Math.round(health.timeoutMs)} ms`)), timerMs(health.timeoutMs));
         onAbort = () => resolve(timedOut('aborted'));
         signal?.addEventListener('abort', onAbort, { once: true });
       });
@@ -88,7 +88,7 @@ function timerMs(ms: number): number {
 function classify(err: unknown, health: HealthConfig): { failure: 'timeout' | 'refused' | 'body-too-large' | 'error'; detail: string } {
   const e = err as { code?: string; message?: string };
   if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || e.code === 'ERR_CANCELED') {
-    return { failure: 'timeout', detail: `no answer within ${health.timeoutMs} ms` };
+    return { failure: 'timeout', detail: `no answer within ${Math.round(health.timeoutMs)} ms` };
   }
   if (e.code === 'ECONNREFUSED') return { failure: 'refused', detail: 'connection refused' };
   if (e.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(e.message ?? '')) {

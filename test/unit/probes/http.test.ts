@@ -232,6 +232,11 @@ describe('createHttpProber', () => {
       assert.ok(r.latencyMs < 2500, String(r.latencyMs));
     });
 
+    test('a fractional timeout (what is left of a verify window) is reported in whole milliseconds', async () => {
+      const r = await prober.probe(health('/hang', { timeoutMs: 288.302 }));
+      assert.deepEqual([r.ok, !r.ok && r.failure, !r.ok && r.detail], [false, 'timeout', 'no answer within 288 ms']);
+    });
+
     test('an abort ends a trickling probe at once', async () => {
       const ac = new AbortController();
       const pending = prober.probe(health('/trickle', { timeoutMs: 10_000 }), ac.signal);
