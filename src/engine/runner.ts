@@ -203,18 +203,21 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   } finally {
     clearTimeout(timer);
     try {
-      // Past the deadline, checks may still run: their prober and PM2 connection stay open (closing
-      // them would turn an in-flight probe into a failure, and a failure into a remedy) until the
-      // caller exits.
       await within(CLOSE_WAIT_MS, notifier?.close());
-      if (!expired) {
+      if (expired) {
+        // Checks may still run until the caller exits: their prober and PM2 connection stay open
+        // (closing them would turn an in-flight probe into a failure, and a failure into a
+        // remedy), and what they log after the end is dropped instead of failing the write.
+        logger.on('error', () => undefined);
+      } else {
         prober?.close();
         await within(CLOSE_WAIT_MS, pm2?.close());
       }
+      await within(CLOSE_WAIT_MS, new Promise<void>((r) => logger.on('finish', r).end()));
     } finally {
+      // Last, so that past the deadline the lock is free only once nothing is left to wait for.
       lock.release();
     }
-    await within(CLOSE_WAIT_MS, new Promise<void>((r) => logger.on('finish', r).end()));
   }
 }
 
