@@ -156,7 +156,7 @@ test('at its deadline check reports the unfinished apps, logs them, releases the
   const r = await runCli(['check', '--json', '--deadline', '3s', '--config', config], env, 60_000);
   const took = performance.now() - started;
   assert.equal(r.code, 1, cliFailed('check --deadline 3s', r));
-  assert.ok(took < 3000 + 4000, `returned at its 3 s deadline (plus start-up), not after the 20 s probe: ${Math.round(took)} ms`);
+  assert.ok(took < 3000 + 6000, `returned at its 3 s deadline (plus start-up), not after the 20 s probe: ${Math.round(took)} ms`);
   const doc = JSON.parse(r.stdout) as CheckDoc;
   assert.equal(doc.deadline_ms, 3000);
   assert.equal(doc.healthy, false);
@@ -203,7 +203,7 @@ test('an exec probe is decided at its deadline even while an escaped process hol
     assert.ok(!r.ok);
     assert.equal(r.failure, 'timeout');
     assert.match(r.detail, /^no exit within 800 ms, process tree killed/);
-    assert.ok(took < 800 + 400, `decided at the deadline: ${Math.round(took)} ms`);
+    assert.ok(took < 800 + 700, `decided at the deadline: ${Math.round(took)} ms`);
     assert.equal(escapees.length, 1, 'the escaped sleeper ran (else this test proves nothing)');
   } finally {
     for (const pid of escapees) {

@@ -215,12 +215,12 @@ describe('createHttpProber', () => {
       assert.equal(r.failure, 'timeout');
       assert.equal(r.detail, 'no answer within 1200 ms');
       assert.ok(took >= 1190, `took ${took} ms`);
-      assert.ok(took < 1200 + 400, `decided at the deadline, not at the next byte or later: took ${took} ms`);
+      assert.ok(took < 1200 + 700, `decided at the deadline, not at the next byte or later: took ${took} ms`);
       // The server sees the request end: the trickle no longer ties up a pooled socket.
       const until = performance.now() + 2000;
       while (trickleClosedAt.length === 0 && performance.now() < until) await new Promise((res) => setTimeout(res, 10));
       assert.equal(trickleClosedAt.length, 1, 'the trickling connection was closed');
-      assert.ok(trickleClosedAt[0]! - started < 1200 + 600, `closed ${trickleClosedAt[0]! - started} ms after the start`);
+      assert.ok(trickleClosedAt[0]! - started < 1200 + 900, `closed ${trickleClosedAt[0]! - started} ms after the start`);
       // The prober still works afterwards, on a fresh connection.
       assert.equal((await prober.probe(health('/health'))).ok, true);
     });
@@ -258,7 +258,7 @@ describe('createHttpProber', () => {
       assert.equal(s.ok, false);
       assert.equal(f.r.ok, true);
       assert.ok(f.at >= 790, `the healthy probe did wait for the slot: ${f.at} ms`);
-      assert.ok(f.at < 800 + 500, `the slot was freed at the trickling probe's deadline: the healthy one answered at ${f.at} ms`);
+      assert.ok(f.at < 800 + 700, `the slot was freed at the trickling probe's deadline: the healthy one answered at ${f.at} ms`);
     });
   });
 });
