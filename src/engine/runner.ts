@@ -7,6 +7,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, systemClock, type Clock } from '../clock.js';
+import { formatDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import type { MonitorConfig } from '../config/schema.js';
 import { Pm2Error, UsageError, describeError } from '../errors.js';
@@ -16,6 +17,7 @@ import { stateDir } from '../paths.js';
 import { connectPm2, pingDaemon, type Pm2Port } from '../pm2/adapter.js';
 import { loadPm2 } from '../pm2/load.js';
 import { createHttpProber, type HttpProber } from '../probes/http.js';
+import { checkDeadline } from './deadline.js';
 import { Engine } from './engine.js';
 import { hostname } from 'node:os';
 import schedule from 'node-schedule';
@@ -128,40 +130,103 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
 export interface CheckResult {
   readonly views: readonly WorkerView[];
   readonly healthy: boolean;
+  /** The deadline this check ran under, in ms. */
+  readonly deadlineMs: number;
+  /** Apps still being checked when the deadline passed; empty when the check ended in time. */
+  readonly unfinished: readonly string[];
 }
+
+export interface CheckOptions extends RunOptions {
+  readonly apps?: readonly string[];
+  /** Overrides the deadline derived from the config (checkDeadline). */
+  readonly deadlineMs?: number;
+}
+
+/** How long closing the notifier, PM2 and the log may take before the lock is released anyway. */
+const CLOSE_WAIT_MS = 3000;
 
 /**
  * One pass for cron or a systemd timer: every app is probed; a failing app is re-probed up to its
  * failure_threshold (at its interval) before a remedy, exactly as the long-running monitor would.
+ * The whole pass has a deadline derived from the config (see deadline.ts): past it, the apps still
+ * being checked are logged and returned as unfinished, unhealthy, and the lock is released; the
+ * caller should then exit, since their checks may still be running.
  * Throws ConfigError, LockHeldError, or Pm2Error when no daemon answers (a check never spawns one).
+ * The lock is released on every path.
  */
-export async function runCheck(options: RunOptions & { readonly apps?: readonly string[] }): Promise<CheckResult> {
+export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const clock = options.clock ?? systemClock;
   const config = loadConfig(options.configPath);
   const unknown = (options.apps ?? []).filter((a) => !config.apps.some((c) => c.name === a));
   if (unknown.length > 0) throw new UsageError(`--app: ${unknown.join(', ')} not in the config ${config.source}`);
+  const names = config.apps.map((a) => a.name).filter((n) => !options.apps || options.apps.includes(n));
+  const deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
   const logger = loggerFor(config, options);
   const lock = takeLock(config, logger);
   let pm2: Pm2Port | undefined;
   let prober: HttpProber | undefined;
   let notifier: Notifier | undefined;
+  let opened: ReturnType<typeof openEngine> | undefined;
+  let expired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finished = new Set<string>();
   try {
-    const api = loadPm2();
-    if (!(await pingDaemon(api))) throw new Pm2Error('ping', `no PM2 daemon answers in ${options.pm2Home} (start it with \`pm2 resurrect\`)`);
-    pm2 = await connectPm2({ pm2Home: options.pm2Home, api });
-    prober = createHttpProber(() => clock.now());
-    const opened = openEngine(config, { pm2, prober, clock, logger });
-    notifier = opened.notifier;
-    const views = await opened.engine.checkOnce(options.apps);
-    opened.writer.flush();
-    return { views, healthy: views.every((v) => v.state.phase === 'healthy') };
+    const pass = (async (): Promise<void> => {
+      const api = loadPm2();
+      if (!(await pingDaemon(api))) throw new Pm2Error('ping', `no PM2 daemon answers in ${options.pm2Home} (start it with \`pm2 resurrect\`)`);
+      const port = await connectPm2({ pm2Home: options.pm2Home, api });
+      if (expired) return void port.close().catch(() => undefined);
+      pm2 = port;
+      prober = createHttpProber(() => clock.now());
+      opened = openEngine(config, { pm2, prober, clock, logger });
+      notifier = opened.notifier;
+      const engine = opened.engine;
+      // One promise per app, so the deadline can tell which apps did not finish.
+      await Promise.all(names.map((n) => engine.checkOnce([n]).then(() => void finished.add(n))));
+      opened.writer.flush();
+    })();
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const done = pass.then(() => 'done' as const);
+    done.catch(() => undefined); // a failure after the deadline has no one left to tell
+    if ((await Promise.race([done, deadline])) === 'deadline') {
+      expired = true;
+      const unfinished = names.filter((n) => !finished.has(n));
+      logger.error(`check deadline of ${formatDuration(deadlineMs)} passed; unfinished: ${unfinished.join(', ')}`, { deadline_ms: deadlineMs, unfinished });
+      opened?.writer.flush();
+      const views = (opened?.engine.views() ?? []).filter((v) => names.includes(v.app));
+      return { views, healthy: false, deadlineMs, unfinished };
+    }
+    const views = opened!.engine.views().filter((v) => names.includes(v.app));
+    return { views, healthy: views.every((v) => v.state.phase === 'healthy'), deadlineMs, unfinished: [] };
   } finally {
-    await notifier?.close();
-    prober?.close();
-    await pm2?.close();
-    lock.release();
-    await new Promise<void>((r) => logger.on('finish', r).end());
+    clearTimeout(timer);
+    try {
+      await within(CLOSE_WAIT_MS, notifier?.close());
+      if (expired) {
+        // Checks may still run until the caller exits: their prober and PM2 connection stay open
+        // (closing them would turn an in-flight probe into a failure, and a failure into a
+        // remedy), and what they log after the end is dropped instead of failing the write.
+        logger.on('error', () => undefined);
+      } else {
+        prober?.close();
+        await within(CLOSE_WAIT_MS, pm2?.close());
+      }
+      await within(CLOSE_WAIT_MS, new Promise<void>((r) => logger.on('finish', r).end()));
+    } finally {
+      // Last, so that past the deadline the lock is free only once nothing is left to wait for.
+      lock.release();
+    }
   }
+}
+
+/** Wait for `promise` (errors ignored), at most `ms`. */
+async function within(ms: number, promise: Promise<unknown> | undefined): Promise<void> {
+  if (!promise) return;
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
 }
 
 function stateWriter(path: string, views: () => WorkerView[], clock: Clock, logger: Logger): { poke: (urgent: boolean) => void; flush: () => void } {

@@ -4,8 +4,10 @@
  * stdout and stderr drained into small tails (the last 2 KiB of each) for the failure detail.
  * Exit 0 is healthy. At the deadline (or on abort) the whole tree is SIGKILLed: the process group,
  * plus every descendant found through /proc (children that called setsid left the group but not the
- * family). Nothing outside that tree is touched, and the promise resolves only once the shell is
- * reaped and the killed descendants are gone, so a probe every few seconds leaves no debris.
+ * family). Nothing outside that tree is touched. The outcome is decided at the deadline at the
+ * latest: a probe holds a concurrency slot, and a process the kernel is slow to take down (D state)
+ * or a leftover holding our pipes must not hold it longer. Reaping the shell and waiting for the
+ * killed descendants to be gone go on after that, so a probe every few seconds leaves no debris.
  *
  * `%s` stands for the app name. It is not pasted into the shell text: each `%s` becomes a quoted
  * expansion of `$HELPDESK_MONITOR_APP`, which carries the name, chosen by the quoting context it
@@ -37,6 +39,18 @@ const REAP_WAIT_MS = 5000;
 /** After a normal exit, how long to wait for SIGKILLed leftovers of its group to be gone. */
 const LEFTOVER_WAIT_MS = 1000;
 const POLL_MS = 5;
+
+/** Cleanups still running after their probe was decided at its deadline. */
+const lingering = new Set<Promise<void>>();
+
+/**
+ * Resolves once every probe decided at its deadline has also finished its cleanup (shell reaped,
+ * killed descendants gone, pipes closed, or given up on after REAP_WAIT_MS). For tests and for a
+ * caller about to exit that wants no debris.
+ */
+export async function execCleanupsDone(): Promise<void> {
+  while (lingering.size > 0) await Promise.all([...lingering]);
+}
 
 /**
  * Replace each `%s` by an expansion of $HELPDESK_MONITOR_APP quoted for where it stands:
@@ -218,12 +232,14 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
     let stdioClosed = false;
     let victimsGone = false;
     let stuck = false;
+    /** The deadline passed or the caller aborted: decide now, whatever cleanup is still running. */
+    let cut = false;
     let done = false;
     let graceTimer: NodeJS.Timeout | undefined;
     let giveUpTimer: NodeJS.Timeout | undefined;
+    let endCleanup: (() => void) | undefined;
 
     const detach = (): void => {
-      clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
     };
     const stopReading = (): void => {
@@ -236,12 +252,24 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
     };
 
     const settle = (): void => {
+      const finished = (exitInfo !== undefined && stdioClosed && victimsGone) || stuck;
+      if (finished) {
+        clearTimeout(graceTimer);
+        clearTimeout(giveUpTimer);
+        endCleanup?.();
+      }
       if (done) return;
-      if (!stuck && !(exitInfo && stdioClosed && victimsGone)) return;
+      if (!finished && !cut) return;
+      if (!stopped && !exitInfo) return; // no pid yet: the 'error' handler decides
       done = true;
       detach();
-      clearTimeout(graceTimer);
-      clearTimeout(giveUpTimer);
+      clearTimeout(deadline);
+      if (!finished) {
+        // Decided before the cleanup ended: the grace and give-up timers still end it.
+        const cleanup = new Promise<void>((r) => (endCleanup = r));
+        lingering.add(cleanup);
+        void cleanup.then(() => lingering.delete(cleanup));
+      }
       const latencyMs = elapsed();
       if (stopped) {
         const why = stopped === 'abort' ? 'aborted' : `no exit within ${spec.timeoutMs} ms`;
@@ -278,8 +306,15 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
         settle();
       });
     };
-    const onAbort = (): void => stop('abort');
-    const deadline = setTimeout(() => stop('timeout'), timerMs(spec.timeoutMs));
+    const cutShort = (why: 'timeout' | 'abort'): void => {
+      stop(why);
+      cut = true;
+      settle();
+    };
+    const onAbort = (): void => cutShort('abort');
+    // Not cleared when the shell exits: leftovers holding our pipes or our group are waited for
+    // only until the deadline (the command itself finished in time, so that outcome stands).
+    const deadline = setTimeout(() => cutShort('timeout'), timerMs(spec.timeoutMs));
     signal?.addEventListener('abort', onAbort, { once: true });
 
     child.once('error', (e) => {
@@ -287,6 +322,7 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
       if (done || child.pid !== undefined) return;
       done = true;
       detach();
+      clearTimeout(deadline);
       resolve(spawnFailure(e, elapsed(), spec.cwd));
     });
     child.once('exit', (code, sig) => {
