@@ -15,8 +15,13 @@
  * no name can inject a command, and `test "%s" = "my app"` works as the author meant.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { descendants, procAvailable, procFacts } from '../ports/procfs.js';
+import { statSync } from 'node:fs';
+import { buildScope } from '../ports/context.js';
+import { killJudged } from '../ports/kill.js';
+import { identify } from '../proc/identify.js';
+import { isGoneState, isLive, listPids, procAvailable, readStat, withoutPm2Marks, type ProcIdentity } from '../proc/read.js';
+import { descendants } from '../proc/tree.js';
+import { waitUntil } from '../proc/wait.js';
 import type { ExecOutcome } from './types.js';
 
 export interface ExecSpec {
@@ -104,49 +109,24 @@ class Tail {
   }
 }
 
-interface Victim {
-  readonly pid: number;
-  readonly startTicks: number;
-}
-
-/** Is this process gone (or dead and only waiting for its parent to reap it)? */
-function gone(v: Victim): boolean {
-  const f = procFacts(v.pid);
-  return f === undefined || f.startTicks !== v.startTicks || f.state === 'Z' || f.state === 'X';
-}
-
 /**
  * SIGKILL the tree of the shell `pid`, which must not be reaped yet (so neither its pid nor its
- * group id can have been reused). Descendants are listed before anything is killed (a killed
- * parent's children move to init and out of reach), each is re-identified by its start time just
- * before its own SIGKILL. Returns the descendants to wait for.
+ * group id can have been reused). The group is ours (we spawned its leader). Descendants that left
+ * the group (setsid) are not: each is identified before anything is killed (a killed parent's
+ * children move to init and out of reach) and signalled through the one judged road, as a
+ * descendant of our shell, re-checked by start time right before its SIGKILL. Returns the
+ * descendants to wait for.
  */
-function killTree(pid: number): Victim[] {
-  const victims: Victim[] = [];
-  if (procAvailable) {
-    try {
-      for (const d of descendants([pid])) {
-        const f = procFacts(d);
-        if (f) victims.push({ pid: d, startTicks: f.startTicks });
-      }
-    } catch {
-      // /proc unreadable: the group kill below still covers everything that stayed in the group
-    }
-  }
+function killTree(pid: number): ProcIdentity[] {
+  const tree = procAvailable ? [...descendants([pid])].map(identify).filter((v) => v !== undefined) : [];
+  const scope = buildScope({ scope: 'app', app: { name: 'exec probe', pids: [pid], ...(process.getuid ? { uid: process.getuid() } : {}) } });
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
     // ESRCH: the group is already empty
   }
-  for (const v of victims) {
-    if (gone(v)) continue;
-    try {
-      process.kill(v.pid, 'SIGKILL');
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return victims;
+  for (const v of tree) killJudged(v, scope, 'SIGKILL');
+  return tree;
 }
 
 /**
@@ -161,34 +141,15 @@ function groupAlive(pgid: number): boolean {
     if ((err as { code?: string }).code !== 'EPERM') return false; // ESRCH: empty
   }
   if (!procAvailable) return true;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      // fields after the last ')': state ppid pgrp ...
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return false;
+  return listPids().some((pid) => {
+    const s = readStat(pid);
+    return s !== undefined && s.pgrp === pgid && !isGoneState(s.state);
+  });
 }
 
 /** Wait until the killed descendants are gone and the group is empty, or the limit passes. */
-async function waitGone(victims: readonly Victim[], pgid: number, limitMs: number): Promise<boolean> {
-  const until = performance.now() + limitMs;
-  for (;;) {
-    if (victims.every(gone) && !groupAlive(pgid)) return true;
-    if (performance.now() >= until) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
+function waitGone(victims: readonly ProcIdentity[], pgid: number, limitMs: number): Promise<boolean> {
+  return waitUntil(() => !victims.some(isLive) && !groupAlive(pgid), { limitMs, firstMs: POLL_MS, maxMs: POLL_MS * 4 });
 }
 
 /** A delay setTimeout takes as given (it turns NaN or more than ~24.8 days into 1 ms). */
@@ -211,7 +172,8 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
   try {
     child = spawn('/bin/sh', ['-c', substituteAppName(spec.command)], {
       cwd: spec.cwd,
-      env: { ...(spec.env ?? process.env), [APP_NAME_VAR]: spec.appName },
+      // Without the monitor's own PM2 marks: what the command leaves behind must not pass for an app's.
+      env: { ...withoutPm2Marks(spec.env ?? process.env), [APP_NAME_VAR]: spec.appName },
       detached: true, // setsid(): own session and process group, so the group id is the shell's pid
       stdio: ['ignore', 'pipe', 'pipe'],
     });
