@@ -173,3 +173,31 @@ test('a default state says nothing at start', T, async () => {
   assert.doesNotMatch(check.stderr, /restored state/);
   assert.equal(await httpStatus('http://127.0.0.1:47962/health'), 0, 'nothing listens there');
 });
+
+test('check waits out the grace of a just-started instance even when state.json says healthy, then judges it', T, async () => {
+  const stateDir = freshDir(sb.home, 'state');
+  const app = 'grace-check';
+  const marker = join(freshDir(sb.home, 'nohang'), 'hung-at');
+  writeFileSync(marker, 'never'); // the fixture does not freeze when its marker exists
+  const config = configIn(sb.home, {
+    state_dir: stateDir,
+    apps: [{
+      name: app,
+      // nothing listens there: every probe is refused
+      health: { url: 'http://127.0.0.1:47963/health', interval: '500ms', timeout: '300ms', failure_threshold: 2 },
+      startup_grace: '3s', verify_timeout: '1s', max_attempts: 1,
+    }],
+  });
+  const doc: StateDocument = {
+    version: 1, written_at: new Date().toISOString(), pid: 1,
+    apps: { [app]: { phase: 'healthy', consecutive_failures: 0, consecutive_successes: 12, failed_remedies: 0, circuit: 'closed' } },
+  };
+  writeFileSync(join(stateDir, 'state.json'), JSON.stringify(doc));
+  await sb.start({ name: app, script: FIXTURE, env: { PORT: '47964', HANG_MARKER: marker }, autorestart: true });
+  const started = (await waitFor('the app online', async () => ((await sb.info(app))?.status === 'online' ? sb.info(app) : undefined), 10_000))!;
+  const r = await runCli(['check', '--config', config], sandboxCliEnv(sb), 60_000);
+  const endedAt = Date.now();
+  assert.equal(r.code, 1, `not healthy once judged:\n${r.stderr}`);
+  assert.ok(endedAt - started.startedAt >= 3000, `judged only after the 3 s grace (${endedAt - started.startedAt} ms after the start)`);
+  assert.match(r.stderr, /unhealthy: health refused/);
+});
