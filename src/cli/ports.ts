@@ -43,6 +43,8 @@ export const killHelp = `Usage: helpdesk-monitor kill-port PORT... [--dry-run] [
 Free the given TCP ports: an explicit operator action, so any listener is a target, except
 PID 1, the PM2 daemon and the monitor itself (and its parent shell), which are never killed.
 SIGTERM first, SIGKILL after the grace, then confirm the port is free.
+PORT is a plain decimal number 1-65535. Command lines are printed with control characters
+escaped (\\x1b), never raw.
 
 Options:
   -n, --dry-run       list what would be killed, kill nothing
