@@ -34,13 +34,7 @@
       if (env.HDM_DEBUG) process.stderr.write(`[helpdesk-monitor pre-start ${name}] ports ${result.ports.join(',')} free (${ms.toFixed(1)} ms)\n`);
       return;
     }
-    for (const k of result.killed) {
-      process.stderr.write(`[helpdesk-monitor pre-start ${name}] killed pid ${k.pid} (${k.command}) holding port ${k.port} with ${k.signal}: ${k.why}\n`);
-    }
-    for (const r of result.refused) {
-      process.stderr.write(`[helpdesk-monitor pre-start ${name}] refused to kill pid ${r.pid} (${r.command}, uid ${r.uid}) holding port ${r.port}: ${r.why}\n`);
-    }
-    process.stderr.write(`[helpdesk-monitor pre-start ${name}] ${result.free ? 'ports free' : `port ${result.stillHeld.join(',')} still held`} after ${ms.toFixed(1)} ms\n`);
+    for (const line of hook.describePreStart(result, String(name), ms)) process.stderr.write(`${line}\n`);
   } catch (err) {
     process.stderr.write(`[helpdesk-monitor pre-start] skipped: ${err && err.message ? err.message : String(err)}\n`);
   }

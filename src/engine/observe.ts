@@ -18,6 +18,7 @@ import { isProcessRunning } from '../strategies/process.js';
 import type { Observation } from './decide.js';
 import { dirname, join } from 'node:path';
 import { stateDir } from '../paths.js';
+import { printable } from '../text/printable.js';
 
 export interface ObserveInput {
   readonly app: AppConfig;
@@ -153,7 +154,7 @@ function outsidePm2Status(app: AppConfig): Pm2StatusOutcome {
 function findSquatters(app: AppConfig, appPids: readonly number[], list: readonly ProcessInfo[], daemon: number | undefined): Observation['squatters'] {
   const managed = new Set([...appPids, ...list.map((p) => p.pid)]);
   if (daemon) managed.add(daemon);
-  return snapshotSync(app.ports).holders.filter((h) => !managed.has(h.pid)).map((h) => ({ port: h.port, pid: h.pid, command: h.command }));
+  return snapshotSync(app.ports).holders.filter((h) => !managed.has(h.pid)).map((h) => ({ port: h.port, pid: h.pid, command: printable(h.command, 120) }));
 }
 
 /** The process strategy's spec for an app (also used by the remedy). */

@@ -13,6 +13,7 @@
  */
 import type { KillScope } from '../config/schema.js';
 import type { Pm2Marks } from '../proc/read.js';
+import { printable } from '../text/printable.js';
 
 /** What we know of a process when judging it (gathered from /proc by the drivers). */
 export interface HolderFacts {
@@ -91,8 +92,9 @@ function otherAppOf(holder: HolderFacts, ctx: ScopeContext): string | undefined 
   if (foreign?.marks !== undefined) {
     const m = foreign.marks;
     const who = foreign.pid === holder.pid ? 'its environment carries' : `its ancestor pid ${foreign.pid} carries`;
-    if (ctx.pm2Home !== undefined && m.pm2Home !== undefined && m.pm2Home !== ctx.pm2Home) return `${who} the marks of an app of another PM2_HOME (${m.pm2Home})`;
-    return `${who} pm_id ${m.pmId ?? '?'}${m.name === undefined ? '' : ` (${m.name})`}, another PM2 app's`;
+    // Environment values are the process's own to choose: escaped before they reach a log line.
+    if (ctx.pm2Home !== undefined && m.pm2Home !== undefined && m.pm2Home !== ctx.pm2Home) return `${who} the marks of an app of another PM2_HOME (${printable(m.pm2Home, 120)})`;
+    return `${who} pm_id ${m.pmId ?? '?'}${m.name === undefined ? '' : ` (${printable(m.name, 120)})`}, another PM2 app's`;
   }
   return undefined;
 }

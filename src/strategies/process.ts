@@ -31,6 +31,7 @@ import { lineageOf } from '../proc/tree.js';
 import { socketsOf } from '../proc/sockets.js';
 import { waitUntil } from '../proc/wait.js';
 import { pm2Home } from '../paths.js';
+import { printable } from '../text/printable.js';
 import type { ProcessSpec, StrategyDeps, StrategyResult } from './types.js';
 
 /** After SIGKILL, how long to wait for the process to disappear. */
@@ -118,8 +119,8 @@ export function whyTheApp(row: Pick<ProcRow, 'command' | 'cwd'>, spec: Pick<Proc
 
 /** One line naming a process for logs. */
 export function describeProc(p: Pick<ProcRow, 'pid' | 'command' | 'uid'> & { readonly cwd?: string }): string {
-  const cmd = p.command.length > 120 ? `${p.command.slice(0, 117)}...` : p.command;
-  return `pid ${p.pid} (${cmd || '?'}, uid ${p.uid}${p.cwd === undefined ? '' : `, cwd ${p.cwd}`})`;
+  // Command lines and directories come from /proc: anyone can put terminal escapes in them.
+  return `pid ${p.pid} (${printable(p.command, 120) || '?'}, uid ${p.uid}${p.cwd === undefined ? '' : `, cwd ${printable(p.cwd)}`})`;
 }
 
 /**
