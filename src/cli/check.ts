@@ -5,6 +5,7 @@ import { runCheck } from '../engine/runner.js';
 import { pm2Home } from '../paths.js';
 import { parse } from './args.js';
 import { EXIT } from './exit.js';
+import { redactDeep, redactText } from '../redact.js';
 
 export const help = `Usage: helpdesk-monitor check [--app NAME]... [--config FILE] [--json] [--verbose]
 
@@ -60,11 +61,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       ...(v.lastObservation?.http ? { health: v.lastObservation.http } : {}),
       ...(v.lastRemedy ? { remedy: { ok: v.lastRemedy.ok, reason: v.lastRemedy.reason, failure: v.lastRemedy.failure, steps: v.lastRemedy.steps, killed: v.lastRemedy.ports?.killed ?? [], refused: v.lastRemedy.ports?.refused ?? [] } } : {}),
     }));
-    process.stdout.write(`${JSON.stringify({ healthy: result.healthy, apps }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(redactDeep({ healthy: result.healthy, apps }), null, 2)}\n`);
   } else {
     for (const v of result.views) {
       const remedy = v.lastRemedy ? ` (remedy ${v.lastRemedy.ok ? 'succeeded' : `failed: ${v.lastRemedy.failure}`})` : '';
-      process.stderr.write(`${v.state.phase === 'healthy' ? 'OK  ' : 'FAIL'} ${v.app}: ${v.state.phase}${v.state.lastReason ? `: ${v.state.lastReason}` : ''}${remedy}\n`);
+      process.stderr.write(redactText(`${v.state.phase === 'healthy' ? 'OK  ' : 'FAIL'} ${v.app}: ${v.state.phase}${v.state.lastReason ? `: ${v.state.lastReason}` : ''}${remedy}\n`));
     }
   }
   process.exitCode = result.healthy ? EXIT.ok : EXIT.unhealthy;
