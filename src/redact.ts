@@ -182,15 +182,16 @@ function rememberUrl(url: string, kind: UrlKind): void {
   }
   if (u.href !== url) remember(u.href, redactUrl(u.href, kind));
   if (u.password) remember(safeDecode(u.password));
-  for (const v of u.searchParams.values()) remember(v);
+  // In a URL every query value is hidden; as free text only those that look secret, so a plain
+  // `?check=database` does not scrub the word "database" from every log line.
+  for (const [k, v] of u.searchParams) if (isSecretHeader(k) || looksOpaque(v)) remember(v);
   if (u.hash.length > 1) remember(u.hash.slice(1));
   const segments = u.pathname.split('/').slice(2).map(safeDecode);
-  for (const s of segments) if (looksOpaque(s)) remember(s);
-  // A webhook's token is its last segment, whatever it looks like; the joined tail is echoed too.
-  if (kind === 'webhook' && segments.length > 0) {
-    remember(segments[segments.length - 1] ?? '');
-    if (segments.length > 1) remember(segments.join('/'));
-  }
+  // Echoed alone, a segment is scrubbed only when it looks like a token (or is long, for a
+  // webhook): a plain `/api/notify` must not scrub the word "notify" from every line.
+  const secret = (seg: string): boolean => looksOpaque(seg) || (kind === 'webhook' && seg.length >= 16);
+  for (const s of segments) if (secret(s)) remember(s);
+  if (segments.length > 1 && segments.some(secret)) remember(segments.join('/'));
 }
 
 /** Standard headers whose values are never secrets (and are common words in logs). */

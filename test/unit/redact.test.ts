@@ -96,10 +96,10 @@ describe('redactText', () => {
     assert.equal(redactText('POST http://127.0.0.1:9/hook/tok-webhook-secret failed'), 'POST http://127.0.0.1:9/hook/*** failed');
   });
   test('forgetSecrets forgets', () => {
-    rememberConfigSecrets({ notify: [{ url: 'http://h/x/plainwordsecret' }], apps: [] });
-    assert.equal(redactText('plainwordsecret'), '***');
+    rememberConfigSecrets({ notify: [{ url: 'http://h/x/plainwordsecret42' }], apps: [] });
+    assert.equal(redactText('plainwordsecret42'), '***');
     forgetSecrets();
-    assert.equal(redactText('plainwordsecret'), 'plainwordsecret');
+    assert.equal(redactText('plainwordsecret42'), 'plainwordsecret42');
   });
 });
 
@@ -220,5 +220,17 @@ describe('scrub', () => {
     const out = scrub(text, secrets);
     for (const s of ['SECRET-PATH', 'QUERYTOKEN', 'HEADERVALUE', 'pw12']) assert.ok(!out.includes(s), out);
     assert.match(out, /^failed POST \*\*\*:/);
+  });
+});
+
+describe('remembered secrets do not scrub ordinary words', () => {
+  test('plain path segments and plain query values stay readable in free text (still hidden inside the URL)', () => {
+    rememberConfigSecrets({
+      notify: [{ url: 'http://127.0.0.1:9/api/notify' }],
+      apps: [{ health: { url: 'http://127.0.0.1:5000/health?check=database&token=tokenvalue' } }],
+    });
+    assert.equal(redactText('config reload: notifying 1 target; database is up'), 'config reload: notifying 1 target; database is up');
+    assert.equal(redactText('echo tokenvalue'), 'echo ***', 'a value under a secret-named key is remembered');
+    assert.equal(redactText('GET http://127.0.0.1:5000/health?check=database&token=tokenvalue'), 'GET http://127.0.0.1:5000/health?check=***&token=***');
   });
 });
