@@ -6,6 +6,7 @@ import { runCheck } from '../engine/runner.js';
 import { pm2Home } from '../paths.js';
 import { parse } from './args.js';
 import { EXIT } from './exit.js';
+import { redactDeep, redactText } from '../redact.js';
 
 export const help = `Usage: helpdesk-monitor check [--app NAME]... [--config FILE] [--deadline DURATION] [--json] [--verbose]
 
@@ -80,13 +81,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       ...(v.lastRemedy ? { remedy: { ok: v.lastRemedy.ok, reason: v.lastRemedy.reason, failure: v.lastRemedy.failure, steps: v.lastRemedy.steps, killed: v.lastRemedy.ports?.killed ?? [], refused: v.lastRemedy.ports?.refused ?? [] } } : {}),
     }));
     const doc = { healthy: result.healthy, apps, deadline_ms: result.deadlineMs, ...(result.unfinished.length > 0 ? { unfinished: result.unfinished } : {}) };
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(redactDeep(doc), null, 2)}\n`);
   } else {
     const cut = ` (unfinished at the ${formatDuration(result.deadlineMs)} deadline)`;
     for (const v of result.views) {
       const late = result.unfinished.includes(v.app);
       const remedy = v.lastRemedy ? ` (remedy ${v.lastRemedy.ok ? 'succeeded' : `failed: ${v.lastRemedy.failure}`})` : '';
-      process.stderr.write(`${v.state.phase === 'healthy' && !late ? 'OK  ' : 'FAIL'} ${v.app}: ${v.state.phase}${v.state.lastReason ? `: ${v.state.lastReason}` : ''}${remedy}${late ? cut : ''}\n`);
+      process.stderr.write(redactText(`${v.state.phase === 'healthy' && !late ? 'OK  ' : 'FAIL'} ${v.app}: ${v.state.phase}${v.state.lastReason ? `: ${v.state.lastReason}` : ''}${remedy}${late ? cut : ''}\n`));
     }
     // Apps the deadline caught before the engine even started (PM2 slow to answer).
     for (const name of result.unfinished.filter((n) => !result.views.some((v) => v.app === n))) process.stderr.write(`FAIL ${name}: not checked${cut}\n`);

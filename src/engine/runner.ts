@@ -12,7 +12,7 @@ import { loadConfig } from '../config/load.js';
 import type { MonitorConfig } from '../config/schema.js';
 import { Pm2Error, UsageError, describeError } from '../errors.js';
 import { acquireLock, type HeldLock } from '../lock/lock.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLogger, reconfigureLogger, type Logger, type LoggerOptions } from '../log/logger.js';
 import { stateDir } from '../paths.js';
 import { connectPm2, pingDaemon, type Pm2Port } from '../pm2/adapter.js';
 import { loadPm2 } from '../pm2/load.js';
@@ -22,6 +22,8 @@ import { Engine } from './engine.js';
 import { hostname } from 'node:os';
 import schedule from 'node-schedule';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
+import { switchableNotifier } from '../notify/switchable.js';
+import { redactDeep, redactUrl } from '../redact.js';
 import { controlFilePath, readControl } from './control.js';
 import { loadStateDocument, quarantine, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
 import type { WorkerView } from './worker.js';
@@ -45,7 +47,12 @@ export interface RunningMonitor {
 
 /** Build a logger for a config. */
 export function loggerFor(config: MonitorConfig, options: Pick<RunOptions, 'console' | 'logLevel'>): Logger {
-  return createLogger({
+  return createLogger(loggerOptionsFor(config, options));
+}
+
+/** The logger settings a config asks for (also applied to the live logger at reload). */
+function loggerOptionsFor(config: MonitorConfig, options: Pick<RunOptions, 'console' | 'logLevel'>): LoggerOptions {
+  return {
     level: options.logLevel ?? config.log.level,
     format: config.log.format,
     file: config.log.file ?? join(stateDir(config.stateDir), 'monitor.log'),
@@ -53,7 +60,7 @@ export function loggerFor(config: MonitorConfig, options: Pick<RunOptions, 'cons
     maxFiles: config.log.maxFiles,
     gzip: config.log.gzip,
     console: options.console ?? 'stderr',
-  });
+  };
 }
 
 /** The lock file of a config's state dir. */
@@ -86,20 +93,51 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
   const controlFile = controlFilePath(stateDirOf());
   watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile)));
 
-  let current = JSON.stringify(config);
-  const reload = async (): Promise<boolean> => {
+  // A reload applies everything a running monitor can change in place: apps, concurrency, the
+  // notifier (new targets; the old one delivers what it queued, then closes) and the log (level,
+  // format, file: the same Logger object is reconfigured). state_dir holds the lock, state and
+  // control files: moving it needs a restart, so a new value is refused with a warning and the
+  // rest of the new config applies under the old state_dir.
+  let applied = config;
+  let refusedDir: string | undefined;
+  const applyReload = async (): Promise<boolean> => {
     try {
-      const next = loadConfig(options.configPath);
-      if (JSON.stringify(next) === current) return true;
+      const loaded = loadConfig(options.configPath);
+      const wanted = stateDir(loaded.stateDir);
+      if (wanted !== stateDirOf()) {
+        // Once per new value: every later reload would repeat it otherwise.
+        if (refusedDir !== wanted) {
+          logger.warn(
+            `config reload: state_dir cannot change while the monitor runs (its lock, state and control files live there); ` +
+              `keeping ${stateDirOf()}, the new value ${wanted} takes effect at the next start; the rest of the config applies`,
+            { key: 'state_dir', kept: stateDirOf(), refused: wanted },
+          );
+        }
+        refusedDir = wanted;
+      } else refusedDir = undefined;
+      const { stateDir: _refused, ...rest } = loaded;
+      const next: MonitorConfig = applied.stateDir === undefined ? rest : { ...rest, stateDir: applied.stateDir };
+      if (JSON.stringify(next) === JSON.stringify(applied)) return true;
+      if (JSON.stringify(next.log) !== JSON.stringify(applied.log)) {
+        reconfigureLogger(logger, loggerOptionsFor(next, options));
+        logger.info('config reload: log settings applied', { level: options.logLevel ?? next.log.level, format: next.log.format, file: next.log.file ?? join(stateDirOf(), 'monitor.log') });
+      }
+      if (JSON.stringify(next.notify) !== JSON.stringify(applied.notify)) {
+        notifier.replace(createNotifier({ targets: next.notify, logger, clock }));
+        logger.info(`config reload: notifying ${next.notify.length} target(s)${next.notify.length ? `: ${next.notify.map((t) => redactUrl(t.url)).join(', ')}` : ''}`);
+      }
       await engine.reload(next);
       engine.applyControl(readControl(controlFile));
-      current = JSON.stringify(next);
+      applied = next;
       return true;
     } catch (err) {
       logger.error(`config reload rejected, keeping the last good config: ${describeError(err)}`);
       return false;
     }
   };
+  // One reload at a time: a file change and a SIGHUP together must not interleave their swaps.
+  let reloading: Promise<boolean> = Promise.resolve(true);
+  const reload = (): Promise<boolean> => (reloading = reloading.then(applyReload, applyReload));
   watchFile(options.configPath, { interval: 1000 }, (cur, prev) => {
     if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void reload();
   });
@@ -243,7 +281,7 @@ function stateWriter(path: string, views: () => WorkerView[], clock: Clock, logg
     const body = JSON.stringify(doc.apps, (k, v: unknown) => (k === 'last_check_at' || k === 'latency_ms' ? undefined : v));
     if (body === last && clock.now() - lastWriteAt < 60_000) return;
     try {
-      writeJsonAtomic(path, doc);
+      writeJsonAtomic(path, redactDeep(doc));
       last = body;
       lastWriteAt = clock.now();
       warned = false;
@@ -309,7 +347,8 @@ function openEngine(config: MonitorConfig, deps: OpenDeps) {
   } else if (read.kind === 'ok') {
     for (const [name, rec] of Object.entries(read.doc.apps)) restored.set(name, restoreApp(rec, clock.now()));
   }
-  const notifier = createNotifier({ targets: config.notify, logger, clock });
+  // Switchable: a reload with other webhook targets swaps what the engine's events reach.
+  const notifier = switchableNotifier(createNotifier({ targets: config.notify, logger, clock }));
   const host = hostname();
   // Called only once checks run, after `engine` exists.
   const writer = stateWriter(statePath, () => engine.views(), clock, logger);
