@@ -10,6 +10,7 @@ import { sleep, systemClock, type Clock } from '../clock.js';
 import { loadConfig } from '../config/load.js';
 import type { MonitorConfig } from '../config/schema.js';
 import { Pm2Error, UsageError, describeError } from '../errors.js';
+import { ensurePrivateDir, octal } from '../fsx/private-dir.js';
 import { acquireLock, type HeldLock } from '../lock/lock.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { stateDir } from '../paths.js';
@@ -21,7 +22,7 @@ import { hostname } from 'node:os';
 import schedule from 'node-schedule';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { controlFilePath, readControl } from './control.js';
-import { loadStateDocument, quarantine, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
+import { openStateFile, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
 import type { WorkerView } from './worker.js';
 
 export interface RunOptions {
@@ -41,17 +42,23 @@ export interface RunningMonitor {
   stop(): Promise<void>;
 }
 
-/** Build a logger for a config. */
+/**
+ * Build a logger for a config. The state dir is made private (or refused: UnsafePathError) first:
+ * it holds the log, the lock and the state, and nothing may be written there before it is judged.
+ */
 export function loggerFor(config: MonitorConfig, options: Pick<RunOptions, 'console' | 'logLevel'>): Logger {
-  return createLogger({
+  const dir = ensurePrivateDir(stateDir(config.stateDir));
+  const logger = createLogger({
     level: options.logLevel ?? config.log.level,
     format: config.log.format,
-    file: config.log.file ?? join(stateDir(config.stateDir), 'monitor.log'),
+    file: config.log.file ?? join(dir.path, 'monitor.log'),
     maxSizeBytes: config.log.maxSizeBytes,
     maxFiles: config.log.maxFiles,
     gzip: config.log.gzip,
     console: options.console ?? 'stderr',
   });
+  if (dir.repairedFrom !== undefined) logger.warn(`state_dir ${dir.path} was readable by others (mode ${octal(dir.repairedFrom)}); it is private now (0700)`);
+  return logger;
 }
 
 /** The lock file of a config's state dir. */
@@ -64,25 +71,49 @@ function takeLock(config: MonitorConfig, logger: Logger): HeldLock {
   });
 }
 
-/** Start the monitor for a lifetime. Throws ConfigError (invalid config) or LockHeldError. */
+/**
+ * Start the monitor for a lifetime. Throws ConfigError (invalid config), UnsafePathError (state
+ * dir or log file) or LockHeldError. A start that fails gives back all it took, the lock first
+ * of all: the PM2 module retries in this same process, and a lock kept by a failed start would
+ * keep it out for good.
+ */
 export async function startMonitor(options: RunOptions): Promise<RunningMonitor> {
-  const clock = options.clock ?? systemClock;
   const config = loadConfig(options.configPath);
   const logger = loggerFor(config, options);
-  const lock = takeLock(config, logger);
-  let pm2: Pm2Port;
+  const undo: (() => unknown)[] = [];
   try {
-    pm2 = await waitForPm2(options.pm2Home, logger);
+    const lock = takeLock(config, logger);
+    undo.push(() => lock.release());
+    return await startLocked(options, config, logger, lock, undo);
   } catch (err) {
-    lock.release();
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch {
+        // give back the rest
+      }
+    }
+    await new Promise<void>((r) => logger.on('finish', r).end());
     throw err;
   }
+}
+
+/** The rest of the start, under the lock; every resource taken pushes its undo step. */
+async function startLocked(options: RunOptions, config: MonitorConfig, logger: Logger, lock: HeldLock, undo: (() => unknown)[]): Promise<RunningMonitor> {
+  const clock = options.clock ?? systemClock;
+  const pm2 = await waitForPm2(options.pm2Home, logger);
+  undo.push(() => pm2.close());
   const prober = createHttpProber(() => clock.now());
+  undo.push(() => prober.close());
   const { engine, notifier, stateDirOf, writer } = openEngine(config, { pm2, prober, clock, logger });
+  undo.push(() => notifier.close());
   engine.start();
+  undo.push(() => engine.stop());
   const selfReport = scheduleSelfReport(logger);
+  undo.push(() => selfReport.cancel());
   const controlFile = controlFilePath(stateDirOf());
-  watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile)));
+  watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile, (m) => logger.warn(m))));
+  undo.push(() => unwatchFile(controlFile));
 
   let current = JSON.stringify(config);
   const reload = async (): Promise<boolean> => {
@@ -230,20 +261,9 @@ function openEngine(config: MonitorConfig, deps: OpenDeps) {
   const dir = stateDir(config.stateDir);
   const statePath = stateFilePath(dir);
   const restored = new Map<string, ReturnType<typeof restoreApp>>();
-  const read = loadStateDocument(statePath);
-  if (read.kind === 'corrupt') {
-    let aside = '';
-    try {
-      aside = ` (kept as ${quarantine(statePath)})`;
-    } catch {
-      // could not copy it: it will be overwritten
-    }
-    // JSON.parse quotes the raw bytes it choked on: keep the line one line, and short.
-    const why = [...read.why].map((c) => (c < " " || (c >= "\u007f" && c <= "\u009f") ? "?" : c)).join("").slice(0, 120);
-    logger.warn(`the state file ${statePath} is unreadable (${why})${aside}; starting with fresh state`);
-  } else if (read.kind === 'ok') {
-    for (const [name, rec] of Object.entries(read.doc.apps)) restored.set(name, restoreApp(rec, clock.now()));
-  }
+  const saved = openStateFile(statePath);
+  if (saved.warning) logger.warn(saved.warning);
+  for (const [name, rec] of Object.entries(saved.apps)) restored.set(name, restoreApp(rec, clock.now()));
   const notifier = createNotifier({ targets: config.notify, logger, clock });
   const host = hostname();
   // Called only once checks run, after `engine` exists.
@@ -254,7 +274,7 @@ function openEngine(config: MonitorConfig, deps: OpenDeps) {
     onChange: writer.poke,
     onEvent: (e) => notifier.notify({ ...e, killed: e.killed ? [...e.killed] : undefined, at: new Date(), host }),
   });
-  engine.applyControl(readControl(controlFilePath(dir)));
+  engine.applyControl(readControl(controlFilePath(dir), (m) => logger.warn(m)));
   return { engine, notifier, writer, stateDirOf: () => dir };
 }
 
