@@ -73,5 +73,5 @@ export function judgeHolder(rec: LockRecord, facts: HolderFacts): HolderVerdict 
  */
 export function isNodeCommand(cmdline: string): boolean {
   const first = cmdline.split(' ')[0] ?? '';
-  return /^node/i.test(first.slice(first.lastIndexOf('/') + 1));
+  return /^node(js)?[\d.]*$/.test(first.slice(first.lastIndexOf('/') + 1));
 }
