@@ -472,8 +472,8 @@ describe('wrong-typed state files (valid JSON, wrong types)', () => {
 
   test('apps as a list, or numbers that are not counts, are caught too', () => {
     assert.equal(loadStateDocument(stateWith('{"version":1,"apps":[{"phase":"healthy"}]}')).kind, 'corrupt');
-    for (const bad of [-1, 1.5, 1e400, 'NaN']) {
-      const text = `{"version":1,"apps":{"demo":{"phase":"healthy","consecutive_failures":${typeof bad === 'string' ? `"${bad}"` : bad === 1e400 ? '1e400' : bad},"failed_remedies":0}}}`;
+    for (const bad of ['-1', '1.5', '1e400', '"NaN"']) {
+      const text = `{"version":1,"apps":{"demo":{"phase":"healthy","consecutive_failures":${bad},"failed_remedies":0}}}`;
       const r = loadStateDocument(stateWith(text));
       assert.ok(r.kind === 'ok' && r.invalid.length === 1, text);
     }

@@ -119,7 +119,7 @@ describe('judgeHolder: the holder must still be the helpdesk-monitor that wrote 
 
   test('control characters in a cmdline are escaped in the reason', () => {
     const v = judgeHolder(record({ cmdline: CMD }), facts(running('node x\u001b[2J')));
-    assert.equal(/\u001b/.test(v.why), false);
+    assert.equal(v.why.includes('\u001b'), false);
     assert.match(v.why, /\\u001b/);
   });
 
