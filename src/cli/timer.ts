@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../config/duration.js';
 import { loadConfig, locateConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
+import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { UNIT_NAME, cronLine, editCrontab, systemdUnits, type CheckCommand } from '../timer/units.js';
 import { parse } from './args.js';
@@ -88,9 +89,8 @@ export async function installMain(argv: readonly string[]): Promise<void> {
   const home = pm2Home();
   const configPath = locateConfig(values.config, process.env, home).path;
   const config = loadConfig(configPath); // refuse to schedule a config that would fail every run
-  // The state dir holds the lock, state.json and the logs: make it now, private to the owner's group.
-  const dir = stateDir(config.stateDir);
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  // The state dir holds the lock, state.json and the logs: make it now, private (or refuse it).
+  const dir = ensurePrivateDir(stateDir(config.stateDir)).path;
   process.stdout.write(`state and log directory: ${dir}\n`);
   const cmd: CheckCommand = { node: process.execPath, cli: fileURLToPath(new URL('./index.js', import.meta.url)), config: configPath, pm2Home: home };
   if (how === 'systemd') {
