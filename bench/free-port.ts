@@ -13,7 +13,7 @@ import fkill from 'fkill';
 import { runFreePorts } from '../src/ports/async.js';
 import { buildScope } from '../src/ports/context.js';
 import type { FreePortsResult } from '../src/ports/free-port.js';
-import { listeningInodes, socketOwners } from '../src/ports/procfs.js';
+import { listeningInodes, socketOwners } from '../src/proc/sockets.js';
 import { runFreePortsSync, snapshotSync } from '../src/ports/sync.js';
 import { canBind, holderPids, listening, spawnHolder, Tracker, waitFree } from './lib/holders.js';
 import { findFreePorts } from './lib/ports.js';
@@ -60,9 +60,14 @@ interface Method {
   readonly run: (port: number) => Promise<{ killed: number[]; internalMs?: number; error?: string }>;
 }
 
-/** The kill-port command's call: scope `port` (never PID 1, us or our ancestors), grace 2 s. */
+/**
+ * The engine's call, with every identity check: scope `app`, the holder judged by the identity
+ * rule (uid, PM2 marks from its environment, lineage, cwd: it runs in the app's directory as the
+ * app's uid with no PM2 marks) and re-identified by start time before each signal; grace 2 s.
+ */
 function request(port: number): Parameters<typeof runFreePortsSync>[0] {
-  return { ports: [port], scope: buildScope({ scope: 'port' }), graceMs: 2000, now: () => performance.now() };
+  const scope = buildScope({ scope: 'app', app: { name: 'bench', cwd: process.cwd(), ...(process.getuid ? { uid: process.getuid() } : {}) } });
+  return { ports: [port], scope, graceMs: 2000, now: () => performance.now() };
 }
 
 const fromResult = (r: FreePortsResult): { killed: number[]; internalMs: number } => ({

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { listeningInodes } from '../src/ports/procfs.js';
+import { listeningInodes } from '../src/proc/sockets.js';
 import { ROOT } from '../test/helpers/sandbox.js';
 import { injectFault, waitForNewPid, waitHealthy } from './lib/health.js';
 import { holderPids, spawnHolder, Tracker, waitFree } from './lib/holders.js';

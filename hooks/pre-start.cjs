@@ -11,20 +11,19 @@
     // Fork mode: the app env is process.env. Cluster mode: only in pm2_env.
     let env = process.env;
     let cwd = process.cwd();
-    let script = process.env.pm_exec_path;
     if (process.env.pm2_env) {
       try {
         const pm2Env = JSON.parse(process.env.pm2_env);
-        env = { ...process.env, ...(pm2Env.env || {}), name: pm2Env.name };
+        // The app's identity for the kill scope: its pm_id and name (cluster workers get theirs here).
+        env = { ...process.env, ...(pm2Env.env || {}), name: pm2Env.name, pm_id: String(pm2Env.pm_id) };
         cwd = pm2Env.pm_cwd || cwd;
-        script = pm2Env.pm_exec_path || script;
       } catch {
         // keep process.env
       }
     }
     if (env.HDM_PRE_START === 'off') return;
     const hook = requireQuietly(require('node:path').join(__dirname, '..', 'dist', 'src', 'ports', 'hook.js'));
-    const result = hook.preStartFreePorts({ env, cwd, script });
+    const result = hook.preStartFreePorts({ env, cwd });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const name = env.name || env.pm_id || process.pid;
     if (typeof result === 'string') {
@@ -35,13 +34,7 @@
       if (env.HDM_DEBUG) process.stderr.write(`[helpdesk-monitor pre-start ${name}] ports ${result.ports.join(',')} free (${ms.toFixed(1)} ms)\n`);
       return;
     }
-    for (const k of result.killed) {
-      process.stderr.write(`[helpdesk-monitor pre-start ${name}] killed pid ${k.pid} (${k.command}) holding port ${k.port} with ${k.signal}: ${k.why}\n`);
-    }
-    for (const r of result.refused) {
-      process.stderr.write(`[helpdesk-monitor pre-start ${name}] refused to kill pid ${r.pid} (${r.command}, uid ${r.uid}) holding port ${r.port}: ${r.why}\n`);
-    }
-    process.stderr.write(`[helpdesk-monitor pre-start ${name}] ${result.free ? 'ports free' : `port ${result.stillHeld.join(',')} still held`} after ${ms.toFixed(1)} ms\n`);
+    for (const line of hook.describePreStart(result, String(name), ms)) process.stderr.write(`${line}\n`);
   } catch (err) {
     process.stderr.write(`[helpdesk-monitor pre-start] skipped: ${err && err.message ? err.message : String(err)}\n`);
   }

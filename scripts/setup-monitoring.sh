@@ -24,7 +24,8 @@ done
 [ -n "$config" ] || { echo "setup-monitoring.sh: pass --config FILE (or set HELPDESK_MONITOR_CONFIG)" >&2; exit 2; }
 [ -f "$here/../dist/src/cli/index.js" ] || { echo "setup-monitoring.sh: build first (npm ci && npm run build)" >&2; exit 2; }
 
-echo "1/3 checking the config $config (a dry run of the port cleanup: validates, kills nothing)"
+# %q: a path is shown, never obeyed by the terminal (install-timer refuses control characters in it).
+echo "1/3 checking the config $(printf '%q' "$config") (a dry run of the port cleanup: validates, kills nothing)"
 "${cli[@]}" cleanup-ports --dry-run --config "$config"
 
 echo "2/3 making the scripts executable"

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { listeningInodes } from '../../src/ports/procfs.js';
+import { listeningInodes } from '../../src/proc/sockets.js';
 import { snapshotSync } from '../../src/ports/sync.js';
 import { isRunning, startTicksOf } from './proc.js';
 

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { listeningInodes, procAvailable } from '../../src/ports/procfs.js';
+import { listeningInodes } from '../../src/proc/sockets.js';
+import { procAvailable } from '../../src/proc/read.js';
 import { snapshotSync } from '../../src/ports/sync.js';
 
 /** Can we listen on 127.0.0.1:port right now (and is nobody listening on it on any address)? */

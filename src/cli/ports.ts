@@ -10,6 +10,8 @@ import { runFreePorts } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import { createHttpProber } from '../probes/http.js';
+import { parsePort } from '../text/port.js';
+import { printable, printableJson } from '../text/printable.js';
 import { parse } from './args.js';
 import { connectIfRunning, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';
@@ -41,6 +43,8 @@ export const killHelp = `Usage: helpdesk-monitor kill-port PORT... [--dry-run] [
 Free the given TCP ports: an explicit operator action, so any listener is a target, except
 PID 1, the PM2 daemon and the monitor itself (and its parent shell), which are never killed.
 SIGTERM first, SIGKILL after the grace, then confirm the port is free.
+PORT is a plain decimal number 1-65535. Command lines are printed with control characters
+escaped (\\x1b), never raw.
 
 Options:
   -n, --dry-run       list what would be killed, kill nothing
@@ -62,13 +66,13 @@ export async function cleanupMain(argv: readonly string[]): Promise<void> {
     json: { type: 'boolean' },
   });
   if (values.help) return void process.stdout.write(cleanupHelp);
-  if (positionals.length > 0) throw new UsageError(`cleanup-ports takes no arguments (got "${positionals.join(' ')}"); use --app NAME`);
+  if (positionals.length > 0) throw new UsageError(`cleanup-ports takes no arguments (got "${printable(positionals.join(' '))}"); use --app NAME`);
   const home = pm2Home();
   const config = optionalConfig(values.config, home);
   if (!config) throw new UsageError('cleanup-ports needs a config with ports: pass --config FILE (or use kill-port PORT)');
   const which = values.app ?? 'all';
   const apps = which === 'all' ? config.apps : config.apps.filter((a) => a.name === which);
-  if (apps.length === 0) throw new UsageError(`--app: "${which}" is not in the config ${config.source}`);
+  if (apps.length === 0) throw new UsageError(`--app: "${printable(which)}" is not in the config ${printable(config.source)}`);
   const pm2 = await connectIfRunning(home);
   const deps = { pm2, prober: createHttpProber(), clock: systemClock };
   const results: Outcome[] = [];
@@ -94,12 +98,12 @@ export async function killMain(argv: readonly string[]): Promise<void> {
   if (values.help) return void process.stdout.write(killHelp);
   if (positionals.length === 0) throw new UsageError('kill-port needs at least one PORT');
   const ports = positionals.map((p) => {
-    const n = Number(p);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`not a TCP port: "${p}" (expected 1-65535)`);
+    const n = parsePort(p);
+    if (n === undefined) throw new UsageError(`not a TCP port: "${printable(p)}" (expected a plain decimal number 1-65535, like 5000)`);
     return n;
   });
   const graceMs = values.grace === undefined ? 2000 : parseDuration(values.grace);
-  if (graceMs === undefined) throw new UsageError(`--grace: expected a duration like 2s, got "${values.grace}"`);
+  if (graceMs === undefined) throw new UsageError(`--grace: expected a duration like 2s, got "${printable(values.grace ?? '')}"`);
   const daemonPid = readDaemonPid(pm2Home());
   const scope = buildScope({ scope: 'port', ...(daemonPid ? { daemonPid } : {}) });
   const result = await runFreePorts({ ports, scope, graceMs, now: () => performance.now(), dryRun: values['dry-run'] === true });
@@ -116,11 +120,13 @@ function report(results: readonly Outcome[], json: boolean, dryRun: boolean): vo
   // A dry run changes nothing, so it succeeds when it could look.
   const ok = dryRun || results.every((r) => r.ok);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok, dry_run: dryRun, results: results.map((r) => ({ app: r.app, ...r.result })) }, null, 2)}\n`);
+    // Commands stay whole in JSON (a consumer may match on them); printableJson escapes what JSON.stringify leaves raw.
+    process.stdout.write(`${printableJson({ ok, dry_run: dryRun, results: results.map((r) => ({ app: r.app, ...r.result })) }, 2)}\n`);
   } else {
     for (const { app, result } of results) {
       const prefix = app === '(kill-port)' ? '' : `${app}: `;
-      for (const w of result.wouldKill) process.stdout.write(`${prefix}would kill pid ${w.pid} (${w.command}) on port ${w.port}: ${w.why}\n`);
+      // A command line is whatever its process chose (escape sequences included): printed, never obeyed.
+      for (const w of result.wouldKill) process.stdout.write(`${prefix}would kill pid ${w.pid} (${printable(w.command)}) on port ${w.port}: ${printable(w.why, 1000)}\n`);
       if (!dryRun || result.refused.length > 0 || result.wouldKill.length === 0) process.stdout.write(`${prefix}${describeFreed(result)}\n`);
     }
   }

@@ -9,7 +9,8 @@ import { probePm2Status } from '../probes/pm2-status.js';
 import { createHttpProber } from '../probes/http.js';
 import type { HttpOutcome } from '../probes/types.js';
 import { snapshotSync } from '../ports/sync.js';
-import { procAvailable } from '../ports/procfs.js';
+import { procAvailable } from '../proc/read.js';
+import { redactDeep, redactText } from '../redact.js';
 import { parse } from './args.js';
 import { appConfigFor, connect, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';
@@ -83,9 +84,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const lock = readLock(join(dir, 'monitor.lock'));
   const healthy = rows.every((r) => r.healthy);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ healthy, monitor: lock ?? null, apps: rows }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(redactDeep({ healthy, monitor: lock ?? null, apps: rows }), null, 2)}\n`);
   } else {
-    process.stdout.write(renderTable(rows, lock));
+    process.stdout.write(redactText(renderTable(rows, lock)));
   }
   process.exitCode = healthy ? EXIT.ok : EXIT.unhealthy;
 }

@@ -9,7 +9,8 @@ import { loadConfig, locateConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { pm2Home, stateDir } from '../paths.js';
-import { UNIT_NAME, cronLine, editCrontab, systemdUnits, type CheckCommand } from '../timer/units.js';
+import { printable } from '../text/printable.js';
+import { UNIT_NAME, cronLine, editCrontab, refuseUnsafeCommand, systemdUnits, type CheckCommand } from '../timer/units.js';
 import { parse } from './args.js';
 
 export const installHelp = `Usage: helpdesk-monitor install-timer (--systemd | --cron) [--every 5m] [--config FILE]
@@ -23,6 +24,10 @@ or \`run\` holds the lock, check exits 3 and the timer treats that as success.
                       daemon-reload and enable the timer when systemctl is there
   --cron              add one marked line to the user's crontab (idempotent: re-running
                       replaces it)
+
+A path (config, PM2_HOME, state_dir, node) with a control character such as a newline is
+refused with exit 2 before anything is written; other characters are quoted for systemd or cron.
+
   -e, --every DUR     interval (default 5m; cron needs minutes dividing 60 or hours dividing 24)
   -c, --config FILE   the config check uses (default: as for every command); stored as an
                       absolute path
@@ -39,7 +44,8 @@ Examples:
 export const uninstallHelp = `Usage: helpdesk-monitor uninstall-timer (--systemd | --cron) [--unit-dir DIR] [--user] [--crontab FILE]
 
 Remove what install-timer wrote: the systemd units (disabled first when systemctl is there) or
-the marked crontab line. Safe to run when nothing is installed.
+the marked crontab line (only lines in the exact form install-timer writes; every other byte of
+the crontab stays as it was). Safe to run when nothing is installed.
 
 Example:
   helpdesk-monitor uninstall-timer --cron
@@ -85,22 +91,23 @@ export async function installMain(argv: readonly string[]): Promise<void> {
   if (values.help) return void process.stdout.write(installHelp);
   const how = mode(values);
   const everyMs = parseDuration(values.every ?? '5m');
-  if (everyMs === undefined || everyMs <= 0) throw new UsageError(`--every: expected a duration like 5m, got "${values.every}"`);
+  if (everyMs === undefined || everyMs <= 0) throw new UsageError(`--every: expected a duration like 5m, got "${printable(values.every ?? '')}"`);
   const home = pm2Home();
   const configPath = locateConfig(values.config, process.env, home).path;
-  const config = loadConfig(configPath); // refuse to schedule a config that would fail every run
-  // The state dir holds the lock, state.json and the logs: make it now, private (or refuse it).
-  const dir = ensurePrivateDir(stateDir(config.stateDir)).path;
-  process.stdout.write(`state and log directory: ${dir}\n`);
   const cmd: CheckCommand = { node: process.execPath, cli: fileURLToPath(new URL('./index.js', import.meta.url)), config: configPath, pm2Home: home };
+  refuseUnsafeCommand(cmd); // before the config is even read: nothing of a refused install is left behind
+  const config = loadConfig(configPath); // refuse to schedule a config that would fail every run
+  const dir = stateDir(config.stateDir);
+  // Everything is generated (and every value checked) before the first write.
   if (how === 'systemd') {
-    const { dir, custom } = unitDir(values);
+    const { dir: units, custom } = unitDir(values);
     const root = process.getuid?.() === 0;
     const { service, timer } = systemdUnits(cmd, everyMs, !values.user && !root ? userInfo().username : undefined);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${UNIT_NAME}.service`), service);
-    writeFileSync(join(dir, `${UNIT_NAME}.timer`), timer);
-    process.stdout.write(`wrote ${join(dir, `${UNIT_NAME}.service`)} and ${UNIT_NAME}.timer\n`);
+    makeStateDir(dir);
+    mkdirSync(units, { recursive: true });
+    writeFileSync(join(units, `${UNIT_NAME}.service`), service);
+    writeFileSync(join(units, `${UNIT_NAME}.timer`), timer);
+    process.stdout.write(`wrote ${printable(join(units, `${UNIT_NAME}.service`))} and ${UNIT_NAME}.timer\n`);
     if (!custom) {
       systemctl(values.user === true, ['daemon-reload']);
       systemctl(values.user === true, ['enable', '--now', `${UNIT_NAME}.timer`]);
@@ -109,10 +116,17 @@ export async function installMain(argv: readonly string[]): Promise<void> {
     }
     return;
   }
-  const logFile = join(dir, 'cron.log');
-  const line = cronLine(cmd, everyMs, logFile);
-  writeCrontab(values.crontab, editCrontab(readCrontab(values.crontab), line));
+  const line = cronLine(cmd, everyMs, join(dir, 'cron.log'));
+  const current = readCrontab(values.crontab);
+  makeStateDir(dir);
+  writeCrontab(values.crontab, editCrontab(current, line));
   process.stdout.write(`crontab: ${line}\n`);
+}
+
+/** The state dir holds the lock, state.json and the logs: make it now, private (or refuse it). */
+function makeStateDir(dir: string): void {
+  ensurePrivateDir(dir);
+  process.stdout.write(`state and log directory: ${printable(dir)}\n`);
 }
 
 export async function uninstallMain(argv: readonly string[]): Promise<void> {
@@ -123,9 +137,12 @@ export async function uninstallMain(argv: readonly string[]): Promise<void> {
     if (!custom) systemctl(values.user === true, ['disable', '--now', `${UNIT_NAME}.timer`]);
     for (const ext of ['service', 'timer']) rmSync(join(dir, `${UNIT_NAME}.${ext}`), { force: true });
     if (!custom) systemctl(values.user === true, ['daemon-reload']);
-    process.stdout.write(`removed ${UNIT_NAME}.service and .timer from ${dir}\n`);
+    process.stdout.write(`removed ${UNIT_NAME}.service and .timer from ${printable(dir)}\n`);
     return;
   }
-  writeCrontab(values.crontab, editCrontab(readCrontab(values.crontab), undefined));
+  const current = readCrontab(values.crontab);
+  const next = editCrontab(current, undefined);
+  if (next === current) return void process.stdout.write('no helpdesk-monitor line in the crontab: nothing changed\n');
+  writeCrontab(values.crontab, next);
   process.stdout.write('removed the helpdesk-monitor line from the crontab\n');
 }

@@ -6,6 +6,8 @@ import { loadConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { operate, startEcosystem, type Operation, type OperationResult } from '../engine/operate.js';
+import { redactingReporter } from '../engine/steps.js';
+import { redactDeep, redactText } from '../redact.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';
 import { parse } from './args.js';
@@ -61,7 +63,7 @@ export function mainFor(op: Operation) {
     const pm2 = await connect(home, op === 'start');
     const prober = createHttpProber();
     const deps = { pm2, prober, clock: systemClock };
-    const reporter = (app: string) => (values.json ? silentReporter : terminalReporter(process.stderr, app ? `${app}: ` : ''));
+    const reporter = (app: string) => (values.json ? silentReporter : redactingReporter(terminalReporter(process.stderr, app ? `${app}: ` : '')));
     let results: OperationResult[] = [];
     try {
       if (isFile && op === 'start') {
@@ -80,9 +82,9 @@ export function mainFor(op: Operation) {
     }
     const ok = results.length > 0 && results.every((r) => r.ok);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ operation: op, target, ok, results }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(redactDeep({ operation: op, target, ok, results }), null, 2)}\n`);
     } else {
-      for (const r of results) process.stderr.write(`${r.ok ? 'OK  ' : 'FAIL'} ${r.app}: ${r.detail}\n`);
+      for (const r of results) process.stderr.write(`${r.ok ? 'OK  ' : 'FAIL'} ${r.app}: ${redactText(r.detail)}\n`);
       if (results.length === 0) process.stderr.write(`nothing to ${op}: no apps matched "${target}"\n`);
     }
     process.exitCode = ok ? EXIT.ok : EXIT.unhealthy;

@@ -2,6 +2,16 @@
  * Durations in config files: a number is seconds (`60`), a string may carry a unit
  * (`500ms`, `5s`, `2m`, `1h`); a bare numeric string is seconds too.
  */
+/**
+ * The longest delay Node's timers hold: setTimeout turns anything longer into 1 ms, so a
+ * `timeout: 700h` would fire at once. Every configured duration must fit.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Probe timeouts and check intervals: beyond a day a probe says nothing useful about health. */
+export const MAX_PROBE_MS = 24 * 3_600_000;
+/** The body cap of the HTTP probe: the body is buffered, so the cap is memory the monitor may use. */
+export const MAX_BODY_BYTES = 16 * 1024 ** 2;
+
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
 

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { redactConfigValue, redactText, rememberConfigSecrets } from '../redact.js';
 import { closest } from './suggest.js';
 import { KNOWN_KEYS, defaultsSchema, rootSchema, toMonitorConfig, type MonitorConfig } from './schema.js';
 
@@ -64,8 +65,24 @@ function parseJsonObject(text: string | undefined): Record<string, unknown> | un
   }
 }
 
-/** Read, parse and validate a config file. Throws ConfigError. */
+/**
+ * Read, parse and validate a config file. Throws ConfigError, whose text never holds a secret
+ * (values are quoted redacted; see redact.ts). A loaded config's secrets are remembered for
+ * every later redaction.
+ */
 export function loadConfig(file: string): MonitorConfig {
+  try {
+    const config = parseConfigFile(file);
+    rememberConfigSecrets(config);
+    return config;
+  } catch (err) {
+    // Parsers quote the text they choke on: the last word on anything a config error prints.
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.file, err.issues.map((i) => ({ ...i, message: redactText(i.message), ...(i.value === undefined ? {} : { value: redactText(i.value) }) })));
+  }
+}
+
+function parseConfigFile(file: string): MonitorConfig {
   const path = resolve(file);
   const document = readDocument(path);
   const { root, mapPath } = normalise(document, path);
@@ -99,7 +116,9 @@ function readDocument(path: string): unknown {
     return ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     const kind = ext === '.json' ? 'JSON' : 'YAML';
-    throw new ConfigError(path, [{ path: '', message: `not valid ${kind}: ${(err as Error).message.split('\n')[0]}` }]);
+    // V8 quotes a cut of the text (`Unexpected token '}', ..."oken=abc}" is not valid JSON`): a
+    // cut token no longer looks like a URL to the redaction, so the quote is left out.
+    throw new ConfigError(path, [{ path: '', message: `not valid ${kind}: ${(err as Error).message.split('\n')[0]?.replace(/, .*is not valid JSON$/, '')}` }]);
   }
 }
 
@@ -119,7 +138,7 @@ type PathMapper = (path: readonly PropertyKey[]) => readonly PropertyKey[];
 function normalise(doc: unknown, path: string): { root: unknown; mapPath: PathMapper } {
   const identity: PathMapper = (p) => p;
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ConfigError(path, [{ path: '', message: 'expected a mapping with an `apps` list', value: JSON.stringify(doc) }]);
+    throw new ConfigError(path, [{ path: '', message: 'expected a mapping with an `apps` list', value: render(redactConfigValue([], doc)) }]);
   }
   const d = doc as Record<string, unknown>;
   const apps = Array.isArray(d['apps']) ? (d['apps'] as unknown[]) : undefined;
@@ -220,7 +239,7 @@ function toIssues(issue: z.core.$ZodIssue, mapPath: PathMapper): ConfigIssue[] {
       return { path: formatPath([...base, key]), message };
     });
   }
-  const value = 'input' in issue && issue.input !== undefined ? render(issue.input) : undefined;
+  const value = 'input' in issue && issue.input !== undefined ? render(redactConfigValue(base, issue.input)) : undefined;
   return [{ path: formatPath(base), message: issue.message, ...(value === undefined ? {} : { value }) }];
 }
 

@@ -3,7 +3,7 @@
  * camelCase objects the rest of the code sees. Unknown keys are errors.
  */
 import { z } from 'zod';
-import { parseDuration, parseSize } from './duration.js';
+import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -129,25 +129,48 @@ export interface MonitorConfig {
 
 const DURATION_HINT = 'expected a duration: seconds as a number, or a string like 500ms, 5s, 2m, 1h';
 
-const duration = z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: DURATION_HINT });
-    return z.NEVER;
-  }
-  return ms;
-});
-const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration greater than zero');
+/** A duration in ms, at most `maxMs`; `limit` is the message for a longer one (it names the limit). */
+function durationUpTo(maxMs: number, limit: string) {
+  return z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+      return z.NEVER;
+    }
+    if (ms > maxMs) {
+      ctx.addIssue({ code: 'custom', message: limit });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+const POSITIVE = 'expected a duration greater than zero';
+const duration = durationUpTo(
+  MAX_TIMER_MS,
+  `expected a duration of at most ${formatDuration(MAX_TIMER_MS)} (${MAX_TIMER_MS} ms, the longest a timer can wait)`,
+);
+const positiveDuration = duration.refine((ms) => ms > 0, POSITIVE);
+const probeTimeout = durationUpTo(MAX_PROBE_MS, `expected a probe timeout of at most ${formatDuration(MAX_PROBE_MS)}`).refine((ms) => ms > 0, POSITIVE);
+const probeInterval = durationUpTo(MAX_PROBE_MS, `expected an interval of at most ${formatDuration(MAX_PROBE_MS)}`).refine((ms) => ms > 0, POSITIVE);
 
 const SIZE_HINT = 'expected a size: bytes as a number, or a string like 512k, 10MB';
-const size = z.union([z.number(), z.string()], { error: SIZE_HINT }).transform((v, ctx) => {
-  const bytes = parseSize(v);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: SIZE_HINT });
-    return z.NEVER;
-  }
-  return bytes;
-});
+/** A byte size, at most `maxBytes`; `limit` is the message for a larger one (it names the limit). */
+function sizeUpTo(maxBytes: number, limit: string) {
+  return z.union([z.number(), z.string()], { error: SIZE_HINT }).transform((v, ctx) => {
+    const bytes = parseSize(v);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: SIZE_HINT });
+      return z.NEVER;
+    }
+    if (bytes > maxBytes) {
+      ctx.addIssue({ code: 'custom', message: limit });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+const size = sizeUpTo(Number.MAX_SAFE_INTEGER, SIZE_HINT);
+const bodySize = sizeUpTo(MAX_BODY_BYTES, `expected at most 16MiB (${MAX_BODY_BYTES} bytes): the body is held in memory`);
 
 const port = z.number().int().min(1).max(65535);
 const validPort = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
@@ -158,12 +181,12 @@ const healthSchema = z.strictObject({
     .string()
     .refine((s) => /^https?:\/\/[^/\s]+/.test(s) && URL.canParse(s), 'expected an http:// or https:// URL')
     .optional(),
-  timeout: positiveDuration.default(2000),
+  timeout: probeTimeout.default(2000),
   /** Default: the app's check_interval (the original name), else 5s; applied in toAppConfig. */
-  interval: positiveDuration.optional(),
+  interval: probeInterval.optional(),
   failure_threshold: z.number().int().min(1).max(100).default(3),
   expect_status: z.union([httpStatus, z.array(httpStatus).min(1)]).default(200),
-  max_body: size.default(64 * 1024),
+  max_body: bodySize.default(64 * 1024),
   follow_redirects: z.boolean().default(false),
   /** A TCP connect probe: a port, or "host:port". */
   tcp: z
@@ -221,7 +244,7 @@ export const appSchema = z.strictObject({
   log_inactivity: logInactivitySchema.optional(),
   memory: memorySchema.optional(),
   /** The original monitor's name for health.interval. */
-  check_interval: positiveDuration.optional(),
+  check_interval: probeInterval.optional(),
   // The policy; the names are the original monitor's.
   success_threshold: z.number().int().min(1).max(100).default(1),
   restart_delay: duration.default(5000),
@@ -231,7 +254,7 @@ export const appSchema = z.strictObject({
   failure_window: positiveDuration.default(600_000),
   circuit_reset_time: positiveDuration.default(1_800_000),
   health_check_command: command.optional(),
-  health_check_timeout: positiveDuration.default(10_000),
+  health_check_timeout: probeTimeout.default(10_000),
   pre_restart_command: command.optional(),
   pre_restart_timeout: positiveDuration.default(30_000),
   restart_strategy: z.enum(['pm2', 'service', 'process', 'auto']).default('pm2'),

@@ -14,34 +14,48 @@ import { runFreePorts } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import type { ScopeContext } from '../ports/scope.js';
-import { signal } from '../ports/sync.js';
-import { descendants, procAvailable } from '../ports/procfs.js';
+import { killJudged } from '../ports/kill.js';
+import { identify } from '../proc/identify.js';
+import { procAvailable } from '../proc/read.js';
+import { descendants } from '../proc/tree.js';
+import { waitUntil } from '../proc/wait.js';
+import { pm2Home } from '../paths.js';
 
 export interface ActDeps {
   readonly pm2: Pm2Port;
   readonly prober: HttpProber;
   readonly clock: Clock;
+  /** The app's instances seen since the monitor started (pid -> start ticks): still the app's. */
+  readonly seen?: (app: string) => ReadonlyMap<number, number>;
+  /** The PM2_HOME whose pm_id marks identify apps (default: PM2_HOME of this process). */
+  readonly pm2Home?: string;
 }
 
 /** The safety scope for an app, built from the live process list (before stopping it). */
-export function appScope(app: AppConfig, list: readonly ProcessInfo[], daemonPid: number | undefined): ScopeContext {
+export function appScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<ActDeps, 'pm2' | 'seen' | 'pm2Home'>): ScopeContext {
   const mine = list.filter((p) => p.name === app.name && !p.isModule);
-  const first = mine[0];
+  const first = mine.find((p) => p.cwd);
   const otherApps = new Map(list.filter((p) => p.name !== app.name && p.pid > 0).map((p) => [p.pid, p.name] as const));
+  const daemonPid = deps.pm2.daemonPid();
   return buildScope({
     scope: app.killScope,
-    appPids: mine.map((p) => p.pid),
-    ...(first?.cwd ? { appCwd: first.cwd } : {}),
-    ...(first?.script ? { appScript: first.script } : {}),
+    app: {
+      name: app.name,
+      pmIds: mine.map((p) => p.pmId),
+      pids: mine.map((p) => p.pid),
+      ...(deps.seen ? { seen: deps.seen(app.name) } : {}),
+      ...(first?.cwd ? { cwd: first.cwd } : {}),
+    },
+    pm2Home: deps.pm2Home ?? pm2Home(),
     ...(daemonPid ? { daemonPid } : {}),
     otherApps,
   });
 }
 
 /** The app's scope with its live (online) instances protected: for freeing ports around a running app. */
-export function sparingLiveScope(app: AppConfig, list: readonly ProcessInfo[], daemonPid: number | undefined): { scope: ScopeContext; live: number } {
+export function sparingLiveScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<ActDeps, 'pm2' | 'seen' | 'pm2Home'>): { scope: ScopeContext; live: number } {
   const live = list.filter((p) => p.name === app.name && !p.isModule && p.pid > 0 && p.status === 'online');
-  const scope = appScope(app, list, daemonPid);
+  const scope = appScope(app, list, deps);
   const protectedPids = new Map(scope.protectedPids);
   for (const p of live) protectedPids.set(p.pid, `a live instance of ${app.name}`);
   return { scope: { ...scope, protectedPids }, live: live.length };
@@ -55,26 +69,26 @@ export async function freePortsAroundLive(app: AppConfig, deps: ActDeps, dryRun 
   } catch {
     // PM2 unreachable: no pids to spare; the never-killed list and the scope still hold
   }
-  const { scope, live } = sparingLiveScope(app, list, deps.pm2.daemonPid());
+  const { scope, live } = sparingLiveScope(app, list, deps);
   const r = await runFreePorts({ ports: app.ports, scope, graceMs: app.killGraceMs, now: () => deps.clock.now(), dryRun });
   return { ...r, live };
 }
 
 /**
  * Stop every instance of the app through PM2. When the app is hung, kill its processes as soon as
- * PM2 has marked them stopping, instead of waiting PM2's kill_timeout on a frozen process.
+ * PM2 has marked them stopping, instead of waiting PM2's kill_timeout on a frozen process. The
+ * victims are identified (start time, lineage) now, judged against the app's scope, and re-checked
+ * right before the SIGKILL: a pid PM2 already reaped and the system reused is left alone.
  */
-export async function stopApp(app: AppConfig, list: readonly ProcessInfo[], hung: boolean, deps: ActDeps): Promise<void> {
+export async function stopApp(app: AppConfig, list: readonly ProcessInfo[], hung: boolean, deps: ActDeps, scope?: ScopeContext): Promise<void> {
   const mine = list.filter((p) => p.name === app.name && !p.isModule);
+  const judged = scope ?? appScope(app, list, deps);
+  const pids = mine.map((p) => p.pid).filter((pid) => pid > 0);
+  const victims = hung && procAvailable ? [...pids, ...descendants(pids)].map(identify).filter((v) => v !== undefined) : [];
   const stops = mine.map((p) => deps.pm2.act('stop', p.pmId));
   if (hung) {
-    const pids = mine.map((p) => p.pid).filter((pid) => pid > 0);
-    const victims = procAvailable ? [...pids, ...descendants(pids)] : pids;
-    await waitFor(deps, 1000, async () => {
-      const now = await deps.pm2.list();
-      return now.filter((p) => p.name === app.name).every((p) => p.status !== 'online');
-    });
-    for (const pid of victims) signal(pid, 'SIGKILL');
+    await waitUntil(async () => (await deps.pm2.list()).filter((p) => p.name === app.name).every((p) => p.status !== 'online'), { limitMs: 1000, now: () => deps.clock.now(), firstMs: 5, maxMs: 20 });
+    for (const v of victims) killJudged(v, judged, 'SIGKILL');
   }
   await Promise.all(stops);
 }
@@ -124,13 +138,4 @@ export async function verifyHealthy(
     await sleep(50);
   }
   return { ok: false, elapsedMs: deps.clock.now() - started, detail: `not healthy within ${timeoutMs} ms: ${detail}` };
-}
-
-async function waitFor(deps: ActDeps, limitMs: number, cond: () => Promise<boolean>): Promise<boolean> {
-  const until = deps.clock.now() + limitMs;
-  while (deps.clock.now() < until) {
-    if (await cond()) return true;
-    await sleep(5);
-  }
-  return false;
 }

@@ -1,9 +1,10 @@
 /**
  * The policy: pure functions of the app's state, one observation, the time and the config. No
- * I/O. Raw probe outcomes are smoothed into health (failure and success thresholds, startup
- * grace); a squatted port or PM2 giving up needs no threshold; failed remedies back off
- * (restart_delay x factor^n, capped, with jitter) and, past max_restart_failures within the
- * window, open the circuit: no more restarts until circuit_reset_time, then one half-open trial.
+ * I/O. Raw probe outcomes are smoothed into health (failure and success thresholds, a startup
+ * grace that ends at each instance's first healthy check); a squatted port or PM2 giving up
+ * needs no threshold; failed remedies back off (restart_delay x factor^n, capped, with jitter)
+ * and, past max_restart_failures within the window, open the circuit: no more restarts until
+ * circuit_reset_time, then one half-open trial.
  */
 import type { AppConfig } from '../config/schema.js';
 import type { HttpOutcome, OtherProbeOutcome, Pm2StatusOutcome } from '../probes/types.js';
@@ -27,6 +28,21 @@ export interface AppState {
   readonly recentFailures: readonly number[];
   readonly lastReason?: string;
   readonly lastChangeAt: number;
+  /**
+   * The instance last seen online and whether it has answered healthy yet: startup_grace covers
+   * only failures before that first healthy check (as a Kubernetes startup probe ends at its
+   * first success). Absent until an instance is seen (and after a monitor restart: the new
+   * monitor has not seen it healthy, so the grace is judged by uptime alone).
+   */
+  readonly instance?: InstanceSeen;
+}
+
+export interface InstanceSeen {
+  /** The instance pids, sorted and joined: a restart by anyone (PM2, us, an operator) changes them. */
+  readonly pids: string;
+  /** PM2's uptime at the last observation: an uptime that went down is a restart (a reused pid). */
+  readonly uptimeMs: number;
+  readonly healthy: boolean;
 }
 
 export interface Observation {
@@ -50,7 +66,11 @@ export interface PolicyEvent {
 }
 
 export type Decision =
-  | { readonly action: 'none'; readonly state: AppState; readonly events: readonly PolicyEvent[]; readonly note?: string }
+  | {
+      readonly action: 'none'; readonly state: AppState; readonly events: readonly PolicyEvent[]; readonly note?: string;
+      /** A failure was forgiven by startup_grace: the app is not judged yet. */
+      readonly graced?: boolean;
+    }
   | { readonly action: 'remedy'; readonly state: AppState; readonly events: readonly PolicyEvent[]; readonly reason: string; readonly hung: boolean; readonly trial: boolean };
 
 export const initialState = (now: number): AppState => ({
@@ -82,7 +102,7 @@ export function decide(prev: AppState, obs: Observation, app: AppConfig): Decisi
   const now = obs.at;
   const events: PolicyEvent[] = [];
   if (prev.phase === 'remedying') return { action: 'none', state: prev, events, note: 'a remedy is in progress' };
-  let state = prev;
+  let state = seeInstance(prev, obs);
   if (state.circuit === 'open' && now - state.circuitSince >= app.policy.circuitResetMs) {
     state = { ...state, circuit: 'half-open', circuitSince: now };
     events.push({ type: 'circuit_half_open', detail: 'circuit_reset_time passed: one trial remedy allowed' });
@@ -95,9 +115,9 @@ export function decide(prev: AppState, obs: Observation, app: AppConfig): Decisi
   }
 
   const urgent = urgentReason(obs, state);
-  const failure = urgent ?? failureReason(obs, app);
+  const failure = urgent ?? failureReason(obs, state, app);
   if (failure === undefined) return onSuccess(state, obs, app, events);
-  if (failure === GRACE) return { action: 'none', state, events, note: 'failure inside startup_grace' };
+  if (failure === GRACE) return { action: 'none', state, events, graced: true, note: 'failure inside startup_grace (no healthy check of this instance yet)' };
 
   const failures = state.consecutiveFailures + 1;
   const threshold = app.health.failureThreshold;
@@ -115,9 +135,11 @@ export function decide(prev: AppState, obs: Observation, app: AppConfig): Decisi
   return { action: 'remedy', reason: counted, hung, trial: state.circuit === 'half-open', events, state: transition(state, 'remedying', now, failed) };
 }
 
-function onSuccess(state: AppState, obs: Observation, app: AppConfig, events: PolicyEvent[]): Decision {
+function onSuccess(seen: AppState, obs: Observation, app: AppConfig, events: PolicyEvent[]): Decision {
   const now = obs.at;
-  if (obs.pm2.state === 'launching' || obs.pm2.state === 'stopping') return { action: 'none', state, events };
+  if (obs.pm2.state === 'launching' || obs.pm2.state === 'stopping') return { action: 'none', state: seen, events };
+  // The first healthy check of this instance ends its startup grace.
+  const state = seen.instance && !seen.instance.healthy ? { ...seen, instance: { ...seen.instance, healthy: true } } : seen;
   const successes = state.consecutiveSuccesses + 1;
   const recovering = state.phase === 'failing' || state.phase === 'unhealthy';
   if (recovering && successes < app.policy.successThreshold) {
@@ -162,6 +184,18 @@ export function afterRemedy(state: AppState, ok: boolean, now: number, app: AppC
 
 const GRACE = '\u0000grace';
 
+/** Note which instance the observation saw; a new one (a restart by anyone) starts a new grace. */
+function seeInstance(state: AppState, obs: Observation): AppState {
+  const { pm2 } = obs;
+  if (pm2.state !== 'online' || pm2.pids.length === 0) return state;
+  const pids = [...pm2.pids].sort((a, b) => a - b).join(',');
+  const seen = state.instance;
+  // Uptime is wall clock minus PM2's pm_uptime: it only grows for one instance (an observation's
+  // own time would not do: it includes the probes' duration, up to their timeout).
+  const same = seen !== undefined && seen.pids === pids && pm2.uptimeMs >= seen.uptimeMs;
+  return { ...state, instance: { pids, uptimeMs: pm2.uptimeMs, healthy: same && seen.healthy } };
+}
+
 /** Evidence that needs no threshold: PM2 gave up, or a stranger holds the port of a crashing app. */
 function urgentReason(obs: Observation, state: AppState): string | undefined {
   const s = obs.squatters[0];
@@ -171,11 +205,11 @@ function urgentReason(obs: Observation, state: AppState): string | undefined {
   return obs.others?.find((o) => o.urgent && !o.ok)?.detail;
 }
 
-function failureReason(obs: Observation, app: AppConfig): string | undefined {
+function failureReason(obs: Observation, state: AppState, app: AppConfig): string | undefined {
   if (obs.crashes > 0) return `exited unexpectedly ${obs.crashes === 1 ? 'once' : `${obs.crashes} times`} since the last check`;
   const h = obs.http;
   const bad = h && !h.ok ? `health ${h.failure}: ${h.detail}` : obs.others?.find((o) => !o.ok)?.detail;
   if (bad === undefined) return undefined;
-  if (obs.pm2.uptimeMs < app.startupGraceMs) return GRACE;
+  if (obs.pm2.uptimeMs < app.startupGraceMs && state.instance?.healthy !== true) return GRACE;
   return bad;
 }

@@ -3,6 +3,7 @@
  * config reloads that swap workers without losing the others' state. The PM2 module, `run` and
  * `check` all drive this class.
  */
+import { isAbsolute } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { AppConfig, MonitorConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -53,11 +54,13 @@ export class Engine {
     this.unsubscribe = this.deps.pm2.onProcessEvent((e) => this.onEvent(e));
     for (const w of this.workers.values()) w.start();
     this.deps.logger.info(`watching ${this.workers.size} app(s): ${[...this.workers.keys()].join(', ')}`, { config: this.config.source });
+    for (const w of this.workers.values()) w.tellRestored(this.configFile());
   }
 
   /** One pass over every app (or the named ones), without timers: the `check` command. */
   async checkOnce(names?: readonly string[]): Promise<WorkerView[]> {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
+    for (const w of chosen) w.tellRestored(this.configFile());
     return Promise.all(chosen.map((w) => w.checkUntilSettled()));
   }
 
@@ -100,12 +103,18 @@ export class Engine {
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
   }
 
+  /** The config file, for commands we suggest (`reset APP --config FILE`); watch mode has none. */
+  private configFile(): string | undefined {
+    return isAbsolute(this.config.source) ? this.config.source : undefined;
+  }
+
   private makeWorker(app: AppConfig): AppWorker {
     const { pm2, prober, clock, logger, onRemedy, onChange, onEvent, onObservation } = this.deps;
     return new AppWorker(
       app,
       {
         pm2, prober, clock, logger, processes: this.processes,
+        seen: (name) => this.processes.instances.seen(name),
         // indirect, so a reload's new limiter is seen by existing workers
         limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
         ...(onRemedy ? { onRemedy } : {}),

@@ -12,10 +12,13 @@ import { MemoryTracker, rssOf } from '../probes/memory.js';
 import { probeTcp } from '../probes/tcp.js';
 import type { HttpProber } from '../probes/http.js';
 import type { OtherProbeOutcome, Pm2StatusOutcome } from '../probes/types.js';
-import { procAvailable } from '../ports/procfs.js';
+import { procAvailable } from '../proc/read.js';
 import { snapshotSync } from '../ports/sync.js';
 import { isProcessRunning } from '../strategies/process.js';
 import type { Observation } from './decide.js';
+import { dirname, join } from 'node:path';
+import { stateDir } from '../paths.js';
+import { printable } from '../text/printable.js';
 
 export interface ObserveInput {
   readonly app: AppConfig;
@@ -151,17 +154,34 @@ function outsidePm2Status(app: AppConfig): Pm2StatusOutcome {
 function findSquatters(app: AppConfig, appPids: readonly number[], list: readonly ProcessInfo[], daemon: number | undefined): Observation['squatters'] {
   const managed = new Set([...appPids, ...list.map((p) => p.pid)]);
   if (daemon) managed.add(daemon);
-  return snapshotSync(app.ports).holders.filter((h) => !managed.has(h.pid)).map((h) => ({ port: h.port, pid: h.pid, command: h.command }));
+  return snapshotSync(app.ports).holders.filter((h) => !managed.has(h.pid)).map((h) => ({ port: h.port, pid: h.pid, command: printable(h.command, 120) }));
 }
 
 /** The process strategy's spec for an app (also used by the remedy). */
 export function processSpecOf(app: AppConfig): import('../strategies/types.js').ProcessSpec {
   const p = app.process!;
+  // Without `cwd`, the command's own directory: never the monitor's (`/` under systemd, which
+  // would make every daemon "run in the app's directory").
+  const cwd = p.cwd ?? commandDir(p.command);
   return {
-    appName: app.name, command: p.command, cwd: p.cwd ?? process.cwd(),
+    appName: app.name, command: p.command, ...(cwd === undefined ? {} : { cwd }),
     ...(p.pidfile ? { pidfile: p.pidfile } : {}),
     ...(p.pattern ? { pattern: p.pattern } : {}),
-    logFile: p.logFile ?? `${p.cwd ?? process.cwd()}/${app.name}.log`,
+    logFile: p.logFile ?? join(cwd ?? stateDir(undefined), `${app.name}.log`),
     stopGraceMs: p.stopGraceMs, ports: app.ports, killScope: app.killScope, killGraceMs: app.killGraceMs,
   };
+}
+
+const SYSTEM_BIN = new Set(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
+
+/**
+ * The directory of a command (pure): of its first absolute-path argument (`node /srv/app/server.js`
+ * -> /srv/app, whatever the interpreter's path), else of the program itself unless it is a system
+ * program. Undefined when there is none: then no directory identifies the app, and never `/`.
+ */
+export function commandDir(command: string): string | undefined {
+  const words = command.trim().split(/\s+/).map((w) => w.replace(/^['"]+|['"]+$/g, ''));
+  const arg = words.slice(1).find((w) => w.startsWith('/'));
+  const dir = arg !== undefined ? dirname(arg) : words[0]?.startsWith('/') && !SYSTEM_BIN.has(dirname(words[0])) ? dirname(words[0]) : undefined;
+  return dir === undefined || dir === '/' ? undefined : dir;
 }

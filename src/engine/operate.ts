@@ -38,12 +38,12 @@ export async function operate(op: Operation, app: AppConfig, deps: ActDeps, repo
   const list = found.value;
   const instances = mine(list, app);
   // Built before stopping: the app's pids and their children are known only while they run.
-  const scope = appScope(app, list, deps.pm2.daemonPid());
+  const scope = appScope(app, list, deps);
   const portsLabel = `ports ${app.ports.join(',')}`;
 
   if (op === 'stop' || op === 'restart') {
     // Stop first, so PM2 cannot respawn the app into a port we are freeing.
-    const stopped = await runStep(report, 'stop through PM2', () => stopApp(app, list, options.hung === true, deps), () => [true, options.hung ? 'stopped (hung: killed at once)' : 'stopped']);
+    const stopped = await runStep(report, 'stop through PM2', () => stopApp(app, list, options.hung === true, deps, scope), () => [true, options.hung ? 'stopped (hung: killed at once)' : 'stopped']);
     if (!stopped.ok) return fail(`stop failed: ${stopped.detail}`);
     let ports: FreePortsResult | undefined;
     if (app.ports.length > 0) {

@@ -4,12 +4,15 @@
  */
 import type { Clock } from '../clock.js';
 import type { Pm2Port, ProcessInfo } from '../pm2/adapter.js';
+import { InstanceLedger } from './instances.js';
 
 export class ProcessCache {
   private value: { at: number; list: ProcessInfo[] } | undefined;
   private inflight: Promise<ProcessInfo[]> | undefined;
   /** Bumped by invalidate(): a fetch started before it must not be cached as fresh. */
   private generation = 0;
+  /** Every instance any list showed: still the app's when freeing its ports. */
+  readonly instances = new InstanceLedger();
 
   constructor(
     private readonly pm2: Pm2Port,
@@ -26,6 +29,7 @@ export class ProcessCache {
     const fetch = this.pm2
       .list()
       .then((list) => {
+        this.instances.note(list);
         if (generation === this.generation) this.value = { at: started, list };
         return list;
       })

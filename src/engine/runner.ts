@@ -7,20 +7,24 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, systemClock, type Clock } from '../clock.js';
+import { formatDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import type { MonitorConfig } from '../config/schema.js';
 import { Pm2Error, UsageError, describeError } from '../errors.js';
 import { ensurePrivateDir, octal } from '../fsx/private-dir.js';
 import { acquireLock, type HeldLock } from '../lock/lock.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLogger, reconfigureLogger, type Logger, type LoggerOptions } from '../log/logger.js';
 import { stateDir } from '../paths.js';
 import { connectPm2, pingDaemon, type Pm2Port } from '../pm2/adapter.js';
 import { loadPm2 } from '../pm2/load.js';
 import { createHttpProber, type HttpProber } from '../probes/http.js';
+import { checkDeadline } from './deadline.js';
 import { Engine } from './engine.js';
 import { hostname } from 'node:os';
 import schedule from 'node-schedule';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
+import { switchableNotifier } from '../notify/switchable.js';
+import { redactDeep, redactUrl } from '../redact.js';
 import { controlFilePath, readControl } from './control.js';
 import { openStateFile, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
 import type { WorkerView } from './worker.js';
@@ -48,17 +52,22 @@ export interface RunningMonitor {
  */
 export function loggerFor(config: MonitorConfig, options: Pick<RunOptions, 'console' | 'logLevel'>): Logger {
   const dir = ensurePrivateDir(stateDir(config.stateDir));
-  const logger = createLogger({
+  const logger = createLogger(loggerOptionsFor(config, options));
+  if (dir.repairedFrom !== undefined) logger.warn(`state_dir ${dir.path} was readable by others (mode ${octal(dir.repairedFrom)}); it is private now (0700)`);
+  return logger;
+}
+
+/** The logger settings a config asks for (also applied to the live logger at reload). */
+function loggerOptionsFor(config: MonitorConfig, options: Pick<RunOptions, 'console' | 'logLevel'>): LoggerOptions {
+  return {
     level: options.logLevel ?? config.log.level,
     format: config.log.format,
-    file: config.log.file ?? join(dir.path, 'monitor.log'),
+    file: config.log.file ?? join(stateDir(config.stateDir), 'monitor.log'),
     maxSizeBytes: config.log.maxSizeBytes,
     maxFiles: config.log.maxFiles,
     gzip: config.log.gzip,
     console: options.console ?? 'stderr',
-  });
-  if (dir.repairedFrom !== undefined) logger.warn(`state_dir ${dir.path} was readable by others (mode ${octal(dir.repairedFrom)}); it is private now (0700)`);
-  return logger;
+  };
 }
 
 /** The lock file of a config's state dir. */
@@ -115,20 +124,51 @@ async function startLocked(options: RunOptions, config: MonitorConfig, logger: L
   watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile, (m) => logger.warn(m))));
   undo.push(() => unwatchFile(controlFile));
 
-  let current = JSON.stringify(config);
-  const reload = async (): Promise<boolean> => {
+  // A reload applies everything a running monitor can change in place: apps, concurrency, the
+  // notifier (new targets; the old one delivers what it queued, then closes) and the log (level,
+  // format, file: the same Logger object is reconfigured). state_dir holds the lock, state and
+  // control files: moving it needs a restart, so a new value is refused with a warning and the
+  // rest of the new config applies under the old state_dir.
+  let applied = config;
+  let refusedDir: string | undefined;
+  const applyReload = async (): Promise<boolean> => {
     try {
-      const next = loadConfig(options.configPath);
-      if (JSON.stringify(next) === current) return true;
+      const loaded = loadConfig(options.configPath);
+      const wanted = stateDir(loaded.stateDir);
+      if (wanted !== stateDirOf()) {
+        // Once per new value: every later reload would repeat it otherwise.
+        if (refusedDir !== wanted) {
+          logger.warn(
+            `config reload: state_dir cannot change while the monitor runs (its lock, state and control files live there); ` +
+              `keeping ${stateDirOf()}, the new value ${wanted} takes effect at the next start; the rest of the config applies`,
+            { key: 'state_dir', kept: stateDirOf(), refused: wanted },
+          );
+        }
+        refusedDir = wanted;
+      } else refusedDir = undefined;
+      const { stateDir: _refused, ...rest } = loaded;
+      const next: MonitorConfig = applied.stateDir === undefined ? rest : { ...rest, stateDir: applied.stateDir };
+      if (JSON.stringify(next) === JSON.stringify(applied)) return true;
+      if (JSON.stringify(next.log) !== JSON.stringify(applied.log)) {
+        reconfigureLogger(logger, loggerOptionsFor(next, options));
+        logger.info('config reload: log settings applied', { level: options.logLevel ?? next.log.level, format: next.log.format, file: next.log.file ?? join(stateDirOf(), 'monitor.log') });
+      }
+      if (JSON.stringify(next.notify) !== JSON.stringify(applied.notify)) {
+        notifier.replace(createNotifier({ targets: next.notify, logger, clock }));
+        logger.info(`config reload: notifying ${next.notify.length} target(s)${next.notify.length ? `: ${next.notify.map((t) => redactUrl(t.url)).join(', ')}` : ''}`);
+      }
       await engine.reload(next);
       engine.applyControl(readControl(controlFile));
-      current = JSON.stringify(next);
+      applied = next;
       return true;
     } catch (err) {
       logger.error(`config reload rejected, keeping the last good config: ${describeError(err)}`);
       return false;
     }
   };
+  // One reload at a time: a file change and a SIGHUP together must not interleave their swaps.
+  let reloading: Promise<boolean> = Promise.resolve(true);
+  const reload = (): Promise<boolean> => (reloading = reloading.then(applyReload, applyReload));
   watchFile(options.configPath, { interval: 1000 }, (cur, prev) => {
     if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void reload();
   });
@@ -159,40 +199,103 @@ async function startLocked(options: RunOptions, config: MonitorConfig, logger: L
 export interface CheckResult {
   readonly views: readonly WorkerView[];
   readonly healthy: boolean;
+  /** The deadline this check ran under, in ms. */
+  readonly deadlineMs: number;
+  /** Apps still being checked when the deadline passed; empty when the check ended in time. */
+  readonly unfinished: readonly string[];
 }
+
+export interface CheckOptions extends RunOptions {
+  readonly apps?: readonly string[];
+  /** Overrides the deadline derived from the config (checkDeadline). */
+  readonly deadlineMs?: number;
+}
+
+/** How long closing the notifier, PM2 and the log may take before the lock is released anyway. */
+const CLOSE_WAIT_MS = 3000;
 
 /**
  * One pass for cron or a systemd timer: every app is probed; a failing app is re-probed up to its
  * failure_threshold (at its interval) before a remedy, exactly as the long-running monitor would.
+ * The whole pass has a deadline derived from the config (see deadline.ts): past it, the apps still
+ * being checked are logged and returned as unfinished, unhealthy, and the lock is released; the
+ * caller should then exit, since their checks may still be running.
  * Throws ConfigError, LockHeldError, or Pm2Error when no daemon answers (a check never spawns one).
+ * The lock is released on every path.
  */
-export async function runCheck(options: RunOptions & { readonly apps?: readonly string[] }): Promise<CheckResult> {
+export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const clock = options.clock ?? systemClock;
   const config = loadConfig(options.configPath);
   const unknown = (options.apps ?? []).filter((a) => !config.apps.some((c) => c.name === a));
   if (unknown.length > 0) throw new UsageError(`--app: ${unknown.join(', ')} not in the config ${config.source}`);
+  const names = config.apps.map((a) => a.name).filter((n) => !options.apps || options.apps.includes(n));
+  const deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
   const logger = loggerFor(config, options);
   const lock = takeLock(config, logger);
   let pm2: Pm2Port | undefined;
   let prober: HttpProber | undefined;
   let notifier: Notifier | undefined;
+  let opened: ReturnType<typeof openEngine> | undefined;
+  let expired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finished = new Set<string>();
   try {
-    const api = loadPm2();
-    if (!(await pingDaemon(api))) throw new Pm2Error('ping', `no PM2 daemon answers in ${options.pm2Home} (start it with \`pm2 resurrect\`)`);
-    pm2 = await connectPm2({ pm2Home: options.pm2Home, api });
-    prober = createHttpProber(() => clock.now());
-    const opened = openEngine(config, { pm2, prober, clock, logger });
-    notifier = opened.notifier;
-    const views = await opened.engine.checkOnce(options.apps);
-    opened.writer.flush();
-    return { views, healthy: views.every((v) => v.state.phase === 'healthy') };
+    const pass = (async (): Promise<void> => {
+      const api = loadPm2();
+      if (!(await pingDaemon(api))) throw new Pm2Error('ping', `no PM2 daemon answers in ${options.pm2Home} (start it with \`pm2 resurrect\`)`);
+      const port = await connectPm2({ pm2Home: options.pm2Home, api });
+      if (expired) return void port.close().catch(() => undefined);
+      pm2 = port;
+      prober = createHttpProber(() => clock.now());
+      opened = openEngine(config, { pm2, prober, clock, logger });
+      notifier = opened.notifier;
+      const engine = opened.engine;
+      // One promise per app, so the deadline can tell which apps did not finish.
+      await Promise.all(names.map((n) => engine.checkOnce([n]).then(() => void finished.add(n))));
+      opened.writer.flush();
+    })();
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const done = pass.then(() => 'done' as const);
+    done.catch(() => undefined); // a failure after the deadline has no one left to tell
+    if ((await Promise.race([done, deadline])) === 'deadline') {
+      expired = true;
+      const unfinished = names.filter((n) => !finished.has(n));
+      logger.error(`check deadline of ${formatDuration(deadlineMs)} passed; unfinished: ${unfinished.join(', ')}`, { deadline_ms: deadlineMs, unfinished });
+      opened?.writer.flush();
+      const views = (opened?.engine.views() ?? []).filter((v) => names.includes(v.app));
+      return { views, healthy: false, deadlineMs, unfinished };
+    }
+    const views = opened!.engine.views().filter((v) => names.includes(v.app));
+    return { views, healthy: views.every((v) => v.state.phase === 'healthy'), deadlineMs, unfinished: [] };
   } finally {
-    await notifier?.close();
-    prober?.close();
-    await pm2?.close();
-    lock.release();
-    await new Promise<void>((r) => logger.on('finish', r).end());
+    clearTimeout(timer);
+    try {
+      await within(CLOSE_WAIT_MS, notifier?.close());
+      if (expired) {
+        // Checks may still run until the caller exits: their prober and PM2 connection stay open
+        // (closing them would turn an in-flight probe into a failure, and a failure into a
+        // remedy), and what they log after the end is dropped instead of failing the write.
+        logger.on('error', () => undefined);
+      } else {
+        prober?.close();
+        await within(CLOSE_WAIT_MS, pm2?.close());
+      }
+      await within(CLOSE_WAIT_MS, new Promise<void>((r) => logger.on('finish', r).end()));
+    } finally {
+      // Last, so that past the deadline the lock is free only once nothing is left to wait for.
+      lock.release();
+    }
   }
+}
+
+/** Wait for `promise` (errors ignored), at most `ms`. */
+async function within(ms: number, promise: Promise<unknown> | undefined): Promise<void> {
+  if (!promise) return;
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
 }
 
 function stateWriter(path: string, views: () => WorkerView[], clock: Clock, logger: Logger): { poke: (urgent: boolean) => void; flush: () => void } {
@@ -209,7 +312,7 @@ function stateWriter(path: string, views: () => WorkerView[], clock: Clock, logg
     const body = JSON.stringify(doc.apps, (k, v: unknown) => (k === 'last_check_at' || k === 'latency_ms' ? undefined : v));
     if (body === last && clock.now() - lastWriteAt < 60_000) return;
     try {
-      writeJsonAtomic(path, doc);
+      writeJsonAtomic(path, redactDeep(doc));
       last = body;
       lastWriteAt = clock.now();
       warned = false;
@@ -264,7 +367,8 @@ function openEngine(config: MonitorConfig, deps: OpenDeps) {
   const saved = openStateFile(statePath);
   if (saved.warning) logger.warn(saved.warning);
   for (const [name, rec] of Object.entries(saved.apps)) restored.set(name, restoreApp(rec, clock.now()));
-  const notifier = createNotifier({ targets: config.notify, logger, clock });
+  // Switchable: a reload with other webhook targets swaps what the engine's events reach.
+  const notifier = switchableNotifier(createNotifier({ targets: config.notify, logger, clock }));
   const host = hostname();
   // Called only once checks run, after `engine` exists.
   const writer = stateWriter(statePath, () => engine.views(), clock, logger);

@@ -13,6 +13,7 @@ import type { Limiter, ProcessCache } from './process-cache.js';
 import { remedyLogFields } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { remedyEntry, type RemedyEntry } from './state-file.js';
+import { restoredNotices } from './restored.js';
 
 /** Something worth telling people (webhooks) about an app. */
 export interface WorkerEvent {
@@ -72,6 +73,8 @@ export class AppWorker {
   private control: Control = {};
   private resetSeen = 0;
   private lastError: string | undefined;
+  /** The last check's failure was forgiven by startup_grace: the app is not judged yet. */
+  private graced = false;
   private readonly rules: AppRules = {};
   private missingLogTold = false;
   private readonly log: Logger;
@@ -131,16 +134,29 @@ export class AppWorker {
   }
 
   /**
-   * Check now, and while the app is failing below its threshold (or not yet judged, e.g. inside
-   * its startup grace), again at its interval, until it is healthy, remedied or given up on.
-   * This is the one-pass `check`.
+   * Say what the monitor starts with that will hold remedies back (an open circuit, a backoff
+   * restored from state.json, a pause from control.json), each with the command that ends it.
+   */
+  tellRestored(configSource?: string): void {
+    const notices = restoredNotices({
+      app: this.app, state: this.state, control: this.control, monoNow: this.deps.clock.now(), wallNow: Date.now(),
+      ...(configSource ? { configSource } : {}),
+    });
+    for (const n of notices) this.log.warn(`restored state: ${n}`);
+  }
+
+  /**
+   * Check now, and while the app is failing below its threshold (or not yet judged: a failure
+   * inside its startup grace, whatever phase state.json restored), again at its interval, until
+   * it is healthy, remedied or given up on. This is the one-pass `check`.
    */
   async checkUntilSettled(): Promise<WorkerView> {
     if (this.running) await this.running;
     const { intervalMs, failureThreshold } = this.app.health;
     const deadline = this.deps.clock.now() + this.app.startupGraceMs + (failureThreshold + 1) * intervalMs;
     await this.runCheck(0);
-    while ((this.state.phase === 'failing' || this.state.phase === 'unknown') && this.deps.clock.now() < deadline) {
+    const unsettled = (): boolean => this.graced || this.state.phase === 'failing' || this.state.phase === 'unknown';
+    while (unsettled() && this.deps.clock.now() < deadline) {
       await sleep(intervalMs);
       await this.runCheck(0);
     }
@@ -229,6 +245,7 @@ export class AppWorker {
     if (missing && !this.missingLogTold) this.log.warn(`${missing.detail}: the log rule waits for it`);
     this.missingLogTold = missing !== undefined;
     const d = decide(this.state, obs, this.app);
+    this.graced = d.action === 'none' && d.graced === true;
     this.setState(d.state, d.action === 'remedy' ? d.reason : undefined);
     this.emitPolicy(d.events);
     if (d.action === 'none') {

@@ -13,7 +13,7 @@ import { formatDuration } from '../config/duration.js';
 import { LockHeldError } from '../errors.js';
 import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { createExclusive as createFile, readOwnFile, writeFileAtomic } from '../fsx/safe-write.js';
-import { procFacts } from '../ports/procfs.js';
+import { isGoneState, procFacts } from '../proc/read.js';
 import { judgeHolder, type HolderFacts, type LockRecord } from './holder.js';
 
 /** Lock files this process holds now: a record naming our pid is ours only if listed here. */
@@ -140,7 +140,7 @@ function probePid(pid: number): { alive: true; startTicks?: number; cmdline?: st
   }
   const facts = procFacts(pid);
   if (!facts) return { alive: true }; // no /proc: alive is all we know
-  if (facts.state === 'Z' || facts.state === 'X') return undefined; // a zombie holds nothing
+  if (isGoneState(facts.state)) return undefined; // a zombie holds nothing
   return { alive: true, startTicks: facts.startTicks, cmdline: facts.command };
 }
 

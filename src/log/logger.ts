@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import winston from 'winston';
 import type { LogConfig } from '../config/schema.js';
 import { APPEND_NOFOLLOW, PRIVATE_FILE_MODE, ensureAppendable } from '../fsx/safe-write.js';
+import { redactDeep, redactText } from '../redact.js';
 
 export type Logger = winston.Logger;
 
@@ -31,9 +32,36 @@ const text = winston.format.printf((info) => {
   return `${String(timestamp)} ${String(level).padEnd(5)} ${app ? `[${String(app)}] ` : ''}${String(message)}${fields ? ` ${fields}` : ''}`;
 });
 
+/**
+ * Every line, message and metadata, goes through the one redaction (URL credentials, query
+ * values, webhook tokens, configured header values) before any transport sees it.
+ */
+const redact = winston.format((info) => {
+  const fields = info as Record<string, unknown>;
+  // `logger.error(err)` passes the Error itself: its message and stack are not enumerable.
+  for (const key of new Set([...Object.keys(fields), 'message', 'stack'])) {
+    if (key === 'level' || !(key in fields)) continue;
+    fields[key] = key === 'message' && typeof fields[key] === 'string' ? redactText(fields[key]) : redactDeep(fields[key]);
+  }
+  return info;
+});
+
 /** Create the logger. */
 export function createLogger(options: LoggerOptions): Logger {
+  return winston.createLogger(loggerOptions(options));
+}
+
+/**
+ * Apply new options to a live logger (a config reload): the same object, so everything holding
+ * it follows; the old transports are closed (a file transport ends its stream) and new ones opened.
+ */
+export function reconfigureLogger(logger: Logger, options: LoggerOptions): void {
+  logger.configure(loggerOptions(options));
+}
+
+function loggerOptions(options: LoggerOptions): winston.LoggerOptions {
   const format = winston.format.combine(
+    redact(),
     winston.format.timestamp(),
     options.format === 'json' ? winston.format.json() : text,
   );
@@ -63,5 +91,5 @@ export function createLogger(options: LoggerOptions): Logger {
     );
   }
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
-  return winston.createLogger({ level: options.level, format, transports });
+  return { level: options.level, format, transports };
 }

@@ -11,15 +11,16 @@
  * exponential backoff from `retryBaseMs` with jitter, or the server's Retry-After, capped).
  * Any other status (3xx, 4xx) is final.
  *
- * Every log line names a target by its redacted URL only (see redact.ts); header values and
- * payloads are never logged, and error messages are scrubbed of the URL's secret parts.
+ * Every log line names a target by its redacted URL only (see ../redact.ts); header values and
+ * payloads are never logged, error messages are scrubbed of the URL's secret parts, and bodies
+ * are redacted like everything else the monitor writes.
  */
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import { describeError } from '../errors.js';
 import { formatPayload } from './format.js';
-import { redactUrl, scrub, secretsOf } from './redact.js';
+import { redactDeep, redactText, redactUrl, scrub, secretsOf } from '../redact.js';
 import type {
   Notifier,
   NotifierOptions,
@@ -145,7 +146,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
       for (const st of matching) {
         let body = bodies.get(st.target.format);
         if (body === undefined) {
-          body = JSON.stringify(formatPayload(st.target.format, event));
+          // A reason or detail may quote a health URL: the chat channel gets the redacted form.
+          body = JSON.stringify(redactDeep(formatPayload(st.target.format, event)));
           bodies.set(st.target.format, body);
         }
         if (st.queue.length >= queueMax) {
@@ -347,7 +349,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
     if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || e.code === 'ERR_CANCELED') {
       return { kind: 'retry', why: `no answer within ${timeoutMs} ms` };
     }
-    const why = scrub(e.code ? `${e.code}: ${describeError(err)}` : describeError(err), st.secrets);
+    const why = redactText(scrub(e.code ? `${e.code}: ${describeError(err)}` : describeError(err), st.secrets));
     if (e.code === 'ERR_INVALID_URL' || e.code === 'ERR_BAD_OPTION' || e.code === 'ERR_BAD_OPTION_VALUE') {
       return { kind: 'final', why };
     }

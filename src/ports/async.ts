@@ -5,8 +5,10 @@
 import { createRequire } from 'node:module';
 import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
 import { freePortsPlan } from './free-port.js';
-import { procAvailable } from './procfs.js';
-import { answerSync, signal } from './sync.js';
+import { killJudged } from './kill.js';
+import { judge } from './scope.js';
+import { procAvailable } from '../proc/read.js';
+import { answerSync } from './sync.js';
 
 /** Run the plan asynchronously (engine, CLI): /proc answers on Linux, find-process elsewhere. */
 export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResult> {
@@ -18,20 +20,25 @@ export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResu
 
 async function answer(effect: Effect): Promise<EffectAnswer> {
   if (effect.kind === 'sleep') return new Promise<undefined>((r) => setTimeout(() => r(undefined), effect.ms));
-  if (effect.kind === 'signal') return effect.signal === 'SIGKILL' ? forceKill(effect.pid) : signal(effect.pid, effect.signal);
   if (procAvailable) return answerSync(effect);
+  if (effect.kind === 'signal') return effect.signal === 'SIGKILL' ? forceKill(effect) : killJudged(effect.target, effect.scope, effect.signal).outcome === 'sent';
   const snapshot = await snapshotPortable(effect.ports);
   return effect.kind === 'find' ? snapshot : new Set(snapshot.holders.map((h) => h.socket));
 }
 
-async function forceKill(pid: number): Promise<boolean> {
+/**
+ * Off Linux the escalation goes through fkill (taskkill /F on Windows), still judged first: the
+ * scope is asked again, as on the one road, and only then is fkill called.
+ */
+async function forceKill(effect: Extract<Effect, { kind: 'signal' }>): Promise<boolean> {
+  if (!judge(effect.target, effect.scope).kill) return false;
   try {
     // Loaded on first use: the escalation is rare and fkill's dependencies cost ~10 MiB of RSS.
     const { default: fkill } = await import('fkill');
-    await fkill(pid, { force: true, silent: false });
+    await fkill(effect.target.pid, { force: true, silent: false });
     return true;
   } catch {
-    return signal(pid, 'SIGKILL');
+    return killJudged(effect.target, effect.scope, 'SIGKILL').outcome === 'sent';
   }
 }
 

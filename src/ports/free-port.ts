@@ -67,7 +67,8 @@ export type Effect =
    * tables, ~10 ms each); without, every listener on `ports`.
    */
   | { readonly kind: 'listening'; readonly ports: readonly number[]; readonly pids?: readonly number[]; readonly sockets?: readonly string[] }
-  | { readonly kind: 'signal'; readonly pid: number; readonly signal: 'SIGTERM' | 'SIGKILL' }
+  /** Signal a judged holder through the one road (ports/kill.ts): judged again, re-identified, signalled. */
+  | { readonly kind: 'signal'; readonly target: PortHolder; readonly scope: ScopeContext; readonly signal: 'SIGTERM' | 'SIGKILL' }
   | { readonly kind: 'sleep'; readonly ms: number };
 
 /** What a driver answers for each effect, in order: Snapshot, socket set, boolean, void. */
@@ -102,10 +103,10 @@ export function* freePortsPlan(req: FreePortsRequest): Generator<Effect, FreePor
 
   // SIGTERM each target pid once, then wait for its sockets to close.
   let pending = targets;
-  for (const h of uniqueByPid(pending)) if ((yield { kind: 'signal', pid: h.pid, signal: 'SIGTERM' }) as boolean) killed.push(record(h, 'SIGTERM'));
+  for (const h of uniqueByPid(pending)) if ((yield { kind: 'signal', target: h, scope: req.scope, signal: 'SIGTERM' }) as boolean) killed.push(record(h, 'SIGTERM'));
   pending = yield* waitClosed(pending, ports, req.graceMs, req.now);
   if (pending.length > 0) {
-    for (const h of uniqueByPid(pending)) if ((yield { kind: 'signal', pid: h.pid, signal: 'SIGKILL' }) as boolean) killed.push(record(h, 'SIGKILL'));
+    for (const h of uniqueByPid(pending)) if ((yield { kind: 'signal', target: h, scope: req.scope, signal: 'SIGKILL' }) as boolean) killed.push(record(h, 'SIGKILL'));
     pending = yield* waitClosed(pending, ports, req.killWaitMs ?? 1000, req.now);
   }
   // Every holder seen was a target and each has released its sockets: the ports are free, and

@@ -1,53 +1,134 @@
 /**
- * The safety scope for killing, as a pure judgement: may this port holder be killed on behalf of
- * this app? Never PID 1, the PM2 daemon, the monitor or its ancestors; by default only what
- * belongs to the app (its pids and their descendants, or a process with the app's cwd or script).
+ * The safety scope for killing, as a pure judgement: may this process be signalled on behalf of
+ * this app? Every verdict names the rule that decided it, and every refusal the setting (if any)
+ * that would allow it.
+ *
+ * The identity rule (kill_scope `app`): a process is the app's only if it runs as the app's uid
+ * and (a) it is an instance of the app or descends from one, or (b) its environment carries this
+ * PM2_HOME and the app's pm_id (or name: cluster instances have one pm_id each), or (c) it runs in
+ * the app's cwd and carries no PM2 marks at all. A process that carries another app's marks, or
+ * descends from another app's instance, is never the app's. A cwd of `/` identifies nothing.
+ * `user` widens this to every process of the app's uid except other apps'; `any` to everything.
+ * Never, whatever the scope: the never-killed list (PID 1, the PM2 daemon, the monitor, ...).
  */
 import type { KillScope } from '../config/schema.js';
+import type { Pm2Marks } from '../proc/read.js';
+import { printable } from '../text/printable.js';
 
+/** What we know of a process when judging it (gathered from /proc by the drivers). */
 export interface HolderFacts {
   readonly pid: number;
   readonly uid: number;
   readonly command: string;
   readonly cwd?: string;
+  /** Start time in clock ticks: the signal is sent only while it still matches. */
+  readonly startTicks?: number;
+  /** The PM2 marks in its environment; undefined when the environment is unreadable. */
+  readonly marks?: Pm2Marks;
+  /** Its ancestors, nearest first (init excluded), with their marks where readable. */
+  readonly lineage?: readonly { readonly pid: number; readonly marks?: Pm2Marks }[];
+}
+
+/** Who the app is, as far as killing is concerned. */
+export interface AppIdentity {
+  readonly name?: string;
+  /** The uid the app runs as (its instances', else the PM2 daemon's, else the monitor's). */
+  readonly uid: number;
+  /** The pm_ids of its PM2 instances (one per cluster instance). */
+  readonly pmIds: ReadonlySet<number>;
+  /** Its instances now and those seen since the monitor started: pid -> start ticks (if known). */
+  readonly instances: ReadonlyMap<number, number | undefined>;
+  readonly cwd?: string;
 }
 
 export interface ScopeContext {
-  /** Never killed, whatever the scope: 1, the PM2 daemon, the monitor and its ancestors. */
+  /** Never killed, whatever the scope: pid -> why. */
   readonly protectedPids: ReadonlyMap<number, string>;
   readonly scope: KillScope | 'port';
-  /** Pids that belong to the app: its PM2 instances and their descendants. */
-  readonly appPids: ReadonlySet<number>;
-  readonly appCwd?: string;
-  readonly appScript?: string;
-  /** Processes of other PM2 apps: never killed under scope `app`. */
+  readonly app: AppIdentity;
+  /** The PM2_HOME whose marks identify apps (undefined outside PM2: marks then identify nothing of ours). */
+  readonly pm2Home?: string;
+  /** Instances of other PM2 apps: pid -> app name. */
   readonly otherApps?: ReadonlyMap<number, string>;
-  /** The uid the monitor runs as (scope `user`). */
-  readonly uid: number;
 }
 
-export type Verdict = { readonly kill: true; readonly why: string } | { readonly kill: false; readonly why: string };
+export type Rule = 'never-killed' | 'scope-any' | 'kill-port' | 'uid' | 'other-app' | 'instance' | 'descendant' | 'pm2-marks' | 'cwd' | 'not-the-app';
 
-/** Decide whether a holder may be killed. Pure: no I/O. */
+export interface Verdict {
+  readonly kill: boolean;
+  readonly rule: Rule;
+  readonly why: string;
+}
+
+const yes = (rule: Rule, why: string): Verdict => ({ kill: true, rule, why });
+/** A refusal names what was seen, the rule and scope that refused, and the setting that would allow it. */
+const no = (rule: Rule, seen: string, scope: string, allow: string): Verdict => ({ kill: false, rule, why: `${seen} (rule ${rule} under kill_scope ${scope}; ${allow})` });
+
+/** Decide whether a process may be signalled. Pure: no I/O. */
 export function judge(holder: HolderFacts, ctx: ScopeContext): Verdict {
   const guarded = ctx.protectedPids.get(holder.pid);
-  if (guarded !== undefined) return { kill: false, why: `protected: ${guarded}` };
-  switch (ctx.scope) {
-    case 'any':
-      return { kill: true, why: 'kill_scope any' };
-    case 'port':
-      return { kill: true, why: 'explicit kill-port by the operator' };
-    case 'user':
-      return holder.uid === ctx.uid
-        ? { kill: true, why: `same user (uid ${ctx.uid})` }
-        : { kill: false, why: `owned by uid ${holder.uid}, outside kill_scope user (uid ${ctx.uid})` };
-    case 'app': {
-      if (ctx.appPids.has(holder.pid)) return { kill: true, why: 'a process of the app' };
-      const other = ctx.otherApps?.get(holder.pid);
-      if (other !== undefined) return { kill: false, why: `a process of another PM2 app (${other})` };
-      if (ctx.appCwd && holder.cwd === ctx.appCwd) return { kill: true, why: `runs in the app's directory ${ctx.appCwd}` };
-      if (ctx.appScript && holder.command.includes(ctx.appScript)) return { kill: true, why: "runs the app's script" };
-      return { kill: false, why: 'not a process of the app (kill_scope app); widen kill_scope to user or any to allow it' };
-    }
+  if (guarded !== undefined) return { kill: false, rule: 'never-killed', why: `protected: ${guarded} (rule never-killed: no kill_scope allows it)` };
+  if (ctx.scope === 'any') return yes('scope-any', 'kill_scope any');
+  if (ctx.scope === 'port') return yes('kill-port', 'explicit kill-port by the operator');
+  const { app } = ctx;
+  if (holder.uid !== app.uid) {
+    return no('uid', `owned by uid ${holder.uid}, the app runs as uid ${app.uid}`, ctx.scope, 'only kill_scope any would allow it');
   }
+  const other = otherAppOf(holder, ctx);
+  if (other !== undefined) return no('other-app', other, ctx.scope, 'only kill_scope any would allow it');
+  if (ctx.scope === 'user') return yes('uid', `runs as the app's uid ${app.uid} (kill_scope user)`);
+  return appRule(holder, ctx);
+}
+
+/** Why the process belongs to another PM2 app, or undefined. */
+function otherAppOf(holder: HolderFacts, ctx: ScopeContext): string | undefined {
+  const name = ctx.otherApps?.get(holder.pid);
+  if (name !== undefined) return `an instance of another PM2 app (${name})`;
+  for (const a of holder.lineage ?? []) {
+    const n = ctx.otherApps?.get(a.pid);
+    if (n !== undefined) return `a descendant of pid ${a.pid}, an instance of another PM2 app (${n})`;
+  }
+  const foreign = [{ pid: holder.pid, marks: holder.marks }, ...(holder.lineage ?? [])].find((p) => p.marks !== undefined && marksOf(p.marks, ctx) === 'other');
+  if (foreign?.marks !== undefined) {
+    const m = foreign.marks;
+    const who = foreign.pid === holder.pid ? 'its environment carries' : `its ancestor pid ${foreign.pid} carries`;
+    // Environment values are the process's own to choose: escaped before they reach a log line.
+    if (ctx.pm2Home !== undefined && m.pm2Home !== undefined && m.pm2Home !== ctx.pm2Home) return `${who} the marks of an app of another PM2_HOME (${printable(m.pm2Home, 120)})`;
+    return `${who} pm_id ${m.pmId ?? '?'}${m.name === undefined ? '' : ` (${printable(m.name, 120)})`}, another PM2 app's`;
+  }
+  return undefined;
+}
+
+/** Do these marks name the app, another app, or no app at all? */
+function marksOf(m: Pm2Marks, ctx: ScopeContext): 'app' | 'other' | 'none' {
+  if (m.pmId === undefined && m.pm2Home === undefined) return 'none';
+  // Outside PM2 (process strategy) no marks can be the app's: any PM2 app's process is another's.
+  if (ctx.pm2Home === undefined) return 'other';
+  if (m.pm2Home !== undefined && m.pm2Home !== ctx.pm2Home) return 'other';
+  if (m.pmId !== undefined && ctx.app.pmIds.has(m.pmId)) return 'app';
+  if (m.pmId === undefined && m.pm2Home === ctx.pm2Home) return 'none';
+  if (ctx.app.name !== undefined && m.name === ctx.app.name) return 'app';
+  return 'other';
+}
+
+function isInstance(pid: number, startTicks: number | undefined, app: AppIdentity): boolean {
+  if (!app.instances.has(pid)) return false;
+  const known = app.instances.get(pid);
+  return known === undefined || startTicks === undefined || known === startTicks;
+}
+
+/** kill_scope app, for a process of the app's uid that is no other app's. */
+function appRule(holder: HolderFacts, ctx: ScopeContext): Verdict {
+  const { app } = ctx;
+  if (isInstance(holder.pid, holder.startTicks, app)) return yes('instance', `an instance of the app (pid ${holder.pid})`);
+  const parent = (holder.lineage ?? []).find((a) => app.instances.has(a.pid));
+  if (parent !== undefined) return yes('descendant', `a descendant of the app's instance pid ${parent.pid}`);
+  if (holder.marks !== undefined && marksOf(holder.marks, ctx) === 'app') {
+    return yes('pm2-marks', `its environment carries the app's pm_id ${holder.marks.pmId ?? '?'} of this PM2_HOME`);
+  }
+  if (app.cwd !== undefined && app.cwd !== '/' && holder.cwd === app.cwd) {
+    if (holder.marks === undefined) return no('cwd', `runs in the app's directory ${app.cwd}, but its environment is unreadable, so its PM2 marks are unknown`, 'app', 'kill_scope user would allow it');
+    return yes('cwd', `runs in the app's directory ${app.cwd} as uid ${app.uid} and carries no PM2 marks`);
+  }
+  return no('not-the-app', 'not an instance of the app or a descendant of one, carries no PM2 marks of it, and does not run in its directory', 'app', 'kill_scope user would allow it');
 }

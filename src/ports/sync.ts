@@ -1,11 +1,15 @@
 /**
- * The synchronous driver of freePortsPlan: /proc, process.kill and Atomics.wait, so the preload
- * hook can free ports before the app's own code runs. Linux only. Loads nothing heavy.
+ * The synchronous driver of freePortsPlan: /proc, the one signal road and Atomics.wait, so the
+ * preload hook can free ports before the app's own code runs. Linux only. Loads nothing heavy.
  */
 import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
 import { freePortsPlan } from './free-port.js';
-import { listeningInodes, procFacts, socketOwners, socketsOf } from './procfs.js';
-/** Every holder of the ports, from /proc (Linux). */
+import { killJudged } from './kill.js';
+import { identify } from '../proc/identify.js';
+import { listeningInodes, socketOwners, socketsOf } from '../proc/sockets.js';
+import { sleepSync } from '../proc/wait.js';
+
+/** Every holder of the ports, from /proc (Linux), with what the scope judges it by. */
 export function snapshotSync(ports: readonly number[]): Snapshot {
   const sockets = listeningInodes(new Set(ports));
   const owners = socketOwners(new Set(sockets.keys()));
@@ -15,8 +19,14 @@ export function snapshotSync(ports: readonly number[]): Snapshot {
     const pids = owners.get(socket) ?? [];
     if (pids.length === 0) hidden.push({ port, socket });
     for (const pid of pids) {
-      const f = procFacts(pid);
-      if (f) holders.push({ port, socket, pid, uid: f.uid, command: f.command, ...(f.cwd === undefined ? {} : { cwd: f.cwd }) });
+      const f = identify(pid);
+      if (f) {
+        holders.push({
+          port, socket, pid, uid: f.uid, command: f.command, startTicks: f.startTicks, lineage: f.lineage,
+          ...(f.cwd === undefined ? {} : { cwd: f.cwd }),
+          ...(f.marks === undefined ? {} : { marks: f.marks }),
+        });
+      }
     }
   }
   return { holders, hidden };
@@ -32,9 +42,9 @@ export function answerSync(effect: Effect): EffectAnswer {
       // While a holder is still exiting, its sockets count as open: ask again at the next poll.
       return socketsOf(effect.pids) ?? new Set(effect.sockets ?? listeningInodes(new Set(effect.ports)).keys());
     case 'signal':
-      return signal(effect.pid, effect.signal);
+      return killJudged(effect.target, effect.scope, effect.signal).outcome === 'sent';
     case 'sleep':
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, effect.ms);
+      sleepSync(effect.ms);
       return undefined;
   }
 }
@@ -46,14 +56,3 @@ export function runFreePortsSync(req: FreePortsRequest): FreePortsResult {
   while (!step.done) step = plan.next(answerSync(step.value));
   return step.value;
 }
-
-/** Send a signal; false when the process is already gone. */
-export function signal(pid: number, sig: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, sig);
-    return true;
-  } catch {
-    return false; // ESRCH: already gone (a sibling cluster worker's hook may have won)
-  }
-}
-

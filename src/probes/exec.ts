@@ -4,8 +4,10 @@
  * stdout and stderr drained into small tails (the last 2 KiB of each) for the failure detail.
  * Exit 0 is healthy. At the deadline (or on abort) the whole tree is SIGKILLed: the process group,
  * plus every descendant found through /proc (children that called setsid left the group but not the
- * family). Nothing outside that tree is touched, and the promise resolves only once the shell is
- * reaped and the killed descendants are gone, so a probe every few seconds leaves no debris.
+ * family). Nothing outside that tree is touched. The outcome is decided at the deadline at the
+ * latest: a probe holds a concurrency slot, and a process the kernel is slow to take down (D state)
+ * or a leftover holding our pipes must not hold it longer. Reaping the shell and waiting for the
+ * killed descendants to be gone go on after that, so a probe every few seconds leaves no debris.
  *
  * `%s` stands for the app name. It is not pasted into the shell text: each `%s` becomes a quoted
  * expansion of `$HELPDESK_MONITOR_APP`, which carries the name, chosen by the quoting context it
@@ -13,8 +15,13 @@
  * no name can inject a command, and `test "%s" = "my app"` works as the author meant.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { descendants, procAvailable, procFacts } from '../ports/procfs.js';
+import { statSync } from 'node:fs';
+import { buildScope } from '../ports/context.js';
+import { killJudged } from '../ports/kill.js';
+import { identify } from '../proc/identify.js';
+import { isGoneState, isLive, listPids, procAvailable, readStat, withoutPm2Marks, type ProcIdentity } from '../proc/read.js';
+import { descendants } from '../proc/tree.js';
+import { waitUntil } from '../proc/wait.js';
 import type { ExecOutcome } from './types.js';
 
 export interface ExecSpec {
@@ -37,6 +44,18 @@ const REAP_WAIT_MS = 5000;
 /** After a normal exit, how long to wait for SIGKILLed leftovers of its group to be gone. */
 const LEFTOVER_WAIT_MS = 1000;
 const POLL_MS = 5;
+
+/** Cleanups still running after their probe was decided at its deadline. */
+const lingering = new Set<Promise<void>>();
+
+/**
+ * Resolves once every probe decided at its deadline has also finished its cleanup (shell reaped,
+ * killed descendants gone, pipes closed, or given up on after REAP_WAIT_MS). For tests and for a
+ * caller about to exit that wants no debris.
+ */
+export async function execCleanupsDone(): Promise<void> {
+  while (lingering.size > 0) await Promise.all([...lingering]);
+}
 
 /**
  * Replace each `%s` by an expansion of $HELPDESK_MONITOR_APP quoted for where it stands:
@@ -90,49 +109,24 @@ class Tail {
   }
 }
 
-interface Victim {
-  readonly pid: number;
-  readonly startTicks: number;
-}
-
-/** Is this process gone (or dead and only waiting for its parent to reap it)? */
-function gone(v: Victim): boolean {
-  const f = procFacts(v.pid);
-  return f === undefined || f.startTicks !== v.startTicks || f.state === 'Z' || f.state === 'X';
-}
-
 /**
  * SIGKILL the tree of the shell `pid`, which must not be reaped yet (so neither its pid nor its
- * group id can have been reused). Descendants are listed before anything is killed (a killed
- * parent's children move to init and out of reach), each is re-identified by its start time just
- * before its own SIGKILL. Returns the descendants to wait for.
+ * group id can have been reused). The group is ours (we spawned its leader). Descendants that left
+ * the group (setsid) are not: each is identified before anything is killed (a killed parent's
+ * children move to init and out of reach) and signalled through the one judged road, as a
+ * descendant of our shell, re-checked by start time right before its SIGKILL. Returns the
+ * descendants to wait for.
  */
-function killTree(pid: number): Victim[] {
-  const victims: Victim[] = [];
-  if (procAvailable) {
-    try {
-      for (const d of descendants([pid])) {
-        const f = procFacts(d);
-        if (f) victims.push({ pid: d, startTicks: f.startTicks });
-      }
-    } catch {
-      // /proc unreadable: the group kill below still covers everything that stayed in the group
-    }
-  }
+function killTree(pid: number): ProcIdentity[] {
+  const tree = procAvailable ? [...descendants([pid])].map(identify).filter((v) => v !== undefined) : [];
+  const scope = buildScope({ scope: 'app', app: { name: 'exec probe', pids: [pid], ...(process.getuid ? { uid: process.getuid() } : {}) } });
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
     // ESRCH: the group is already empty
   }
-  for (const v of victims) {
-    if (gone(v)) continue;
-    try {
-      process.kill(v.pid, 'SIGKILL');
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return victims;
+  for (const v of tree) killJudged(v, scope, 'SIGKILL');
+  return tree;
 }
 
 /**
@@ -147,34 +141,15 @@ function groupAlive(pgid: number): boolean {
     if ((err as { code?: string }).code !== 'EPERM') return false; // ESRCH: empty
   }
   if (!procAvailable) return true;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      // fields after the last ')': state ppid pgrp ...
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return false;
+  return listPids().some((pid) => {
+    const s = readStat(pid);
+    return s !== undefined && s.pgrp === pgid && !isGoneState(s.state);
+  });
 }
 
 /** Wait until the killed descendants are gone and the group is empty, or the limit passes. */
-async function waitGone(victims: readonly Victim[], pgid: number, limitMs: number): Promise<boolean> {
-  const until = performance.now() + limitMs;
-  for (;;) {
-    if (victims.every(gone) && !groupAlive(pgid)) return true;
-    if (performance.now() >= until) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
+function waitGone(victims: readonly ProcIdentity[], pgid: number, limitMs: number): Promise<boolean> {
+  return waitUntil(() => !victims.some(isLive) && !groupAlive(pgid), { limitMs, firstMs: POLL_MS, maxMs: POLL_MS * 4 });
 }
 
 /** A delay setTimeout takes as given (it turns NaN or more than ~24.8 days into 1 ms). */
@@ -197,7 +172,8 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
   try {
     child = spawn('/bin/sh', ['-c', substituteAppName(spec.command)], {
       cwd: spec.cwd,
-      env: { ...(spec.env ?? process.env), [APP_NAME_VAR]: spec.appName },
+      // Without the monitor's own PM2 marks: what the command leaves behind must not pass for an app's.
+      env: { ...withoutPm2Marks(spec.env ?? process.env), [APP_NAME_VAR]: spec.appName },
       detached: true, // setsid(): own session and process group, so the group id is the shell's pid
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -218,12 +194,14 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
     let stdioClosed = false;
     let victimsGone = false;
     let stuck = false;
+    /** The deadline passed or the caller aborted: decide now, whatever cleanup is still running. */
+    let cut = false;
     let done = false;
     let graceTimer: NodeJS.Timeout | undefined;
     let giveUpTimer: NodeJS.Timeout | undefined;
+    let endCleanup: (() => void) | undefined;
 
     const detach = (): void => {
-      clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
     };
     const stopReading = (): void => {
@@ -236,12 +214,24 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
     };
 
     const settle = (): void => {
+      const finished = (exitInfo !== undefined && stdioClosed && victimsGone) || stuck;
+      if (finished) {
+        clearTimeout(graceTimer);
+        clearTimeout(giveUpTimer);
+        endCleanup?.();
+      }
       if (done) return;
-      if (!stuck && !(exitInfo && stdioClosed && victimsGone)) return;
+      if (!finished && !cut) return;
+      if (!stopped && !exitInfo) return; // no pid yet: the 'error' handler decides
       done = true;
       detach();
-      clearTimeout(graceTimer);
-      clearTimeout(giveUpTimer);
+      clearTimeout(deadline);
+      if (!finished) {
+        // Decided before the cleanup ended: the grace and give-up timers still end it.
+        const cleanup = new Promise<void>((r) => (endCleanup = r));
+        lingering.add(cleanup);
+        void cleanup.then(() => lingering.delete(cleanup));
+      }
       const latencyMs = elapsed();
       if (stopped) {
         const why = stopped === 'abort' ? 'aborted' : `no exit within ${spec.timeoutMs} ms`;
@@ -278,8 +268,15 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
         settle();
       });
     };
-    const onAbort = (): void => stop('abort');
-    const deadline = setTimeout(() => stop('timeout'), timerMs(spec.timeoutMs));
+    const cutShort = (why: 'timeout' | 'abort'): void => {
+      stop(why);
+      cut = true;
+      settle();
+    };
+    const onAbort = (): void => cutShort('abort');
+    // Not cleared when the shell exits: leftovers holding our pipes or our group are waited for
+    // only until the deadline (the command itself finished in time, so that outcome stands).
+    const deadline = setTimeout(() => cutShort('timeout'), timerMs(spec.timeoutMs));
     signal?.addEventListener('abort', onAbort, { once: true });
 
     child.once('error', (e) => {
@@ -287,6 +284,7 @@ export async function probeExec(spec: ExecSpec, signal?: AbortSignal): Promise<E
       if (done || child.pid !== undefined) return;
       done = true;
       detach();
+      clearTimeout(deadline);
       resolve(spawnFailure(e, elapsed(), spec.cwd));
     });
     child.once('exit', (code, sig) => {

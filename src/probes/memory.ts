@@ -3,8 +3,8 @@
  * max_memory for `for` checks in a row is over; a short spike resets the count. Unlike PM2's
  * max_memory_restart, which restarts on the first sample above the limit.
  */
-import { readFileSync } from 'node:fs';
-import { descendants } from '../ports/procfs.js';
+import { readRssBytes } from '../proc/read.js';
+import { descendants } from '../proc/tree.js';
 
 export type MemoryOutcome =
   | { readonly ok: true; readonly rssBytes: number; readonly above: number }
@@ -15,14 +15,7 @@ export function rssOf(pids: readonly number[], includeChildren: boolean): number
   const all = new Set(pids.filter((p) => p > 0));
   if (includeChildren) for (const d of descendants([...all])) all.add(d);
   let total = 0;
-  for (const pid of all) {
-    try {
-      const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
-      total += Number(kb ?? 0) * 1024;
-    } catch {
-      // gone
-    }
-  }
+  for (const pid of all) total += readRssBytes(pid);
   return total;
 }
 

@@ -16,16 +16,22 @@
  * or `any`. Never: PID 1, the monitor itself and its ancestors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, writeFileSync, fstatSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, fstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { sleep } from '../clock.js';
 import { describeFreed } from '../engine/describe.js';
 import { runStep } from '../engine/steps.js';
 import { runFreePorts } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
-import { ancestry, procAvailable, procFacts } from '../ports/procfs.js';
-import { judge, type ScopeContext } from '../ports/scope.js';
+import { killJudged } from '../ports/kill.js';
+import { judge, type HolderFacts, type ScopeContext } from '../ports/scope.js';
+import { neverKilled } from '../proc/guard.js';
+import { isGoneState, isLive, listPids, procAvailable, procFacts, readFullCommand, readPm2Marks, withoutPm2Marks } from '../proc/read.js';
+import { lineageOf } from '../proc/tree.js';
+import { socketsOf } from '../proc/sockets.js';
+import { waitUntil } from '../proc/wait.js';
+import { pm2Home } from '../paths.js';
+import { printable } from '../text/printable.js';
 import type { ProcessSpec, StrategyDeps, StrategyResult } from './types.js';
 
 /** After SIGKILL, how long to wait for the process to disappear. */
@@ -95,10 +101,7 @@ export function matchesPattern(command: string, pattern: string | undefined): bo
   return command.includes(pattern);
 }
 
-/** Zombies and dead processes hold nothing and cannot be stopped again. */
-export function isGoneState(state: string): boolean {
-  return state === 'Z' || state === 'X' || state === 'x';
-}
+export { isGoneState } from '../proc/read.js';
 
 /**
  * Why a process looks like the app started by `spec`, or undefined when it does not (pure). Used
@@ -110,14 +113,14 @@ export function whyTheApp(row: Pick<ProcRow, 'command' | 'cwd'>, spec: Pick<Proc
   // `/bin/sh -c COMMAND` as we started it (the shell did not exec)
   if (cmd.length > 0 && normalizeCommand(row.command).includes(cmd)) return 'it runs the configured command';
   // the shell exec'd the command: its argv no longer shows the quoting, but its directory is the app's
-  if (row.cwd !== undefined && row.cwd !== '/' && row.cwd === spec.cwd) return `it runs in the app's directory ${spec.cwd}`;
+  if (spec.cwd !== undefined && spec.cwd !== '/' && row.cwd === spec.cwd) return `it runs in the app's directory ${spec.cwd}`;
   return undefined;
 }
 
 /** One line naming a process for logs. */
 export function describeProc(p: Pick<ProcRow, 'pid' | 'command' | 'uid'> & { readonly cwd?: string }): string {
-  const cmd = p.command.length > 120 ? `${p.command.slice(0, 117)}...` : p.command;
-  return `pid ${p.pid} (${cmd || '?'}, uid ${p.uid}${p.cwd === undefined ? '' : `, cwd ${p.cwd}`})`;
+  // Command lines and directories come from /proc: anyone can put terminal escapes in them.
+  return `pid ${p.pid} (${printable(p.command, 120) || '?'}, uid ${p.uid}${p.cwd === undefined ? '' : `, cwd ${printable(p.cwd)}`})`;
 }
 
 /**
@@ -153,13 +156,13 @@ export function classifyProcesses(
       if (decided.has(row.pid) || excluded.has(row.pid) || isGoneState(row.state)) continue;
       if (!matchesPattern(row.command, spec.pattern)) continue;
       decided.add(row.pid);
-      const inDir = row.cwd !== undefined && row.cwd === spec.cwd;
+      const inDir = spec.cwd !== undefined && spec.cwd !== '/' && row.cwd === spec.cwd;
       const mine = row.uid === input.uid;
       if (inDir && mine) {
         instances.push({ ...row, via: 'pattern', why: `its command line contains "${spec.pattern}" and it runs in the app's directory` });
       } else {
         const where = row.cwd === undefined ? 'an unreadable directory' : row.cwd;
-        const why = !mine ? `matches "${spec.pattern}" but is run by uid ${row.uid}, not ours (${input.uid})` : `matches "${spec.pattern}" but runs in ${where}, not the app's directory ${spec.cwd}`;
+        const why = !mine ? `matches "${spec.pattern}" but is run by uid ${row.uid}, not ours (${input.uid})` : `matches "${spec.pattern}" but runs in ${where}, ${spec.cwd === undefined ? 'and the app has no known directory' : `not the app's directory ${spec.cwd}`}`;
         strangers.push({ ...row, why });
       }
     }
@@ -170,14 +173,9 @@ export function classifyProcesses(
 // ---------------------------------------------------------------------------------------------
 // Finding the running instance (/proc)
 
-/** PID 1, the monitor and its ancestors: never an instance of an app. */
+/** The never-killed list (PID 1, the PM2 daemon, the monitor and its ancestors): never an instance. */
 function excludedPids(): Map<number, string> {
-  const out = new Map<number, string>([[1, 'PID 1 (init)']]);
-  const mine = procAvailable ? ancestry(process.pid) : [process.pid, process.ppid];
-  mine.forEach((pid, i) => {
-    if (!out.has(pid)) out.set(pid, i === 0 ? 'helpdesk-monitor itself' : 'an ancestor of helpdesk-monitor');
-  });
-  return out;
+  return neverKilled({ pm2Home: pm2Home() });
 }
 
 function readPidfile(path: string): PidfileReading {
@@ -192,18 +190,10 @@ function readPidfile(path: string): PidfileReading {
   return pid === undefined ? { path, problem: `pidfile ${path} does not hold a pid (${JSON.stringify(text.slice(0, 40))})` } : { path, pid };
 }
 
-function readCmdline(pid: number): string | undefined {
-  try {
-    return cmdlineText(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 function rowOf(pid: number, command?: string): ProcRow | undefined {
   const f = procFacts(pid);
   if (!f) return undefined;
-  const full = command ?? readCmdline(pid) ?? f.command;
+  const full = command ?? readFullCommand(pid) ?? f.command;
   return { pid, uid: f.uid, command: full, ...(f.cwd === undefined ? {} : { cwd: f.cwd }), state: f.state, startTicks: f.startTicks };
 }
 
@@ -221,10 +211,9 @@ export function surveyProcesses(spec: Pick<ProcessSpec, 'command' | 'cwd' | 'pat
     if (r) rows.push(r);
   }
   if (spec.pattern !== undefined && spec.pattern.trim().length > 0) {
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid <= 0 || excluded.has(pid) || pid === pidfile?.pid) continue;
-      const cmd = readCmdline(pid);
+    for (const pid of listPids()) {
+      if (excluded.has(pid) || pid === pidfile?.pid) continue;
+      const cmd = readFullCommand(pid);
       if (cmd === undefined || !matchesPattern(cmd, spec.pattern)) continue;
       const r = rowOf(pid, cmd);
       if (r) rows.push(r);
@@ -246,12 +235,12 @@ export function isProcessRunning(spec: Pick<ProcessSpec, 'command' | 'cwd' | 'pa
 // ---------------------------------------------------------------------------------------------
 // Stopping
 
-interface Victim {
-  readonly pid: number;
+/** A process chosen to stop, with what the scope judges it by (re-judged at each signal). */
+interface Victim extends HolderFacts {
   readonly startTicks: number;
-  readonly command: string;
-  readonly uid: number;
   readonly why: string;
+  /** The scope it was judged under, asked again at each signal. */
+  readonly scope: ScopeContext;
 }
 
 export interface StopRecord {
@@ -284,43 +273,25 @@ export interface ProcessStrategyResult extends StrategyResult {
   readonly pid?: number;
 }
 
-/**
- * True while the process (this very one, not a reuse of its pid) may still hold files. A zombie
- * whose other threads are still exiting counts as alive: /proc shows the thread-group leader as
- * `Z` as soon as the main thread is done, while the fd table (and its listening sockets) lives on
- * until the last thread exits, hidden from /proc/PID/fd.
- */
-function alive(v: Pick<Victim, 'pid' | 'startTicks'>): boolean {
-  const f = procFacts(v.pid);
-  if (f === undefined || f.startTicks !== v.startTicks) return false;
-  return !isGoneState(f.state) || threadsOf(v.pid) > 1;
-}
-
-function threadsOf(pid: number): number {
-  try {
-    return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 function send(v: Victim, sig: 'SIGTERM' | 'SIGKILL'): 'sent' | 'gone' | 'denied' {
-  if (!alive(v)) return 'gone';
-  try {
-    process.kill(v.pid, sig);
-    return 'sent';
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? 'denied' : 'gone';
-  }
+  const r = killJudged(v, v.scope, sig);
+  return r.outcome === 'sent' ? 'sent' : r.outcome === 'denied' || r.outcome === 'refused' ? 'denied' : 'gone';
 }
 
+/**
+ * Wait until the victims are gone and have released what they held: a zombie is gone, but one
+ * whose other threads are still exiting keeps its fd table (and listening sockets) a moment
+ * longer, hidden from /proc/PID/fd; starting the app again before that would meet EADDRINUSE.
+ */
 async function waitGone(victims: readonly Victim[], limitMs: number, deps: StrategyDeps): Promise<void> {
-  const until = deps.clock.now() + limitMs;
-  let pause = 5;
-  while (victims.some(alive) && deps.clock.now() < until) {
-    await sleep(Math.min(pause, Math.max(1, until - deps.clock.now())));
-    pause = Math.min(pause * 2, 50);
-  }
+  const pids = victims.map((v) => v.pid);
+  await waitUntil(() => !victims.some(isLive) && socketsOf(pids) !== undefined, { limitMs, now: () => deps.clock.now(), firstMs: 5 });
+}
+
+/** What the scope judges a process by: its row, PM2 marks and lineage. */
+function factsOf(p: ProcRow): HolderFacts {
+  const marks = readPm2Marks(p.pid);
+  return { pid: p.pid, uid: p.uid, command: p.command, startTicks: p.startTicks, lineage: lineageOf(p.pid), ...(p.cwd === undefined ? {} : { cwd: p.cwd }), ...(marks === undefined ? {} : { marks }) };
 }
 
 /** Decide who is stopped: the app's pids (with descendants) and the strangers the scope allows. */
@@ -330,21 +301,23 @@ function chooseVictims(survey: Survey, scope: ScopeContext): { victims: Victim[]
   const seen = new Set<number>();
   // Strangers are judged without the app-directory rule: a pattern match in the app's directory
   // run by another user is not the app's just for being there.
-  const { appCwd: _appCwd, ...strangerScope } = scope;
+  const strangerScope = scope;
+  const withoutCwd = ({ cwd: _cwd, ...rest }: ScopeContext['app']): ScopeContext['app'] => rest;
   const consider = (p: ProcRow, ctx: ScopeContext, reason: string | undefined): void => {
     if (seen.has(p.pid) || isGoneState(p.state)) return;
     seen.add(p.pid);
-    const v = judge({ pid: p.pid, uid: p.uid, command: p.command, ...(p.cwd === undefined ? {} : { cwd: p.cwd }) }, ctx);
-    if (v.kill) victims.push({ pid: p.pid, startTicks: p.startTicks, command: p.command, uid: p.uid, why: reason ?? v.why });
+    const facts = factsOf(p);
+    const v = judge(facts, ctx);
+    if (v.kill) victims.push({ ...facts, startTicks: p.startTicks, why: reason ?? v.why, scope: ctx });
     else refused.push({ pid: p.pid, command: p.command, uid: p.uid, why: reason === undefined ? v.why : `${reason}; ${v.why}` });
   };
   for (const i of survey.instances) consider(i, scope, i.why);
-  for (const pid of [...scope.appPids].sort((a, b) => a - b)) {
+  for (const pid of [...scope.app.instances.keys()].sort((a, b) => a - b)) {
     if (seen.has(pid)) continue;
     const r = rowOf(pid);
     if (r) consider(r, scope, 'a descendant of the app');
   }
-  for (const s of survey.strangers) consider(s, strangerScope, s.why);
+  for (const s of survey.strangers) consider(s, { ...strangerScope, app: withoutCwd(scope.app) }, s.why);
   return { victims, refused };
 }
 
@@ -357,11 +330,11 @@ async function stopVictims(victims: readonly Victim[], refused: readonly StopRef
     if (r === 'denied') denied.add(v.pid);
   }
   await waitGone(victims.filter((v) => !denied.has(v.pid)), graceMs, deps);
-  const left = victims.filter((v) => !outcome.has(v.pid) && alive(v));
+  const left = victims.filter((v) => !outcome.has(v.pid) && isLive(v));
   for (const v of victims) if (!outcome.has(v.pid) && !left.includes(v)) outcome.set(v.pid, 'SIGTERM');
   for (const v of left) if (!denied.has(v.pid) && send(v, 'SIGKILL') === 'denied') denied.add(v.pid);
   await waitGone(left.filter((v) => !denied.has(v.pid)), KILL_WAIT_MS, deps);
-  for (const v of left) outcome.set(v.pid, alive(v) ? 'stuck' : 'SIGKILL');
+  for (const v of left) outcome.set(v.pid, isLive(v) ? 'stuck' : 'SIGKILL');
   const records = victims.map((v): StopRecord => {
     const o = outcome.get(v.pid) ?? 'gone';
     const why = o === 'stuck' && denied.has(v.pid) ? `${v.why}; not permitted to signal it` : v.why;
@@ -419,17 +392,18 @@ function writePidfile(path: string, pid: number): void {
 async function startCommand(spec: ProcessSpec, env: NodeJS.ProcessEnv | undefined): Promise<number> {
   let isDir = false;
   try {
-    isDir = statSync(spec.cwd).isDirectory();
+    isDir = statSync(spec.cwd ?? process.cwd()).isDirectory();
   } catch {
     // missing
   }
-  if (!isDir) throw new Error(`the working directory ${spec.cwd} does not exist`);
+  if (!isDir) throw new Error(`the working directory ${spec.cwd ?? process.cwd()} does not exist`);
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const fd = openSync(spec.logFile, 'a');
   const [file, args] = startArgv(spec.command);
   let child: ChildProcess;
   try {
-    const c = spawn(file, args, { cwd: spec.cwd, detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env, windowsHide: true });
+    // Without our PM2 marks (the monitor may be a PM2 module): the app must not pass for another PM2 app.
+    const c = spawn(file, args, { cwd: spec.cwd ?? process.cwd(), detached: true, stdio: ['ignore', fd, fd], env: withoutPm2Marks(env ?? process.env), windowsHide: true });
     child = c;
     await new Promise<void>((resolve, reject) => {
       c.once('spawn', resolve);
@@ -476,7 +450,11 @@ export async function restartProcess(spec: ProcessSpec, deps: StrategyDeps): Pro
   const survey: Survey = found.value ?? { instances: [], strangers: [], notes: [found.detail] };
 
   // Built before stopping: the instances' descendants are known only while they run.
-  const scope = buildScope({ scope: spec.killScope, appPids: survey.instances.map((i) => i.pid), appCwd: spec.cwd });
+  // Outside PM2: the app runs as the monitor's uid (the monitor starts it), no pm_id marks are its.
+  const scope = buildScope({
+    scope: spec.killScope,
+    app: { name: spec.appName, pids: survey.instances.map((i) => i.pid), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), ...(process.getuid ? { uid: process.getuid() } : {}) },
+  });
   let stop: StopReport | undefined;
   const parts: string[] = [];
   const chosen = chooseVictims(survey, scope);
@@ -505,7 +483,7 @@ export async function restartProcess(spec: ProcessSpec, deps: StrategyDeps): Pro
 
   const started = await runStep(report, `start ${spec.appName}: ${oneLine(spec.command)}`, () => startCommand(spec, deps.env), (pid) => [
     true,
-    `pid ${pid} in ${spec.cwd}, output to ${spec.logFile}${spec.pidfile ? `, pid written to ${spec.pidfile}` : ''}`,
+    `pid ${pid} in ${spec.cwd ?? process.cwd()}, output to ${spec.logFile}${spec.pidfile ? `, pid written to ${spec.pidfile}` : ''}`,
   ]);
   const extra = { ...(ports ? { ports } : {}), ...(stop ? { stop } : {}) };
   if (!started.ok) return { ok: false, detail: `start failed: ${started.detail}`, ...extra };

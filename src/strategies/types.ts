@@ -35,7 +35,8 @@ export interface ProcessSpec {
   readonly appName: string;
   /** Shell command that starts the app, run by `/bin/sh -c` in its own session. */
   readonly command: string;
-  readonly cwd: string;
+  /** The app's directory: configured, else the command's own; undefined when neither is known. */
+  readonly cwd?: string;
   /** Where the pid of the started command is written, and read back to find the running instance. */
   readonly pidfile?: string;
   /** Substring of the command line that identifies the app's processes (like `pkill -f`). */

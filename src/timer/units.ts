@@ -2,8 +2,13 @@
  * The timer fallback, generated purely: a systemd oneshot service + timer that run `check`, or one
  * marked crontab line. Exit code 3 (another live monitor holds the lock) counts as success in
  * both, so the fallback stays quiet while the module runs and takes over when it does not.
+ *
+ * Every value is written by the quoting rules of the file it lands in, and a value with a control
+ * character is refused before anything is written: a newline in a path would otherwise start a
+ * new unit setting or a new crontab line that nobody asked for.
  */
 import { UsageError } from '../errors.js';
+import { firstControl, printable } from '../text/printable.js';
 
 export const UNIT_NAME = 'helpdesk-monitor-check';
 export const CRON_MARKER = '# helpdesk-monitor-check';
@@ -15,34 +20,78 @@ export interface CheckCommand {
   readonly pm2Home: string;
 }
 
-/** Quote a word for systemd's ExecStart and for sh (paths with spaces). */
-function quote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+/** Refuse a value that no quoting can carry through a unit file or a crontab: a control character. */
+export function refuseControls(what: string, value: string): void {
+  const bad = firstControl(value);
+  if (bad === undefined) return;
+  throw new UsageError(
+    `${what} "${printable(value)}" contains a control character (${printable(bad)}): a systemd unit or crontab line cannot carry it safely, so nothing was written; use a path without it`,
+  );
 }
 
-/** systemd expands %-specifiers in ExecStart and Environment: a literal % is %%. */
-const forSystemd = (word: string): string => quote(word).replace(/%/g, '%%');
-/** cron turns an unescaped % into a newline: a literal % is \%. */
-const forCron = (word: string): string => quote(word).replace(/%/g, '\\%');
+/** Every value of the command, checked; what each is called in the error. */
+export function refuseUnsafeCommand(cmd: CheckCommand): void {
+  refuseControls('the node executable path', cmd.node);
+  refuseControls('the helpdesk-monitor CLI path', cmd.cli);
+  refuseControls('the config path', cmd.config);
+  refuseControls('PM2_HOME', cmd.pm2Home);
+}
+
+/** Words that need no quoting in a unit file or in sh. */
+const PLAIN = /^[\w@%+=:,./-]+$/;
+
+/** systemd's quoting: double quotes, inside which \ and " are backslash-escaped (C-style unescaping). */
+function systemdQuote(text: string): string {
+  return PLAIN.test(text) ? text : `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** systemd expands %-specifiers in ExecStart=, Environment= and User=: a literal % is %%. */
+const specifiers = (text: string): string => text.replace(/%/g, '%%');
+
+/** An argument of ExecStart=: %-specifiers at load, and $VAR / ${VAR} at run time ($$ is a literal $). */
+const execArg = (word: string): string => systemdQuote(specifiers(word).replace(/\$/g, () => '$$'));
+
+/**
+ * The executable of ExecStart=. systemd takes it literally after unquoting (no $ expansion: a $$
+ * would stay $$) and refuses quotes and backslashes in it, whatever the quoting.
+ */
+function execPath(path: string): string {
+  if (/["'\\]/.test(path)) {
+    throw new UsageError(`the node executable path "${printable(path)}" contains a quote or a backslash, which systemd refuses in an executable path; use --cron, or a node installed elsewhere`);
+  }
+  return systemdQuote(specifiers(path));
+}
+
+/** An Environment= assignment, quoted as a whole (systemd splits assignments on whitespace). */
+const envAssignment = (name: string, value: string): string => systemdQuote(`${name}=${specifiers(value)}`);
+
+function userLine(user: string | undefined): string {
+  if (user === undefined) return '';
+  refuseControls('the user name', user);
+  if (!/^[^\s"'\\]+$/.test(user)) throw new UsageError(`the user name "${printable(user)}" cannot be written as systemd's User=; pass --user for a user unit`);
+  return `User=${specifiers(user)}\n`;
+}
 
 /** The service and timer unit texts. */
 export function systemdUnits(cmd: CheckCommand, everyMs: number, user?: string): { service: string; timer: string } {
   if (everyMs < 10_000) throw new UsageError('--every: at least 10s for a timer');
+  refuseUnsafeCommand(cmd);
   const every = `${Math.round(everyMs / 1000)}s`;
+  const exec = [execPath(cmd.node), ...[cmd.cli, 'check', '--config', cmd.config].map(execArg)].join(' ');
   const service = `[Unit]
 Description=helpdesk-monitor check: one pass over the PM2 apps (fallback when the module is not running)
 After=network.target
 
 [Service]
 Type=oneshot
-ExecStart=${[cmd.node, cmd.cli, 'check', '--config', cmd.config].map(forSystemd).join(' ')}
-Environment=PM2_HOME=${forSystemd(cmd.pm2Home)}
+ExecStart=${exec}
+Environment=${envAssignment('PM2_HOME', cmd.pm2Home)}
 Environment=PM2_DISCRETE_MODE=true
 # 3: another live monitor (the PM2 module or \`run\`) holds the lock; nothing to do.
 SuccessExitStatus=3
 TimeoutStartSec=10min
 Nice=5
-${user ? `User=${user}\n` : ''}`;
+${userLine(user)}`;
   const timer = `[Unit]
 Description=Run helpdesk-monitor check every ${every}
 
@@ -67,18 +116,49 @@ export function cronSchedule(everyMs: number): string {
   throw new UsageError('--every: cron can run every N minutes (N dividing 60) or N hours (N dividing 24); use --systemd for other intervals');
 }
 
-/** The marked crontab line; exit 3 is treated as success. */
-export function cronLine(cmd: CheckCommand, everyMs: number, logFile: string): string {
-  const run = [cmd.node, cmd.cli, 'check', '--config', cmd.config].map(forCron).join(' ');
-  return `${cronSchedule(everyMs)} PM2_HOME=${forCron(cmd.pm2Home)} ${run} >> ${forCron(logFile)} 2>&1 || [ $? -eq 3 ] ${CRON_MARKER}`;
+/**
+ * A word for the crontab line: sh's single quotes, with cron's rule on top. cron cuts the command
+ * at a bare % (the rest becomes stdin) and turns \% into %. Inside the quotes every % is written
+ * as '\%' (close, escaped %, reopen), so the character before the backslash is always a quote:
+ * a value's own backslash can never pair up with it.
+ */
+function cronWord(word: string): string {
+  if (PLAIN.test(word)) return word.replace(/%/g, '\\%');
+  return `'${word.replace(/'/g, `'\\''`).replace(/%/g, `'\\%'`)}'`;
 }
 
-/** Replace our line in a crontab text (idempotent); `line` undefined removes it. */
+/** The end of every line install-timer writes. */
+const CRON_TAIL = ` 2>&1 || [ $? -eq 3 ] ${CRON_MARKER}`;
+/**
+ * A line of ours, whichever version wrote it: five schedule fields, PM2_HOME=, and our exact tail.
+ * A user's line that merely mentions the marker (or our line commented out) is not ours.
+ */
+const OUR_LINE = /^[0-9*/,-]+(?: [0-9*/,-]+){4} PM2_HOME=\S.* 2>&1 \|\| \[ \$\? -eq 3 \] # helpdesk-monitor-check$/;
+
+export function isOurCronLine(line: string): boolean {
+  return OUR_LINE.test(line);
+}
+
+/** The marked crontab line; exit 3 is treated as success. */
+export function cronLine(cmd: CheckCommand, everyMs: number, logFile: string): string {
+  const schedule = cronSchedule(everyMs);
+  refuseUnsafeCommand(cmd);
+  refuseControls('the cron log file (in state_dir)', logFile);
+  const run = [cmd.node, cmd.cli, 'check', '--config', cmd.config].map(cronWord).join(' ');
+  return `${schedule} PM2_HOME=${cronWord(cmd.pm2Home)} ${run} >> ${cronWord(logFile)}${CRON_TAIL}`;
+}
+
+/**
+ * Replace our line in a crontab text (idempotent); `line` undefined removes it. Only our lines
+ * change: every other byte (blank lines, a missing final newline, CRs) stays as it was, and a
+ * text without a line of ours is returned as is.
+ */
 export function editCrontab(current: string, line: string | undefined): string {
-  // Only our marked line changes: the user's other lines, blank ones included, stay as they are.
-  const lines = current.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const kept = lines.filter((l) => !l.endsWith(CRON_MARKER));
-  if (line) kept.push(line);
-  return kept.some((l) => l !== '') ? `${kept.join('\n')}\n` : '';
+  if (line !== undefined && !isOurCronLine(line)) throw new Error(`editCrontab: not a line of ours: ${printable(line)}`);
+  // Each line with its own terminator, so that joining the kept ones changes nothing else.
+  const lines = current.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  const kept = lines.filter((l) => !isOurCronLine(l.endsWith('\n') ? l.slice(0, -1) : l));
+  if (line === undefined) return kept.length === lines.length ? current : kept.join('');
+  const before = kept.join('');
+  return `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${line}\n`;
 }

@@ -4,7 +4,8 @@
  * can be as small as 32768 and a test run spawns many processes.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { descendants, procFacts } from '../../src/ports/procfs.js';
+import { procFacts } from '../../src/proc/read.js';
+import { descendants } from '../../src/proc/tree.js';
 import { snapshotSync } from '../../src/ports/sync.js';
 import { waitFor } from './sandbox.js';
 

@@ -102,10 +102,10 @@ test('kill_scope user: another user\'s holder is refused with its uid', { skip: 
   assert.equal(report.ok, false, 'the remedy failed');
   const refusal = report.ports?.refused.find((r) => r.pid === holder.pid);
   assert.ok(refusal, `the report lists the refusal: ${JSON.stringify(report.ports)}`);
-  assert.match(refusal.why, new RegExp(`owned by uid ${holder.uid}, outside kill_scope user`));
+  assert.match(refusal.why, new RegExp(`owned by uid ${holder.uid}, the app runs as uid \\d+ \\(rule uid under kill_scope user`));
   assert.ok(monitor.lines.some((l) => l.startsWith('error [fenced-user] remedying -> unhealthy')), 'judged unhealthy');
   assert.ok(isAlive(holder), 'the other user\'s process is still alive');
-  assert.ok(monitor.lines.some((l) => l.includes(`refused pid ${holder.pid} `) && l.includes('outside kill_scope user')), 'the log says why');
+  assert.ok(monitor.lines.some((l) => l.includes(`refused pid ${holder.pid} `) && l.includes("rule uid under kill_scope user")), 'the log says why');
 });
 
 test('kill_scope any (explicit opt-in): the same holder is killed and the app comes back', async (t) => {

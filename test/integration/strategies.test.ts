@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../src/clock.js';
 import { recordingReporter } from '../../src/engine/steps.js';
-import { descendants, procFacts } from '../../src/ports/procfs.js';
+import { procFacts } from '../../src/proc/read.js';
+import { descendants } from '../../src/proc/tree.js';
 import { findProcessInstances, isProcessRunning, restartProcess, type ProcessStrategyResult } from '../../src/strategies/process.js';
 import { restartService, serviceExists } from '../../src/strategies/service.js';
 import type { ProcessSpec } from '../../src/strategies/types.js';
@@ -306,7 +307,7 @@ describe('process strategy', () => {
     assert.ok(widened.result.stop?.stopped.some((x) => x.pid === foreignDir.pid), JSON.stringify(widened.result.stop));
     if (otherUser) {
       assert.ok(isAlive(otherUser), "the other user's process is still alive");
-      assert.match(widened.result.stop?.refused.find((r) => r.pid === otherUser.pid)?.why ?? '', /outside kill_scope user/);
+      assert.match(widened.result.stop?.refused.find((r) => r.pid === otherUser.pid)?.why ?? '', /rule uid under kill_scope user/);
       killIdentified(otherUser);
     }
     await waitServed(port, widened.result.pid!);

@@ -3,9 +3,11 @@
 // exactly one marked crontab line (the newest schedule), parsed by the real cron-parser, and the
 // line itself works under sh (exit 3 counts as success); `uninstall-timer` removes only ours;
 // scripts/setup-monitoring.sh is idempotent (against a stub `crontab`, never root's real one).
+// Paths with every character systemd, sh or cron treat specially arrive intact; a path with a
+// control character (a newline) is refused with exit 2 and nothing is written.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CronExpressionParser } from 'cron-parser';
@@ -13,6 +15,8 @@ import { ROOT, createSandbox, exampleApp, waitFor, type Sandbox } from '../helpe
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
+import { cronCommand, execArgv, unitEnv, unitValues } from '../helpers/unit-file.js';
+import { systemdUnits } from '../../src/timer/units.js';
 
 const PORT = 47680;
 const APP = 'tm-app';
@@ -50,12 +54,42 @@ function setup(): { config: string; stateDir: string } {
   return { config, stateDir };
 }
 
-/** `Key=value` lines of a unit file. */
-function unitValues(text: string, key: string): string[] {
-  return text.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+const markedLines = (text: string): string[] => text.split('\n').filter((l) => l.endsWith(MARKER));
+
+/** systemd-analyze verify on unit files; fails the test (never skips) when systemd-analyze is missing. */
+function verify(...files: string[]): { status: number | null; stdout: string; stderr: string } {
+  const v = spawnSync('systemd-analyze', ['verify', ...files], { encoding: 'utf8', timeout: 60_000 });
+  if (v.error && (v.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    assert.fail('systemd-analyze is not installed: this test needs it (install systemd; CI does). It is never skipped.');
+  }
+  return { status: v.status, stdout: v.stdout, stderr: v.stderr };
 }
 
-const markedLines = (text: string): string[] => text.split('\n').filter((l) => l.endsWith(MARKER));
+/** Run what a service's ExecStart= would run, argv and Environment= as systemd builds them. */
+function runService(service: string): { status: number | null; stdout: string; stderr: string } {
+  const [file, ...args] = execArgv(unitValues(service, 'ExecStart')[0] ?? '');
+  const r = spawnSync(file!, args, { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', ...unitEnv(service) }, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file under a directory with its bytes (to prove a refused install changed nothing). */
+function snapshot(dir: string): Record<string, string> {
+  if (!existsSync(dir)) return {};
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const p = join(dir, name);
+    out[name] = statSync(p).isDirectory() ? '(dir)' : readFileSync(p, 'latin1');
+  }
+  return out;
+}
+
+/** True when text has a control character other than the newlines that end its lines. */
+function rawControls(text: string): boolean {
+  return [...text].some((c) => {
+    const cp = c.codePointAt(0)!;
+    return cp !== 0x0a && (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f));
+  });
+}
 
 /** Run a shell command line with a minimal env, like cron or systemd would. */
 function sh(command: string, extraEnv: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
@@ -77,12 +111,9 @@ test('install-timer --systemd writes a service and a timer that pass systemd-ana
   const service = readFileSync(servicePath, 'utf8');
   const timer = readFileSync(timerPath, 'utf8');
 
-  const verify = spawnSync('systemd-analyze', ['verify', servicePath, timerPath], { encoding: 'utf8', timeout: 60_000 });
-  if (verify.error && (verify.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    assert.fail('systemd-analyze is not installed: this test needs it (install systemd; CI does). It is never skipped.');
-  }
-  assert.equal(verify.status, 0, `systemd-analyze verify failed:\n${verify.stdout}\n${verify.stderr}`);
-  assert.ok(!verify.stderr.includes(UNIT), `no warnings about our units:\n${verify.stderr}`);
+  const verified = verify(servicePath, timerPath);
+  assert.equal(verified.status, 0, `systemd-analyze verify failed:\n${verified.stdout}\n${verified.stderr}`);
+  assert.ok(!verified.stderr.includes(UNIT), `no warnings about our units:\n${verified.stderr}`);
 
   assert.deepEqual(unitValues(service, 'SuccessExitStatus'), ['3']);
   assert.deepEqual(unitValues(service, 'Type'), ['oneshot']);
@@ -94,15 +125,14 @@ test('install-timer --systemd writes a service and a timer that pass systemd-ana
   assert.deepEqual(unitValues(timer, 'OnUnitActiveSec'), ['300s'], 'every 5m by default');
   assert.deepEqual(unitValues(timer, 'Unit'), [`${UNIT}.service`]);
 
-  // What systemd would run, run here (sh parses this quoting the same way): check passes.
-  const envs = unitValues(service, 'Environment').map((e) => `export ${e};`).join(' ');
-  const run = sh(`${envs} exec ${exec[0]}`);
+  // What systemd would run (argv and environment by its quoting rules), run here: check passes.
+  const run = runService(service);
   assert.equal(run.status, 0, `the ExecStart command exits 0:\n${run.stderr}`);
   assert.match(run.stderr, new RegExp(`^OK +${APP}: healthy$`, 'm'));
 
-  // A config path with a space and a % (a systemd specifier character) still verifies, and the
-  // command line systemd would build from it (%% -> %) names the file.
-  const oddDir = join(freshDir(sb.home, 'odd'), 'my 100% sure dir');
+  // A config path with every character systemd, sh or cron treat specially still verifies, and
+  // the command line systemd would build from it (unquoted, %% -> %, $$ -> $) names the file.
+  const oddDir = join(freshDir(sb.home, 'odd'), `my 100% "sure" it's \\ $HOME \${X} ; # \`dir\``);
   mkdirSync(oddDir);
   const odd = join(oddDir, 'monitor.yaml');
   writeFileSync(odd, readFileSync(config, 'utf8'));
@@ -110,12 +140,16 @@ test('install-timer --systemd writes a service and a timer that pass systemd-ana
   const ro = await runCli(['install-timer', '--systemd', '--unit-dir', oddUnits, '--config', odd], env, 60_000);
   assert.equal(ro.code, 0, show(ro));
   const oddService = join(oddUnits, `${UNIT}.service`);
-  const vo = spawnSync('systemd-analyze', ['verify', oddService, join(oddUnits, `${UNIT}.timer`)], { encoding: 'utf8', timeout: 60_000 });
+  const vo = verify(oddService, join(oddUnits, `${UNIT}.timer`));
   assert.equal(vo.status, 0, `systemd-analyze verify with an odd config path:\n${vo.stderr}\n${readFileSync(oddService, 'utf8')}`);
-  const oddExec = unitValues(readFileSync(oddService, 'utf8'), 'ExecStart')[0] ?? '';
+  assert.ok(!vo.stderr.includes(UNIT), `no warnings about our units:\n${vo.stderr}`);
+  const oddText = readFileSync(oddService, 'utf8');
+  const oddExec = unitValues(oddText, 'ExecStart')[0] ?? '';
   assert.ok(!oddExec.replace(/%%/g, '').includes('%'), `every % is doubled, so systemd expands no specifier: ${oddExec}`);
-  const oddRun = sh(`${envs} exec ${oddExec.replace(/%%/g, '%')}`);
+  assert.deepEqual(execArgv(oddExec).slice(2), ['check', '--config', odd], oddExec);
+  const oddRun = runService(oddText);
   assert.equal(oddRun.status, 0, `the odd ExecStart runs check on ${odd}:\n${oddRun.stderr}\n${oddExec}`);
+  assert.match(oddRun.stderr, new RegExp(`^OK +${APP}: healthy$`, 'm'));
 
   // --every is honoured; uninstall removes both files.
   const r10 = await runCli(['install-timer', '--systemd', '--unit-dir', unitDir, '--config', config, '--every', '10m'], env, 60_000);
@@ -174,7 +208,8 @@ test('the installed cron line works under sh: check runs, and exit 3 (lock held)
   assert.equal(r.code, 0, show(r));
   const line = markedLines(readFileSync(crontab, 'utf8'))[0] ?? '';
   assert.ok(line.startsWith('* * * * * '), line);
-  const command = line.split(' ').slice(5).join(' ');
+  const { command, stdin } = cronCommand(line);
+  assert.equal(stdin, '', 'cron would not cut the command at a %');
   const log = join(stateDir, 'cron.log');
 
   const ok = sh(command);
@@ -225,6 +260,101 @@ test('install-timer refuses what it cannot do with exit 2', T, async () => {
     assert.equal(h.code, 0);
     assert.match(h.stdout, /Example/);
   }
+});
+
+test('systemd takes the executable path as written: a node at a path with space, $, %, ;, # and é verifies', T, () => {
+  const dir = join(freshDir(sb.home, 'odd-node'), 'n ode $HOME ${X} $$ 100% ; # é');
+  mkdirSync(dir);
+  const node = join(dir, 'node');
+  copyFileSync('/bin/true', node);
+  chmodSync(node, 0o755);
+  const units = freshDir(sb.home, 'units-odd-node');
+  const { service, timer } = systemdUnits({ node, cli: join(dir, 'cli.js'), config: join(dir, 'monitor.yaml'), pm2Home: dir }, 5 * 60_000);
+  writeFileSync(join(units, `${UNIT}.service`), service);
+  writeFileSync(join(units, `${UNIT}.timer`), timer);
+  // verify fails with "is not executable" when systemd reads another path than the one written.
+  const v = verify(join(units, `${UNIT}.service`), join(units, `${UNIT}.timer`));
+  assert.equal(v.status, 0, `systemd-analyze verify with an odd node path:\n${v.stderr}\n${service}`);
+  assert.ok(!v.stderr.includes(UNIT), `no warnings about our units:\n${v.stderr}`);
+  assert.equal(execArgv(unitValues(service, 'ExecStart')[0]!)[0], node);
+  assert.deepEqual(unitEnv(service)['PM2_HOME'], dir);
+});
+
+test('a control character in the config path, PM2_HOME or state_dir: exit 2 naming the value, and nothing written', T, async () => {
+  const { config } = setup();
+  const base = freshDir(sb.home, 'refuse');
+  const unitDir = join(base, 'units');
+  const crontab = join(base, 'crontab');
+  // What an earlier good install left, among the user's own lines: a refused install must not touch it.
+  writeFileSync(crontab, `${OTHER_LINES.join('\n')}\r\n\n0 2 * * * echo '${MARKER}'\n`);
+  for (const args of [['--systemd', '--unit-dir', unitDir], ['--cron', '--crontab', crontab]]) {
+    const r = await runCli(['install-timer', ...args, '--config', config], env, 60_000);
+    assert.equal(r.code, 0, show(r));
+  }
+  const before = { units: snapshot(unitDir), crontab: readFileSync(crontab, 'latin1') };
+  assert.equal(Object.keys(before.units).length, 2);
+
+  /** A copy of the good config at a path whose directory name carries `evil`. */
+  const configAt = (evil: string, stateDir?: string): string => {
+    const dir = join(base, `cfg${evil}`);
+    mkdirSync(dir);
+    const file = join(dir, 'monitor.yaml');
+    const text = readFileSync(config, 'utf8');
+    writeFileSync(file, stateDir ? text.replace(/^state_dir: .*$/m, `state_dir: ${JSON.stringify(stateDir)}`) : text);
+    return file;
+  };
+  const newStateDir = join(base, 'state\nnew');
+  const cases: readonly { what: string; config: string; extraEnv?: Record<string, string>; escaped: string; modes: readonly ('systemd' | 'cron')[] }[] = [
+    { what: 'a newline in the config path', config: configAt('\nExecStartPre=touch pwned'), escaped: 'cfg\\x0aExecStartPre=touch pwned/monitor.yaml', modes: ['systemd', 'cron'] },
+    { what: 'ESC in the config path', config: configAt('\u001b[31mred'), escaped: 'cfg\\x1b[31mred/monitor.yaml', modes: ['systemd', 'cron'] },
+    { what: 'a CR and a tab in the config path', config: configAt('\r\tx'), escaped: 'cfg\\x0d\\x09x/monitor.yaml', modes: ['systemd', 'cron'] },
+    { what: 'a newline in PM2_HOME', config, extraEnv: { PM2_HOME: join(base, 'home\n* * * * * touch pwned #') }, escaped: 'home\\x0a* * * * * touch pwned #', modes: ['systemd', 'cron'] },
+    // state_dir reaches the cron line only (the cron log); a unit does not name it.
+    { what: 'a newline in state_dir (the cron log)', config: configAt('-state', newStateDir), escaped: 'state\\x0anew/cron.log', modes: ['cron'] },
+  ];
+  for (const c of cases) {
+    for (const m of c.modes) {
+      const args = m === 'systemd' ? ['--systemd', '--unit-dir', unitDir] : ['--cron', '--crontab', crontab];
+      const r = await runCli(['install-timer', ...args, '--config', c.config], { ...env, ...c.extraEnv }, 60_000);
+      const label = `${c.what}, --${m}`;
+      assert.equal(r.code, 2, `${label}: ${show(r)}`);
+      assert.match(r.stderr, /contains a control character/, label);
+      assert.ok(r.stderr.includes(c.escaped), `${label}: the value is named, escaped (${c.escaped}):\n${r.stderr}`);
+      assert.equal(rawControls(r.stderr), false, `${label}: no raw control character is printed:\n${JSON.stringify(r.stderr)}`);
+      assert.equal(r.stdout, '', `${label}: nothing was done, so nothing is reported`);
+      assert.deepEqual(snapshot(unitDir), before.units, `${label}: the unit files are unchanged`);
+      assert.equal(readFileSync(crontab, 'latin1'), before.crontab, `${label}: the crontab is unchanged`);
+    }
+  }
+  assert.equal(existsSync(newStateDir), false, 'the refused state_dir was not created');
+  assert.equal(readdirSync(base).some((n) => n.startsWith('home')), false, 'nothing was created under the refused PM2_HOME');
+});
+
+test('uninstall-timer --cron removes exactly our line: every other byte stays, and a crontab without ours is not rewritten', T, async () => {
+  const { config } = setup();
+  const crontab = join(freshDir(sb.home, 'cron-exact'), 'crontab');
+  const theirs = [
+    'SHELL=/bin/sh\r',
+    '',
+    `0 2 * * * echo '${MARKER}' > /dev/null`,
+    `# */5 * * * * PM2_HOME=/old /usr/bin/node /old/cli.js check --config /old/m.yaml >> /old/cron.log 2>&1 || [ $? -eq 3 ] ${MARKER}`,
+    '\t*/2 * * * * /usr/bin/true   # spaces and a tab',
+    '',
+  ].join('\n');
+  writeFileSync(crontab, theirs);
+  const r = await runCli(['install-timer', '--cron', '--crontab', crontab, '--config', config], env, 60_000);
+  assert.equal(r.code, 0, show(r));
+  const installed = readFileSync(crontab, 'utf8');
+  assert.ok(installed.startsWith(theirs), 'install appends, the user text is untouched');
+  assert.equal(markedLines(installed.slice(theirs.length)).length, 1);
+  const u = await runCli(['uninstall-timer', '--cron', '--crontab', crontab], env, 60_000);
+  assert.equal(u.code, 0, show(u));
+  assert.equal(readFileSync(crontab, 'utf8'), theirs, 'byte-identical to before the install');
+  const mtime = statSync(crontab).mtimeMs;
+  const again = await runCli(['uninstall-timer', '--cron', '--crontab', crontab], env, 60_000);
+  assert.equal(again.code, 0, show(again));
+  assert.match(again.stdout, /nothing changed/);
+  assert.equal(statSync(crontab).mtimeMs, mtime, 'not rewritten');
 });
 
 test('scripts/setup-monitoring.sh --cron is idempotent (stub crontab, temp HOME and PM2_HOME)', T, async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatDuration, parseDuration, parseSize } from '../../../src/config/duration.js';
+import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from '../../../src/config/duration.js';
 
 describe('parseDuration', () => {
   test('a number is seconds', () => {
@@ -99,5 +99,26 @@ describe('parseSize', () => {
     for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, {}, []]) {
       assert.equal(parseSize(bad), undefined, String(bad));
     }
+  });
+});
+
+describe('limits', () => {
+  test('MAX_TIMER_MS is the longest delay setTimeout holds; one more fires at once', async () => {
+    assert.equal(MAX_TIMER_MS, 2 ** 31 - 1);
+    assert.equal(formatDuration(MAX_TIMER_MS), '596.5h');
+    // Node's own behaviour the limit protects against: a longer delay fires after ~1 ms.
+    const fired = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(true), MAX_TIMER_MS + 1);
+      setTimeout(() => {
+        clearTimeout(t);
+        resolve(false);
+      }, 200);
+    });
+    assert.equal(fired, true);
+  });
+
+  test('24h for probes, 16MiB for bodies', () => {
+    assert.equal(MAX_PROBE_MS, parseDuration('24h'));
+    assert.equal(MAX_BODY_BYTES, parseSize('16m'));
   });
 });

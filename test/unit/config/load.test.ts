@@ -916,3 +916,66 @@ describe('loadConfig: keys that name an object\'s prototype are refused', () => 
 function readText(file: string): string {
   return readFileSync(file, 'utf8');
 }
+
+describe('loadConfig: limits the timers and the probe can hold', () => {
+  test('timeout: 700h is an error naming the key and the 24h limit (it used to wrap to 1 ms)', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    health: { timeout: 700h }\n'));
+    const issue = issueAt(err, 'apps[0].health.timeout');
+    assert.equal(issue.value, '"700h"');
+    assert.match(issue.message, /probe timeout of at most 24h/);
+    assert.match(err.message, /apps\[0\]\.health\.timeout: expected a probe timeout of at most 24h \(got "700h"\)/);
+  });
+
+  test('interval: 600h is an error, and so is check_interval; exactly 24h is accepted', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    health: { interval: 600h }\n  - name: b\n    check_interval: 86401\n'));
+    assert.match(issueAt(err, 'apps[0].health.interval').message, /interval of at most 24h/);
+    assert.equal(issueAt(err, 'apps[0].health.interval').value, '"600h"');
+    assert.match(issueAt(err, 'apps[1].check_interval').message, /interval of at most 24h/);
+    const ok = loadConfig(write('.yaml', 'apps:\n  - name: a\n    health: { interval: 24h, timeout: 86400 }\n'));
+    assert.equal(ok.apps[0]!.health.intervalMs, 86_400_000);
+    assert.equal(ok.apps[0]!.health.timeoutMs, 86_400_000);
+  });
+
+  test('health_check_timeout is a probe timeout too', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    health_check_command: "true"\n    health_check_timeout: 25h\n'));
+    assert.match(issueAt(err, 'apps[0].health_check_timeout').message, /probe timeout of at most 24h/);
+  });
+
+  test('any duration of 2^31 ms or more is an error naming the key and the timer limit', () => {
+    const keys = ['startup_grace: 600h', 'verify_timeout: 2147484s', 'circuit_reset_time: 2147483.648', 'failure_window: 9999999h', 'pre_restart_timeout: 597h'];
+    const err = loadError(write('.yaml', `apps:\n  - name: a\n${keys.map((k) => `    ${k}\n`).join('')}    backoff: { max: 700h }\n    process: { command: x, stop_grace: 600h }\nnotify:\n  - url: http://127.0.0.1:9/\n    timeout: 600h\n`));
+    const paths = [...keys.map((k) => `apps[0].${k.split(':')[0]!}`), 'apps[0].backoff.max', 'apps[0].process.stop_grace', 'notify[0].timeout'];
+    assert.deepEqual(err.issues.map((i) => i.path).sort(), [...paths].sort());
+    for (const path of paths) {
+      assert.match(issueAt(err, path).message, /at most 596\.5h \(2147483647 ms, the longest a timer can wait\)/, path);
+    }
+    assert.equal(issueAt(err, 'apps[0].circuit_reset_time').value, '2147483.648');
+    // One millisecond less fits.
+    const ok = loadConfig(write('.yaml', 'apps:\n  - name: a\n    circuit_reset_time: 2147483647ms\n'));
+    assert.equal(ok.apps[0]!.policy.circuitResetMs, 2_147_483_647);
+  });
+
+  test('a duration limit applies under defaults: too, reported once there', () => {
+    const err = loadError(write('.yaml', 'defaults:\n  health: { timeout: 700h }\napps:\n  - name: a\n  - name: b\n'));
+    assert.deepEqual(err.issues.map((i) => i.path), ['defaults.health.timeout']);
+    assert.match(err.issues[0]!.message, /at most 24h/);
+  });
+
+  test('max_body: 200m is an error naming the key and the 16MiB limit; 16m is accepted', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: a\n    health: { max_body: 200m }\n'));
+    const issue = issueAt(err, 'apps[0].health.max_body');
+    assert.equal(issue.value, '"200m"');
+    assert.match(issue.message, /at most 16MiB \(16777216 bytes\)/);
+    assert.match(err.message, /apps\[0\]\.health\.max_body: expected at most 16MiB/);
+    const bytes = loadError(write('.yaml', 'apps:\n  - name: a\n    health: { max_body: 16777217 }\n'));
+    assert.equal(issueAt(bytes, 'apps[0].health.max_body').value, '16777217');
+    assert.equal(loadConfig(write('.yaml', 'apps:\n  - name: a\n    health: { max_body: 16m }\n')).apps[0]!.health.maxBodyBytes, 16 * 1024 * 1024);
+  });
+
+  test('an ecosystem file reports the limits at its own key paths', () => {
+    const file = write('.cjs', "module.exports = { apps: [{ name: 'a', script: 'a.js', monitor: { health: { timeout: '700h', max_body: '200m' } } }] };\n");
+    const err = loadError(file);
+    assert.match(issueAt(err, 'apps[0].monitor.health.timeout').message, /at most 24h/);
+    assert.match(issueAt(err, 'apps[0].monitor.health.max_body').message, /at most 16MiB/);
+  });
+});

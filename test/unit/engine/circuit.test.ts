@@ -513,3 +513,59 @@ describe('closeCircuit: the manual reset', () => {
     assert.deepEqual(r.state.recentFailures, []);
   });
 });
+
+/**
+ * The startup grace with the breaker: grace covers a new instance's failures only until its
+ * first healthy check, so a restart (by an operator, or the half-open trial) cannot hide a
+ * hang behind startup_grace once the instance has answered.
+ */
+describe('circuit and startup grace', () => {
+  const GRACED: AppConfig = { ...APP, startupGraceMs: 10_000 };
+  /** Instance `pid`, started at `start`, observed at `at` (PM2's uptime grows with the clock). */
+  const inst = (at: number, start: number, pid: number, http: HttpOutcome): Observation =>
+    good(at, { pm2: { ...pm2('online'), pids: [pid], uptimeMs: at - start }, http });
+
+  test('an operator restart while open: failures before its first healthy check are graced, that check closes the circuit, a hang after it is remedied at once', () => {
+    const { state, openedAt } = openedCircuit(GRACED);
+    const j = journal();
+    const start = openedAt + 1000;
+    const starting = j.decide(state, inst(start + 200, start, 777, STATUS_500), GRACED);
+    assert.ok(starting.action === 'none' && starting.graced === true, noteOf(starting));
+    assert.equal(starting.state.circuit, 'open', 'a graced failure changes nothing');
+    assert.equal(starting.state.failedRemedies, 3);
+    const up = j.decide(starting.state, inst(start + 1200, start, 777, OK), GRACED);
+    assert.equal(up.state.circuit, 'closed');
+    assert.equal(up.state.instance?.healthy, true);
+    const hang = mustRemedy(j.decide(up.state, inst(start + 3500, start, 777, TIMEOUT), GRACED));
+    assert.equal(hang.hung, true);
+    assert.equal(hang.trial, false);
+    assert.deepEqual(types(j.events), ['circuit_closed']);
+  });
+
+  test('the half-open trial restarts the app; its new instance is graced until healthy, then a hang inside the grace is a remedy', () => {
+    const { state, openedAt } = openedCircuit(GRACED);
+    const j = journal();
+    const at = openedAt + POLICY.circuitResetMs;
+    const trial = mustRemedy(j.decide(state, inst(at, openedAt - 60_000, 1234, STATUS_500), GRACED));
+    assert.equal(trial.trial, true);
+    const healed = j.after(trial.state, true, at + 500, GRACED);
+    assert.equal(healed.circuit, 'closed');
+    const start = at + 300;
+    const d1 = j.decide(healed, inst(at + 600, start, 4321, TIMEOUT), GRACED);
+    assert.ok(d1.action === 'none' && d1.graced === true, 'the new instance has not answered yet');
+    const d2 = j.decide(d1.state, inst(at + 1600, start, 4321, OK), GRACED);
+    assert.equal(d2.state.phase, 'healthy');
+    const d3 = mustRemedy(j.decide(d2.state, inst(at + 3600, start, 4321, TIMEOUT), GRACED));
+    assert.equal(d3.trial, false, 'the circuit closed with the trial');
+    assert.deepEqual(types(j.events), ['circuit_half_open', 'circuit_closed']);
+  });
+
+  test('while open, the graced instance is not held: no circuit note until its grace or first healthy check is behind it', () => {
+    const { state, openedAt } = openedCircuit(GRACED);
+    const start = openedAt + 1000;
+    const inGrace = decide(state, inst(start + 9_000, start, 555, TIMEOUT), GRACED);
+    assert.match(noteOf(inGrace), /startup_grace/);
+    const after = decide(inGrace.state, inst(start + 10_000, start, 555, TIMEOUT), GRACED);
+    assert.match(noteOf(after), /circuit open/);
+  });
+});

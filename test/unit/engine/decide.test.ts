@@ -193,8 +193,10 @@ describe('decide: startup grace', () => {
   test('http failures inside startup_grace are ignored', () => {
     const s = state({ phase: 'unknown' });
     const d = decide(s, obs(1000, { pm2: pm2('online', 3000), http: TIMEOUT }), APP);
-    assert.equal(d.action, 'none');
-    assert.equal(d.state, s, 'state unchanged');
+    assert.ok(d.action === 'none');
+    assert.equal(d.graced, true);
+    assert.deepEqual({ ...d.state, instance: undefined }, { ...s, instance: undefined }, 'nothing but the instance seen changes');
+    assert.deepEqual(d.state.instance, { pids: '1234', uptimeMs: 3000, healthy: false });
     assert.match(d.note ?? '', /startup_grace/);
   });
 
@@ -220,6 +222,109 @@ describe('decide: startup grace', () => {
 
   test('a zero grace counts the first failure', () => {
     const d = decide(state(), obs(1000, { pm2: pm2('online', 0), http: TIMEOUT }), withApp({ startupGraceMs: 0 }));
+    assert.equal(d.state.consecutiveFailures, 1);
+  });
+});
+
+/**
+ * The startup grace ends at each instance's first healthy check (like a Kubernetes startup
+ * probe): sequences on an injected clock, where an instance is its pids and PM2's uptime grows
+ * with the clock (uptime = at - start).
+ */
+describe('decide: startup grace ends at the first healthy check', () => {
+  // threshold 2 at 1 s, grace 10 s: the acceptance's settings.
+  const app = withApp({ startupGraceMs: 10_000 }, { intervalMs: 1000, failureThreshold: 2 });
+  /** An observation of instance `pids`, started at `start`, at time `at`. */
+  const seen = (at: number, start: number, http: HttpOutcome, pids: readonly number[] = [1234], patch: Partial<Observation> = {}): Observation =>
+    obs(at, { pm2: { ...pm2('online', at - start), pids }, http, ...patch });
+  const play = (s: AppState, observations: readonly Observation[]) => {
+    const ds = run(s, observations, app);
+    return { ds, last: ds.at(-1)!, actions: ds.map((d) => d.action), phases: ds.map((d) => d.state.phase) };
+  };
+
+  test('an app that answered healthy and hangs 3 s after start is remedied at threshold x interval, not at the grace', () => {
+    // started at 0; refused at 0.2 s (still starting), healthy at 1.2 and 2.2, hung from 3 s on.
+    const { actions, phases, last } = play(initialState(0), [
+      seen(200, 0, REFUSED), seen(1200, 0, OK), seen(2200, 0, OK), seen(3700, 0, TIMEOUT), seen(4700, 0, TIMEOUT),
+    ]);
+    assert.deepEqual(actions, ['none', 'none', 'none', 'none', 'remedy']);
+    assert.deepEqual(phases, ['unknown', 'healthy', 'healthy', 'failing', 'remedying']);
+    assert.ok(last.action === 'remedy');
+    assert.equal(last.hung, true);
+    assert.match(last.reason, /timeout.*\(2\/2\)/);
+  });
+
+  test('failures before the first healthy check are graced until uptime reaches startup_grace', () => {
+    const { ds, actions } = play(initialState(0), [
+      seen(1000, 0, REFUSED), seen(5000, 0, TIMEOUT), seen(9999, 0, TIMEOUT), seen(10_000, 0, TIMEOUT), seen(11_000, 0, TIMEOUT),
+    ]);
+    assert.deepEqual(ds.map((d) => d.action === 'none' && d.graced === true), [true, true, true, false, false]);
+    assert.deepEqual(actions, ['none', 'none', 'none', 'none', 'remedy']);
+  });
+
+  test('a new instance (new pid: restarted by PM2, by us or by an operator) starts a new grace', () => {
+    const first = play(initialState(0), [seen(1000, 0, OK), seen(3000, 0, TIMEOUT)]);
+    assert.equal(first.last.state.consecutiveFailures, 1, 'the first instance was healthy: its failure counts');
+    // restarted at 20 s with pid 5678: refused while it starts, then healthy, then a failure counts
+    const second = play(first.last.state, [seen(20_300, 20_000, REFUSED, [5678]), seen(21_300, 20_000, TIMEOUT, [5678])]);
+    assert.deepEqual(second.ds.map((d) => d.action === 'none' && d.graced === true), [true, true]);
+    assert.equal(second.last.state.consecutiveFailures, 1, 'graced failures do not advance the count');
+    const third = play(second.last.state, [seen(22_300, 20_000, OK, [5678]), seen(23_300, 20_000, TIMEOUT, [5678])]);
+    assert.equal(third.last.state.phase, 'failing');
+    assert.equal(third.last.state.consecutiveFailures, 1);
+    assert.equal(third.last.state.instance?.healthy, true);
+  });
+
+  test('the same pid with an uptime that went down is a new instance (a reused pid)', () => {
+    const healthy = play(initialState(0), [seen(1000, 0, OK)]).last.state;
+    const d = decide(healthy, seen(30_500, 30_000, TIMEOUT), app);
+    assert.ok(d.action === 'none' && d.graced === true, 'graced: a new start');
+    assert.equal(d.state.instance?.healthy, false);
+  });
+
+  test('one instance keeps its healthy mark across checks, whatever a probe took, and whatever the pid order', () => {
+    const a = play(initialState(0), [seen(1000, 0, OK, [7, 3]), seen(2600, 0, OK, [3, 7]), seen(3000, 0, STATUS_500, [3, 7])]);
+    assert.equal(a.last.state.instance?.pids, '3,7');
+    assert.equal(a.last.state.instance?.healthy, true);
+    assert.equal(a.last.state.consecutiveFailures, 1, 'counted: not graced');
+  });
+
+  test('a stop in between forgets nothing; the next start is a new instance with a new grace', () => {
+    const { last } = play(initialState(0), [seen(1000, 0, OK), obs(2000, { pm2: pm2('stopped'), http: undefined })]);
+    assert.equal(last.state.phase, 'stopped');
+    assert.equal(last.state.instance?.healthy, true, 'the instance seen is kept while stopped');
+    const d = decide(last.state, seen(5500, 5000, TIMEOUT, [999]), app);
+    assert.ok(d.action === 'none' && d.graced === true);
+  });
+
+  test('after a remedy the restarted instance is graced until its first healthy check', () => {
+    const hung = play(initialState(0), [seen(1000, 0, OK), seen(4000, 0, TIMEOUT), seen(5000, 0, TIMEOUT)]);
+    assert.equal(hung.last.action, 'remedy');
+    const after = afterRemedy(hung.last.state, true, 6000, app, '').state;
+    const next = play(after, [seen(6500, 5800, REFUSED, [4321]), seen(7500, 5800, OK, [4321]), seen(9000, 5800, TIMEOUT, [4321]), seen(10_000, 5800, TIMEOUT, [4321])]);
+    assert.deepEqual(next.actions, ['none', 'none', 'none', 'remedy']);
+    assert.equal(next.ds[0]!.action === 'none' && next.ds[0]!.graced, true);
+  });
+
+  test('a monitor restarted with state.json (no instance seen) judges the grace by uptime alone', () => {
+    const restored = state({ phase: 'healthy', consecutiveSuccesses: 40 });
+    const graced = decide(restored, seen(1000, 0, TIMEOUT), app);
+    assert.ok(graced.action === 'none' && graced.graced === true);
+    assert.equal(graced.state.phase, 'healthy');
+    const counted = decide(restored, seen(12_000, 0, TIMEOUT), app);
+    assert.equal(counted.state.phase, 'failing');
+  });
+
+  test('apps PM2 does not manage (no pids, endless uptime) are never graced', () => {
+    const outside: Pm2StatusOutcome = { state: 'online', pids: [], pmIds: [], restarts: 0, uptimeMs: Number.MAX_SAFE_INTEGER, detail: 'process running' };
+    const d = decide(initialState(0), obs(1000, { pm2: outside, http: TIMEOUT }), app);
+    assert.equal(d.state.phase, 'failing');
+    assert.equal(d.state.instance, undefined);
+  });
+
+  test('with startup_grace 0 nothing is graced, healthy or not', () => {
+    const d = decide(initialState(0), seen(100, 0, REFUSED), withApp({ startupGraceMs: 0 }, { failureThreshold: 2 }));
+    assert.ok(d.action === 'none' && d.graced !== true);
     assert.equal(d.state.consecutiveFailures, 1);
   });
 });

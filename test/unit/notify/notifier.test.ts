@@ -400,7 +400,7 @@ describe('logs never leak secrets', () => {
     assert.match(text, /rejected: HTTP 401/);
     assert.match(text, /no answer within 50 ms/);
     assert.match(text, /ECONNREFUSED/);
-    assert.ok(text.includes(`${flaky.base}/services/***?***`), text);
+    assert.ok(text.includes(`${flaky.base.replace('//', '//***@')}/services/***?token=***`), text);
     assert.ok(text.includes(`${hang.base}/api/***`), text);
     for (const s of secrets) assert.ok(!text.includes(s), `log contains ${s}:\n${text}`);
   });
@@ -448,5 +448,19 @@ describe('flush and close', () => {
     assert.doesNotThrow(() => n.notify(ev({ at: new Date(Number.NaN) })));
     assert.doesNotThrow(() => n.notify(null as unknown as NotifyEvent));
     assert.doesNotThrow(() => n.notify({ ...ev(), killed: 5 } as unknown as NotifyEvent));
+  });
+});
+
+describe('bodies are redacted', () => {
+  test('a reason or detail quoting a health URL reaches the receiver without its credentials', async () => {
+    const r = await receiver();
+    const n = notifier({ targets: [target(`${r.base}/json`), target(`${r.base}/slack`, { format: 'slack' })] });
+    n.notify(ev({ reason: 'GET http://ops:PASSWORD-9@127.0.0.1:5000/health?token=QUERY-TOKEN-1 timed out', detail: 'last: http://127.0.0.1:5000/h/a1b2c3d4e5f6a7b8' }));
+    await n.flush(5000);
+    assert.equal(r.received.length, 2);
+    for (const x of r.received) {
+      for (const s of ['PASSWORD-9', 'QUERY-TOKEN-1', 'a1b2c3d4e5f6a7b8', 'ops:']) assert.ok(!x.body.includes(s), `${s} in ${x.body}`);
+      assert.ok(x.body.includes('http://***@127.0.0.1:5000/health?token=***'), x.body);
+    }
   });
 });

@@ -74,8 +74,8 @@ class FakeWorld {
         return open;
       }
       case 'signal': {
-        const p = this.procs.find((x) => x.pid === effect.pid);
-        this.signals.push({ pid: effect.pid, signal: effect.signal, at: this.t });
+        const p = this.procs.find((x) => x.pid === effect.target.pid);
+        this.signals.push({ pid: effect.target.pid, signal: effect.signal, at: this.t });
         if (!p || !this.open(p)) return false;
         if (effect.signal === 'SIGTERM' && p.onTerm === 'exit') this.closeAt(p.pid, this.t + (p.termCloseMs ?? 0));
         if (effect.signal === 'SIGKILL') this.closeAt(p.pid, this.t + (p.killCloseMs ?? 0));
@@ -112,8 +112,7 @@ class FakeWorld {
 const scope = (patch: Partial<ScopeContext> = {}): ScopeContext => ({
   protectedPids: new Map([[1, 'PID 1 (init)']]),
   scope: 'app',
-  appPids: new Set([100, 101, 102]),
-  uid: ME,
+  app: { uid: ME, pmIds: new Set(), instances: new Map([[100, undefined], [101, undefined], [102, undefined]]) },
   ...patch,
 });
 
@@ -146,7 +145,7 @@ describe('freePortsPlan', () => {
     const r = w.run({ ports: [5000], scope: scope(), graceMs: 2000 });
     assert.equal(r.free, true);
     assert.deepEqual(r.stillHeld, []);
-    assert.deepEqual(r.killed, [{ port: 5000, pid: 100, command: 'node server.js', uid: ME, signal: 'SIGTERM', why: 'a process of the app' }]);
+    assert.deepEqual(r.killed, [{ port: 5000, pid: 100, command: 'node server.js', uid: ME, signal: 'SIGTERM', why: 'an instance of the app (pid 100)' }]);
     assert.deepEqual(w.signalsOf('SIGKILL'), []);
     assert.ok(r.elapsedMs >= 10 && r.elapsedMs < 100, `elapsed ${r.elapsedMs}: polled until the socket closed, not the whole grace`);
   });

@@ -1,121 +1,107 @@
+// The identity rule as a table: uid x lineage x PM2 marks x cwd, under every scope. Pure.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { judge, type HolderFacts, type ScopeContext } from '../../../src/ports/scope.js';
+import { judge, type HolderFacts, type Rule, type ScopeContext } from '../../../src/ports/scope.js';
 
-const ME = 1000;
+const APP_UID = 1000;
+const NOBODY = 65534;
+const HOME = '/home/ops/.pm2';
 const APP_CWD = '/srv/helpdesk';
-const APP_SCRIPT = '/srv/helpdesk/server.js';
+const APP = { pmId: 3, name: 'helpdesk-backend' };
+const OTHER = { pmId: 4, name: 'billing' };
 
 const ctx = (patch: Partial<ScopeContext> = {}): ScopeContext => ({
   protectedPids: new Map([
     [1, 'PID 1 (init)'],
     [500, 'the PM2 daemon'],
     [600, 'helpdesk-monitor itself'],
-    [599, 'an ancestor of helpdesk-monitor'],
+    [599, 'an ancestor of this process'],
   ]),
   scope: 'app',
-  appPids: new Set([700, 701]),
-  appCwd: APP_CWD,
-  appScript: APP_SCRIPT,
-  otherApps: new Map([[800, 'billing']]),
-  uid: ME,
+  app: { name: APP.name, uid: APP_UID, pmIds: new Set([APP.pmId]), instances: new Map([[700, 111], [701, undefined]]), cwd: APP_CWD },
+  pm2Home: HOME,
+  otherApps: new Map([[800, OTHER.name]]),
   ...patch,
 });
 
+const appMarks = { pmId: APP.pmId, name: APP.name, pm2Home: HOME };
+const otherMarks = { pmId: OTHER.pmId, name: OTHER.name, pm2Home: HOME };
+
 const holder = (pid: number, patch: Partial<HolderFacts> = {}): HolderFacts => ({
-  pid, uid: ME, command: '/usr/bin/python3 -m http.server', cwd: '/home/someone', ...patch,
+  pid, uid: APP_UID, command: '/usr/bin/python3 -m http.server', cwd: '/home/someone', marks: {}, lineage: [{ pid: 42 }], ...patch,
+});
+
+interface Row {
+  readonly what: string;
+  readonly facts: HolderFacts;
+  readonly app: [boolean, Rule];
+  readonly user: [boolean, Rule];
+  readonly any?: boolean;
+}
+
+const rows: Row[] = [
+  { what: 'an instance (pid and start time match)', facts: holder(700, { startTicks: 111 }), app: [true, 'instance'], user: [true, 'uid'] },
+  { what: 'an instance seen earlier whose pid now names a later process', facts: holder(700, { startTicks: 999 }), app: [false, 'not-the-app'], user: [true, 'uid'] },
+  { what: 'a descendant of an instance', facts: holder(900, { lineage: [{ pid: 701 }, { pid: 500 }] }), app: [true, 'descendant'], user: [true, 'uid'] },
+  { what: "an orphan carrying the app's pm_id", facts: holder(901, { marks: appMarks }), app: [true, 'pm2-marks'], user: [true, 'uid'] },
+  { what: "a cluster sibling carrying the app's name (another pm_id)", facts: holder(902, { marks: { ...appMarks, pmId: 9 } }), app: [true, 'pm2-marks'], user: [true, 'uid'] },
+  { what: "in the app's cwd, no PM2 marks", facts: holder(903, { cwd: APP_CWD }), app: [true, 'cwd'], user: [true, 'uid'] },
+  { what: "in the app's cwd, environment unreadable", facts: holder(904, { cwd: APP_CWD, marks: undefined }), app: [false, 'cwd'], user: [true, 'uid'] },
+  { what: "in the app's cwd carrying another app's pm_id", facts: holder(905, { cwd: APP_CWD, marks: otherMarks }), app: [false, 'other-app'], user: [false, 'other-app'] },
+  { what: "in the app's cwd, descending from another app's instance", facts: holder(906, { cwd: APP_CWD, lineage: [{ pid: 800 }] }), app: [false, 'other-app'], user: [false, 'other-app'] },
+  { what: "in the app's cwd, an ancestor carries another app's pm_id", facts: holder(907, { cwd: APP_CWD, lineage: [{ pid: 50, marks: otherMarks }] }), app: [false, 'other-app'], user: [false, 'other-app'] },
+  { what: "another app's instance", facts: holder(800, { cwd: APP_CWD }), app: [false, 'other-app'], user: [false, 'other-app'] },
+  { what: "the app's pm_id of another PM2_HOME", facts: holder(908, { marks: { ...appMarks, pm2Home: '/root/.pm2' } }), app: [false, 'other-app'], user: [false, 'other-app'] },
+  { what: "nobody's process in the app's cwd", facts: holder(909, { uid: NOBODY, cwd: APP_CWD }), app: [false, 'uid'], user: [false, 'uid'] },
+  { what: "nobody's process carrying the app's pm_id", facts: holder(910, { uid: NOBODY, marks: appMarks }), app: [false, 'uid'], user: [false, 'uid'] },
+  { what: "nobody's descendant of an instance", facts: holder(911, { uid: NOBODY, lineage: [{ pid: 700 }] }), app: [false, 'uid'], user: [false, 'uid'] },
+  { what: "a stranger of the app's uid", facts: holder(912), app: [false, 'not-the-app'], user: [true, 'uid'] },
+  { what: "a command line that contains the app's script (server.js.bak)", facts: holder(913, { command: `node ${APP_CWD}/server.js.bak` }), app: [false, 'not-the-app'], user: [true, 'uid'] },
+];
+
+describe('judge: the identity rule, as a table', () => {
+  for (const r of rows) {
+    test(r.what, () => {
+      for (const [scope, [kill, rule]] of [['app', r.app], ['user', r.user]] as const) {
+        const v = judge(r.facts, ctx({ scope }));
+        assert.equal(v.kill, kill, `${scope}: ${v.why}`);
+        assert.equal(v.rule, rule, `${scope}: ${v.why}`);
+        if (!v.kill) assert.match(v.why, /kill_scope (user|any) would allow it/, `${scope}: the refusal names the setting that would allow it`);
+      }
+      assert.equal(judge(r.facts, ctx({ scope: 'any' })).kill, r.any ?? true);
+    });
+  }
 });
 
 describe('judge: never-killed pids', () => {
   for (const scope of ['app', 'user', 'any', 'port'] as const) {
-    test(`protected pids are refused under scope ${scope}`, () => {
-      for (const [pid, why] of [
-        [1, 'PID 1 (init)'],
-        [500, 'the PM2 daemon'],
-        [600, 'helpdesk-monitor itself'],
-        [599, 'an ancestor of helpdesk-monitor'],
-      ] as const) {
-        // even when the pid also looks like the app's own process
-        const v = judge(holder(pid, { uid: ME, cwd: APP_CWD, command: `node ${APP_SCRIPT}` }), ctx({ scope, appPids: new Set([pid]) }));
+    test(`refused under scope ${scope}, even when they look like the app`, () => {
+      for (const pid of [1, 500, 600, 599]) {
+        const v = judge(holder(pid, { cwd: APP_CWD, marks: appMarks }), ctx({ scope, app: { ...ctx().app, instances: new Map([[pid, undefined]]) } }));
         assert.equal(v.kill, false, `${scope} ${pid}`);
-        assert.equal(v.why, `protected: ${why}`);
+        assert.equal(v.rule, 'never-killed');
+        assert.match(v.why, /^protected: /);
       }
     });
   }
 });
 
-describe('judge: scope app', () => {
-  test("the app's own pid (or a descendant listed in appPids) may be killed", () => {
-    const v = judge(holder(701), ctx());
-    assert.deepEqual(v, { kill: true, why: 'a process of the app' });
-  });
-
-  test("a process running in the app's cwd may be killed", () => {
-    const v = judge(holder(900, { cwd: APP_CWD }), ctx());
-    assert.equal(v.kill, true);
-    assert.match(v.why, /app's directory \/srv\/helpdesk/);
-  });
-
-  test("a process running the app's script may be killed", () => {
-    const v = judge(holder(901, { command: `node ${APP_SCRIPT} --port 5000` }), ctx());
-    assert.equal(v.kill, true);
-    assert.match(v.why, /app's script/);
-  });
-
-  test('a cwd that only starts with the app cwd does not match', () => {
-    const v = judge(holder(902, { cwd: `${APP_CWD}-old` }), ctx());
+describe('judge: places that identify nothing', () => {
+  test('a cwd of / never identifies the app', () => {
+    const v = judge(holder(920, { cwd: '/' }), ctx({ app: { ...ctx().app, cwd: '/' } }));
     assert.equal(v.kill, false);
+    assert.equal(v.rule, 'not-the-app');
   });
 
-  test('a process of another PM2 app is refused, even in the same cwd', () => {
-    const v = judge(holder(800, { cwd: APP_CWD, command: `node ${APP_SCRIPT}` }), ctx());
-    assert.deepEqual(v, { kill: false, why: 'a process of another PM2 app (billing)' });
-  });
-
-  test('a stranger is refused with a reason naming kill_scope', () => {
-    const v = judge(holder(903), ctx());
+  test('outside PM2 (no PM2_HOME in the scope) any PM2 app process is another app', () => {
+    const { pm2Home: _h, ...outside } = ctx();
+    const v = judge(holder(921, { cwd: APP_CWD, marks: appMarks }), outside);
     assert.equal(v.kill, false);
-    assert.match(v.why, /kill_scope app/);
-    assert.match(v.why, /user or any/);
+    assert.equal(v.rule, 'other-app');
   });
 
-  test('without cwd/script facts only app pids are killable', () => {
-    const c = ctx({ appCwd: undefined, appScript: undefined } as Partial<ScopeContext>);
-    assert.equal(judge(holder(904, { cwd: undefined }), c).kill, false);
-    assert.equal(judge(holder(905, { command: '' }), c).kill, false);
-    assert.equal(judge(holder(700), c).kill, true);
-  });
-
-  test('a holder with unknown cwd does not match an app without cwd', () => {
-    const c: ScopeContext = { protectedPids: new Map(), scope: 'app', appPids: new Set(), uid: ME };
-    assert.equal(judge({ pid: 42, uid: ME, command: 'x' }, c).kill, false);
-  });
-});
-
-describe('judge: scope user', () => {
-  test('same uid may be killed', () => {
-    const v = judge(holder(903), ctx({ scope: 'user' }));
+  test('kill_scope user means the app uid, not the monitor uid', () => {
+    const v = judge(holder(922, { uid: NOBODY }), ctx({ scope: 'user', app: { ...ctx().app, uid: NOBODY } }));
     assert.equal(v.kill, true);
-    assert.match(v.why, /same user \(uid 1000\)/);
-  });
-
-  test('another uid is refused and the reason names both uids', () => {
-    const v = judge(holder(903, { uid: 0 }), ctx({ scope: 'user' }));
-    assert.equal(v.kill, false);
-    assert.match(v.why, /owned by uid 0, outside kill_scope user \(uid 1000\)/);
-  });
-});
-
-describe('judge: scope any and port', () => {
-  test('any kills a stranger of any uid', () => {
-    assert.deepEqual(judge(holder(903, { uid: 0 }), ctx({ scope: 'any' })), { kill: true, why: 'kill_scope any' });
-  });
-  test('any kills another PM2 app too', () => {
-    assert.equal(judge(holder(800), ctx({ scope: 'any' })).kill, true);
-  });
-  test('port (operator kill-port) kills a stranger', () => {
-    const v = judge(holder(903, { uid: 33 }), ctx({ scope: 'port' }));
-    assert.equal(v.kill, true);
-    assert.match(v.why, /explicit kill-port/);
   });
 });

@@ -10,8 +10,11 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { buildScope } from '../../../src/ports/context.js';
 import type { ScopeContext } from '../../../src/ports/scope.js';
-import { ancestry, descendants, listeningInodes, procAvailable, procFacts, socketOwners } from '../../../src/ports/procfs.js';
-import { runFreePortsSync, signal, snapshotSync } from '../../../src/ports/sync.js';
+import { procAvailable, procFacts } from '../../../src/proc/read.js';
+import { ancestry, descendants } from '../../../src/proc/tree.js';
+import { listeningInodes, socketOwners } from '../../../src/proc/sockets.js';
+import { runFreePortsSync, snapshotSync } from '../../../src/ports/sync.js';
+import { killJudged } from '../../../src/ports/kill.js';
 
 const skip = procAvailable ? false : 'needs Linux /proc';
 const UID = process.getuid?.() ?? -1;
@@ -42,7 +45,13 @@ if (process.argv[2] === 'child') {
 
 after(() => {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const pid of extraPids) signal(pid, 'SIGKILL');
+  for (const pid of extraPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -85,8 +94,7 @@ const portScope = (): ScopeContext => ({
     [process.ppid, 'the test runner'],
   ]),
   scope: 'port',
-  appPids: new Set(),
-  uid: UID,
+  app: { uid: UID, pmIds: new Set(), instances: new Map() },
 });
 
 describe('procfs and snapshotSync against a real listener', { skip }, () => {
@@ -208,17 +216,17 @@ describe('runFreePortsSync against real processes', { skip }, () => {
 
   test('scope app with the child as the app pid (buildScope) kills it', async () => {
     const h = await startHolder(['-e', LISTEN()]);
-    const scope = buildScope({ scope: 'app', appPids: [h.child.pid!] });
+    const scope = buildScope({ scope: 'app', app: { pids: [h.child.pid!] } });
     const r = runFreePortsSync({ ports: [h.port], scope, graceMs: 2000, now: () => performance.now() });
     assert.equal(r.free, true);
-    assert.equal(r.killed[0]?.why, 'a process of the app');
+    assert.match(r.killed[0]?.why ?? '', /an instance of the app/);
     await h.exited;
   });
 
   test('scope app refuses a stranger and leaves it running', async () => {
     const h = await startHolder(['-e', LISTEN()]);
     try {
-      const scope = buildScope({ scope: 'app', appPids: [], appCwd: '/nonexistent-app-dir' });
+      const scope = buildScope({ scope: 'app', app: { pids: [], cwd: '/nonexistent-app-dir' } });
       const r = runFreePortsSync({ ports: [h.port], scope, graceMs: 2000, now: () => performance.now() });
       assert.equal(r.free, false);
       assert.deepEqual(r.stillHeld, [h.port]);
@@ -264,11 +272,17 @@ describe('runFreePortsSync against real processes', { skip }, () => {
     assert.equal(listeningInodes(new Set([h.port])).size, 0);
   });
 
-  test('signal() reports false for a pid that is gone', async () => {
+  test('killJudged reports gone for a pid that is gone, and leaves a reused pid alone', async () => {
     const h = await startHolder(['-e', LISTEN()]);
+    const facts = procFacts(h.child.pid!)!;
+    // The same pid with another start time: what the pid names now is not what was judged.
+    const reused = killJudged({ ...facts, startTicks: facts.startTicks - 1 }, portScope(), 'SIGTERM');
+    assert.equal(reused.outcome, 'gone');
+    assert.match(reused.why ?? '', /now names another process/);
+    assert.equal(h.child.exitCode, null, 'still running');
     h.child.kill('SIGKILL');
     await h.exited;
-    assert.equal(signal(h.child.pid!, 'SIGTERM'), false);
+    assert.equal(killJudged(facts, portScope(), 'SIGTERM').outcome, 'gone');
   });
 });
 

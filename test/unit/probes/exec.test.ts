@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
-import { APP_NAME_VAR, probeExec, substituteAppName } from '../../../src/probes/exec.js';
+import { APP_NAME_VAR, execCleanupsDone, probeExec, substituteAppName } from '../../../src/probes/exec.js';
 
 // Real processes. Every long-lived one runs `sleep N` with an N unique to this run, so the tests
 // find them by their exact command line and never mistake (or signal) anything they did not start.
@@ -58,7 +58,9 @@ function stillAlive(p: Proc): boolean {
 /** Our own children, zombies included: after a probe resolves there must be none. */
 const myChildren = (): Proc[] => allProcs().filter((p) => p.ppid === process.pid);
 
-afterEach(() => {
+afterEach(async () => {
+  // A probe is decided at its deadline; reaping what it killed may end a moment later.
+  await execCleanupsDone();
   const left = myChildren();
   assert.deepEqual(left.map((p) => `${p.pid} ${p.state} ${p.argv.join(' ')}`), [], 'no child (nor zombie) left behind');
 });
@@ -209,6 +211,7 @@ describe('probeExec', () => {
       assert.equal(r.failure, 'timeout');
       assert.match(r.detail, /^no exit within 300 ms, process tree killed/);
       assert.ok(took >= 290 && took < 300 + 500, `took ${took} ms`);
+      await execCleanupsDone();
       assert.deepEqual(sleepers(m), []);
     });
 
@@ -233,6 +236,7 @@ describe('probeExec', () => {
       const [s1, s2] = [seen.get(m1), seen.get(m2)];
       assert.ok(s1 && s2, `both sleepers seen: ${[...seen.keys()].join(', ')}`);
       assert.notEqual(s2.pgrp, s1.pgrp, 'the setsid sleeper is in its own process group');
+      await execCleanupsDone();
       assert.equal(stillAlive(s1), false, 'the grouped sleeper is gone');
       assert.equal(stillAlive(s2), false, 'the escaped sleeper is gone');
       assert.deepEqual(sleepers(m1, m2), []);
@@ -249,6 +253,7 @@ describe('probeExec', () => {
       assert.ok(!r.ok);
       assert.equal(r.failure, 'timeout');
       assert.match(r.detail, /^aborted, process tree killed/);
+      await execCleanupsDone();
       assert.deepEqual(sleepers(m), []);
     });
 

@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { HealthConfig } from '../../../src/config/schema.js';
+import { Limiter } from '../../../src/engine/process-cache.js';
 import { createHttpProber, type HttpProber } from '../../../src/probes/http.js';
 
 let server: Server;
 let base: string;
 let prober: HttpProber;
 let hits: Record<string, number> = {};
+/** Trickling answers still being written, and when each one's connection closed. */
+const trickles = new Set<NodeJS.Timeout>();
+let trickleClosedAt: number[] = [];
 
 before(async () => {
   server = createServer((req, res) => {
@@ -23,6 +27,20 @@ before(async () => {
       return void res.end('down');
     }
     if (url === '/hang') return; // never answers
+    if (url === '/trickle') {
+      // Headers at once, then one byte of body every 500 ms, for ever: every byte restarts an
+      // idle timeout, so only a deadline over the whole answer ends this.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('.');
+      const t = setInterval(() => res.write('.'), 500);
+      trickles.add(t);
+      res.on('close', () => {
+        clearInterval(t);
+        trickles.delete(t);
+        trickleClosedAt.push(performance.now());
+      });
+      return;
+    }
     if (url === '/big') {
       res.setHeader('content-length', 10_000);
       return void res.end('x'.repeat(10_000));
@@ -44,6 +62,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const t of trickles) clearInterval(t);
   prober.close();
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
@@ -185,4 +204,62 @@ describe('createHttpProber', () => {
       server.off('connection', onConn);
     }
   });
+
+  describe('the deadline covers the whole answer, body included', () => {
+    test('a body that trickles one byte every 500 ms is a timeout at the deadline, and its connection is dropped', async () => {
+      trickleClosedAt = [];
+      const started = performance.now();
+      const r = await prober.probe(health('/trickle', { timeoutMs: 1200 }));
+      const took = performance.now() - started;
+      assert.ok(!r.ok);
+      assert.equal(r.failure, 'timeout');
+      assert.equal(r.detail, 'no answer within 1200 ms');
+      assert.ok(took >= 1190, `took ${took} ms`);
+      assert.ok(took < 1200 + 700, `decided at the deadline, not at the next byte or later: took ${took} ms`);
+      // The server sees the request end: the trickle no longer ties up a pooled socket.
+      const until = performance.now() + 2000;
+      while (trickleClosedAt.length === 0 && performance.now() < until) await new Promise((res) => setTimeout(res, 10));
+      assert.equal(trickleClosedAt.length, 1, 'the trickling connection was closed');
+      assert.ok(trickleClosedAt[0]! - started < 1200 + 900, `closed ${trickleClosedAt[0]! - started} ms after the start`);
+      // The prober still works afterwards, on a fresh connection.
+      assert.equal((await prober.probe(health('/health'))).ok, true);
+    });
+
+    test('a trickle longer than max_body is body-too-large before the deadline', async () => {
+      const r = await prober.probe(health('/trickle', { timeoutMs: 5000, maxBodyBytes: 2 }));
+      assert.ok(!r.ok);
+      assert.equal(r.failure, 'body-too-large');
+      assert.ok(r.latencyMs < 2500, String(r.latencyMs));
+    });
+
+    test('a fractional timeout (what is left of a verify window) is reported in whole milliseconds', async () => {
+      const r = await prober.probe(health('/hang', { timeoutMs: 288.302 }));
+      assert.deepEqual([r.ok, !r.ok && r.failure, !r.ok && r.detail], [false, 'timeout', 'no answer within 288 ms']);
+    });
+
+    test('an abort ends a trickling probe at once', async () => {
+      const ac = new AbortController();
+      const pending = prober.probe(health('/trickle', { timeoutMs: 10_000 }), ac.signal);
+      setTimeout(() => ac.abort(), 100);
+      const started = performance.now();
+      const r = await pending;
+      assert.ok(performance.now() - started < 1000);
+      assert.deepEqual([r.ok, !r.ok && r.failure, !r.ok && r.detail], [false, 'timeout', 'aborted']);
+      const early = await prober.probe(health('/health'), AbortSignal.abort());
+      assert.deepEqual([early.ok, !early.ok && early.detail], [false, 'aborted before it started']);
+    });
+
+    test('with one concurrency slot, a healthy probe waits for a trickling one only until its deadline', async () => {
+      const limiter = new Limiter(1);
+      const started = performance.now();
+      const slow = limiter.run(() => prober.probe(health('/trickle', { timeoutMs: 800 })));
+      const fast = limiter.run(() => prober.probe(health('/health'))).then((r) => ({ r, at: performance.now() - started }));
+      const [s, f] = await Promise.all([slow, fast]);
+      assert.equal(s.ok, false);
+      assert.equal(f.r.ok, true);
+      assert.ok(f.at >= 790, `the healthy probe did wait for the slot: ${f.at} ms`);
+      assert.ok(f.at < 800 + 700, `the slot was freed at the trickling probe's deadline: the healthy one answered at ${f.at} ms`);
+    });
+  });
 });
+

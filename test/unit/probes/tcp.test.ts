@@ -95,6 +95,17 @@ describe('probeTcp', () => {
     assert.ok(r.latencyMs >= 290, String(r.latencyMs));
   });
 
+  test('one deadline covers the name lookup and every address tried', async () => {
+    // localhost may resolve to ::1 and 127.0.0.1: ::1 is refused at once, 127.0.0.1 gets no answer.
+    // The attempts share the probe's deadline; none of them restarts it.
+    const started = performance.now();
+    const r = await probeTcp({ host: 'localhost', port: stuckPort, timeoutMs: 400 });
+    const took = performance.now() - started;
+    assert.ok(!r.ok);
+    assert.equal(r.failure, 'timeout', r.detail);
+    assert.ok(took >= 390 && took < 400 + 500, `took ${took} ms`);
+  });
+
   test('an abort ends a pending connect as a timeout', async () => {
     const ac = new AbortController();
     const pending = probeTcp({ host: '127.0.0.1', port: stuckPort, timeoutMs: 5000 }, ac.signal);

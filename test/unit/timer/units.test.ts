@@ -1,6 +1,7 @@
-// The timer fallback as generated text: systemd service + timer, the cron schedule for each
-// interval (checked against the real cron-parser), the marked cron line (quoting proven by running
-// it through sh), and idempotent crontab editing that keeps the user's other lines.
+// The timer fallback as generated text: systemd service + timer (values read back by systemd's
+// quoting rules), the cron schedule for each interval (checked against the real cron-parser), the
+// marked cron line (quoting proven by running it through cron's % rule and sh), values with
+// control characters refused, and crontab editing that changes only our line.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CronExpressionParser } from 'cron-parser';
 import { UsageError } from '../../../src/errors.js';
-import { CRON_MARKER, UNIT_NAME, cronLine, cronSchedule, editCrontab, systemdUnits, type CheckCommand } from '../../../src/timer/units.js';
+import { CRON_MARKER, UNIT_NAME, cronLine, cronSchedule, editCrontab, isOurCronLine, systemdUnits, type CheckCommand } from '../../../src/timer/units.js';
+import { cronCommand, execArgv, unitEnv, unitValues } from '../../helpers/unit-file.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -23,32 +25,6 @@ function keys(unit: string): Map<string, string[]> {
     if (m) out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!]);
   }
   return out;
-}
-
-/**
- * What cron hands to sh (as Vixie cron does): the command after the 5 schedule fields, with \%
- * unescaped; a bare % ends the command and the rest becomes stdin (each % a newline).
- */
-function cronCommand(line: string): { command: string; stdin: string } {
-  const raw = line.split(' ').slice(5).join(' ');
-  let command = '';
-  let escaped = false;
-  for (let i = 0; i < raw.length; i++) {
-    const ch = raw[i]!;
-    if (escaped) {
-      command = ch === '%' ? `${command.slice(0, -1)}%` : command + ch;
-      escaped = false;
-      continue;
-    }
-    if (ch === '\\') {
-      escaped = true;
-      command += ch;
-      continue;
-    }
-    if (ch === '%') return { command, stdin: raw.slice(i + 1).replace(/%/g, '\n') };
-    command += ch;
-  }
-  return { command, stdin: '' };
 }
 
 describe('systemdUnits', () => {
@@ -87,11 +63,35 @@ describe('systemdUnits', () => {
     assert.doesNotThrow(() => systemdUnits(CMD, 10_000));
   });
 
-  test('paths with spaces are quoted in ExecStart and Environment', () => {
+  test('paths with spaces are double-quoted in ExecStart and Environment (systemd quoting)', () => {
     const cmd: CheckCommand = { node: '/opt/my node/bin/node', cli: '/opt/hdm/cli.js', config: '/srv/help desk/monitor.yaml', pm2Home: '/home/o ps/.pm2' };
     const k = keys(systemdUnits(cmd, 5 * MIN).service);
-    assert.deepEqual(k.get('ExecStart'), ["'/opt/my node/bin/node' /opt/hdm/cli.js check --config '/srv/help desk/monitor.yaml'"]);
-    assert.ok(k.get('Environment')?.includes("PM2_HOME='/home/o ps/.pm2'"));
+    assert.deepEqual(k.get('ExecStart'), ['"/opt/my node/bin/node" /opt/hdm/cli.js check --config "/srv/help desk/monitor.yaml"']);
+    assert.ok(k.get('Environment')?.includes('"PM2_HOME=/home/o ps/.pm2"'), String(k.get('Environment')));
+  });
+
+  test('odd characters arrive intact in the argv and environment systemd builds', () => {
+    const odd = ['a b', 'say "hi"', "it's", 'back\\slash\\', 'cost $5', '${HOME}', '$$', '100%', '%h', 'semi;colon', '#hash', '`tick`', 'é ü 日本', ' lead', 'trail '];
+    for (const o of odd) {
+      const cmd: CheckCommand = { node: `/opt/n ${o.replace(/["'\\]/g, '')}/node`, cli: `/opt/${o}/cli.js`, config: `/srv/${o}/monitor.yaml`, pm2Home: `/home/${o}/.pm2` };
+      const service = systemdUnits(cmd, 5 * MIN).service;
+      const exec = unitValues(service, 'ExecStart');
+      assert.equal(exec.length, 1, `one ExecStart for ${JSON.stringify(o)}`);
+      assert.deepEqual(execArgv(exec[0]!), [cmd.node, cmd.cli, 'check', '--config', cmd.config], `${JSON.stringify(o)}: ${exec[0]}`);
+      assert.deepEqual(unitEnv(service), { PM2_HOME: cmd.pm2Home, PM2_DISCRETE_MODE: 'true' }, `${JSON.stringify(o)}: ${service}`);
+    }
+  });
+
+  test('the executable is taken literally by systemd: a $ in the node path is not doubled', () => {
+    const exec = unitValues(systemdUnits({ ...CMD, node: '/opt/$x/node' }, 5 * MIN).service, 'ExecStart')[0]!;
+    assert.ok(exec.startsWith('"/opt/$x/node" '), exec);
+  });
+
+  test('quotes or a backslash in the node path are refused (systemd refuses them in an executable path)', () => {
+    for (const node of ['/opt/"q"/node', "/opt/it's/node", '/opt/back\\slash/node']) {
+      assert.throws(() => systemdUnits({ ...CMD, node }, 5 * MIN), (err: unknown) => err instanceof UsageError && /node executable path/.test(err.message), node);
+      assert.doesNotThrow(() => cronLine({ ...CMD, node }, 5 * MIN, '/tmp/log'), `cron can run ${node}`);
+    }
   });
 
   test('a % in a path is escaped as %% (systemd expands % specifiers)', () => {
@@ -99,6 +99,57 @@ describe('systemdUnits', () => {
     const k = keys(systemdUnits(cmd, 5 * MIN).service);
     assert.equal(k.get('ExecStart')?.[0], '/usr/bin/node /opt/hdm/dist/src/cli/index.js check --config /srv/100%%yes/monitor.yaml');
     assert.ok(k.get('Environment')?.includes('PM2_HOME=/home/%%h/.pm2'), String(k.get('Environment')));
+  });
+});
+
+describe('values with control characters are refused, naming the value escaped', () => {
+  const controls: readonly [string, string][] = [
+    ['a newline', '\n'],
+    ['a carriage return', '\r'],
+    ['a tab', '\t'],
+    ['a NUL', '\u0000'],
+    ['ESC', '\u001b'],
+    ['DEL', '\u007f'],
+    ['NEL (C1)', '\u0085'],
+    ['CSI (C1)', '\u009b'],
+  ];
+  const fields: readonly [keyof CheckCommand, RegExp][] = [
+    ['node', /node executable path/],
+    ['cli', /CLI path/],
+    ['config', /config path/],
+    ['pm2Home', /PM2_HOME/],
+  ];
+  const refused = (what: RegExp, value: string) => (err: unknown): boolean => {
+    assert.ok(err instanceof UsageError, String(err));
+    assert.match(err.message, what);
+    assert.ok(![...err.message].some((c) => c.codePointAt(0)! < 0x20 || (c.codePointAt(0)! >= 0x7f && c.codePointAt(0)! <= 0x9f)), `the message is printable: ${JSON.stringify(err.message)}`);
+    const hex = `\\x${value.codePointAt(0)!.toString(16).padStart(2, '0')}`;
+    assert.ok(err.message.includes(`before${hex}after`), `names the value, escaped (${hex}): ${err.message}`);
+    return true;
+  };
+  for (const [label, c] of controls) {
+    for (const [field, what] of fields) {
+      test(`${label} in ${field}`, () => {
+        const cmd: CheckCommand = { ...CMD, [field]: `/x/before${c}after` };
+        assert.throws(() => systemdUnits(cmd, 5 * MIN), refused(what, c));
+        assert.throws(() => cronLine(cmd, 5 * MIN, '/var/log/hdm.log'), refused(what, c));
+      });
+    }
+    test(`${label} in the user name or the cron log file`, () => {
+      assert.throws(() => systemdUnits(CMD, 5 * MIN, `before${c}after`), refused(/user name/, c));
+      assert.throws(() => cronLine(CMD, 5 * MIN, `/var/log/before${c}after`), refused(/cron log file/, c));
+    });
+  }
+
+  test('the reproduction: a newline in the config path no longer adds an ExecStartPre= line or a crontab line', () => {
+    const cmd: CheckCommand = { ...CMD, config: '/srv/x\nExecStartPre=/bin/touch /tmp/pwned\n/monitor.yaml' };
+    assert.throws(() => systemdUnits(cmd, 5 * MIN), UsageError);
+    assert.throws(() => cronLine({ ...CMD, pm2Home: '/home/x\n* * * * * /bin/touch /tmp/pwned #' }, 5 * MIN, '/tmp/log'), UsageError);
+  });
+
+  test('a user name with whitespace or quotes is refused for User=; % is doubled', () => {
+    for (const u of ['two words', 'o"k', "it's"]) assert.throws(() => systemdUnits(CMD, 5 * MIN, u), UsageError, u);
+    assert.deepEqual(unitValues(systemdUnits(CMD, 5 * MIN, 'ops%1').service, 'User'), ['ops%%1']);
   });
 });
 
@@ -155,6 +206,8 @@ describe('cronLine', () => {
       writeFileSync(file, `process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), home: process.env.PM2_HOME }) + '\\n'); process.exit(${code});\n`);
       return file;
     };
+    const oddDir = join(root, `all of: ' " \\ \\% %% $HOME \${HOME} \`id\` ; # & | < > * ? ~ ( ) { } !`);
+    mkdirSync(oddDir);
     const runLine = (line: string): { status: number | null; log: string } => {
       const { command, stdin } = cronCommand(line);
       assert.equal(stdin, '', 'cron would not cut the command at a %');
@@ -174,6 +227,20 @@ describe('cronLine', () => {
         assert.equal(recorded.home, join(root, 'pm2 home'));
       });
     }
+
+  test('every sh and cron special character in every value arrives intact', () => {
+    const log = join(oddDir, 'cron log.txt');
+    const cli = join(oddDir, 'fake cli.cjs');
+    writeFileSync(cli, `process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), home: process.env.PM2_HOME }) + '\\n');\n`);
+    const cmd: CheckCommand = { node: process.execPath, cli, config: join(oddDir, 'my monitor.yaml'), pm2Home: join(oddDir, 'pm2 home') };
+    const line = cronLine(cmd, 5 * MIN, log);
+    assert.ok(isOurCronLine(line), line);
+    const r = runLine(line);
+    assert.equal(r.status, 0, `${r.log}\n${line}`);
+    const recorded = JSON.parse(readFileSync(log, 'utf8').trim()) as { argv: string[]; home: string };
+    assert.deepEqual(recorded.argv, ['check', '--config', cmd.config]);
+    assert.equal(recorded.home, cmd.pm2Home);
+  });
   });
 
   test('a % in a path is escaped as \\% (cron turns a bare % into a newline)', () => {
@@ -238,6 +305,45 @@ describe('editCrontab', () => {
     const theirs = `0 3 * * * echo '${CRON_MARKER}' > /tmp/x`;
     assert.ok(editCrontab(`${theirs}\n`, ours5).split('\n').includes(theirs));
     assert.ok(editCrontab(`${theirs}\n${ours5}\n`, undefined).split('\n').includes(theirs));
+  });
+
+  test('only lines in our exact form are ours: mentions, copies under comments and edits by hand are not', () => {
+    assert.ok(isOurCronLine(ours5));
+    assert.ok(isOurCronLine(ours5.replace('*/5', '*/7')), 'our line with a schedule edited by hand is still ours');
+    for (const theirs of [
+      `# ${ours5}`,
+      `#${ours5}`,
+      `0 3 * * * /usr/bin/backup ${CRON_MARKER}`,
+      `0 3 * * * /usr/bin/backup # ${CRON_MARKER}`,
+      `0 3 * * * /usr/bin/backup ## helpdesk-monitor-check`,
+      `${ours5} `,
+      `${ours5}\r`,
+      `${ours5} # mine now`,
+      `@reboot PM2_HOME=/x /usr/bin/node cli check >> /log 2>&1 || [ $? -eq 3 ] ${CRON_MARKER}`,
+      'b/monitor.yaml >> /var/log/hdm.log 2>&1 || [ $? -eq 3 ] # helpdesk-monitor-check',
+    ]) {
+      assert.equal(isOurCronLine(theirs), false, theirs);
+      const text = `${others[0]}\n${theirs}\n${ours5}\n`;
+      assert.equal(editCrontab(text, undefined), `${others[0]}\n${theirs}\n`, `kept: ${theirs}`);
+    }
+  });
+
+  test('remove changes no other byte: CRs, tabs, blank lines, no final newline, our line in the middle', () => {
+    const mid = `MAILTO=ops\r\n\t# tabbed\n\n${ours5}\n0 1 * * * /usr/local/bin/backup --all`;
+    assert.equal(editCrontab(mid, undefined), `MAILTO=ops\r\n\t# tabbed\n\n0 1 * * * /usr/local/bin/backup --all`);
+    const noOurs = `${others.join('\n')}\n\n\n`;
+    assert.equal(editCrontab(noOurs, undefined), noOurs, 'nothing of ours: the very same text');
+    assert.equal(editCrontab('\n\n', undefined), '\n\n');
+  });
+
+  test('install after remove returns the same text (and a crontab without a final newline gets one before our line)', () => {
+    const text = `${others.join('\n')}\n`;
+    assert.equal(editCrontab(editCrontab(text, ours5), undefined), text);
+    assert.equal(editCrontab(others.join('\n'), ours5), `${others.join('\n')}\n${ours5}\n`);
+  });
+
+  test('only a line of ours can be installed', () => {
+    assert.throws(() => editCrontab('', '* * * * * /bin/true'), /not a line of ours/);
   });
 
   test('blank lines of the user\'s crontab are kept', () => {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, UsageError } from '../../../src/errors.js';
-import { descendants, procFacts } from '../../../src/ports/procfs.js';
+import { procFacts } from '../../../src/proc/read.js';
+import { descendants } from '../../../src/proc/tree.js';
 import {
   STOP_SHIM,
   checkSeconds,

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, test } from 'node:test';
+import { createLogger, reconfigureLogger, type Logger } from '../../../src/log/logger.js';
+import { forgetSecrets, rememberConfigSecrets } from '../../../src/redact.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hdm-logger-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => forgetSecrets());
+
+/** End the logger and wait until its file transports have written everything. */
+function end(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.on('finish', resolve).end());
+}
+
+describe('every line is redacted', () => {
+  for (const format of ['text', 'json'] as const) {
+    test(`${format}: message and metadata (nested too) lose URL credentials, query values, webhook tokens and remembered secrets`, async () => {
+      rememberConfigSecrets({ notify: [{ url: 'http://127.0.0.1:1/hook/plain', headers: { 'X-Api-Key': 'HEADER-SECRET-1' } }], apps: [] });
+      const file = join(dir, `${format}.log`);
+      const logger = createLogger({ level: 'debug', format, file, console: 'none' });
+      logger.warn('probe GET http://ops:PASS-WORD-1@127.0.0.1:5000/health?token=QUERY-VALUE-1 failed', {
+        app: 'demo',
+        target: 'https://hooks.slack.com/services/T0AAAA/B0BBBB/SLACKTOKEN1234567890',
+        nested: { steps: ['wait for online and http://127.0.0.1:5000/health?key=QUERY-VALUE-2'], header: 'sent HEADER-SECRET-1' },
+      });
+      logger.error(new Error('POST https://discord.com/api/webhooks/123456789012345678/DISCORD-TOKEN-1 refused'));
+      await end(logger);
+      const text = readFileSync(file, 'utf8');
+      for (const s of ['PASS-WORD-1', 'QUERY-VALUE-1', 'QUERY-VALUE-2', 'SLACKTOKEN', 'DISCORD-TOKEN-1', 'HEADER-SECRET-1', 'ops:']) {
+        assert.ok(!text.includes(s), `${s} in:\n${text}`);
+      }
+      assert.ok(text.includes('http://***@127.0.0.1:5000/health?token=***'), text);
+      assert.ok(text.includes('https://hooks.slack.com/services/***'), text);
+      assert.ok(text.includes('demo'), 'ordinary fields stay');
+      if (format === 'json') for (const line of text.trim().split('\n')) JSON.parse(line);
+    });
+  }
+});
+
+describe('reconfigureLogger', () => {
+  test('the same logger object takes a new level, format and file; the old file is closed and gets nothing more', async () => {
+    const first = join(dir, 'first.log');
+    const second = join(dir, 'second.log');
+    const logger = createLogger({ level: 'info', format: 'text', file: first, console: 'none' });
+    logger.debug('debug before');
+    logger.info('info before');
+    reconfigureLogger(logger, { level: 'debug', format: 'json', file: second, console: 'none' });
+    logger.debug('debug after', { n: 1 });
+    await end(logger);
+    const a = readFileSync(first, 'utf8');
+    const b = readFileSync(second, 'utf8');
+    assert.match(a, /info before/);
+    assert.doesNotMatch(a, /debug/);
+    assert.doesNotMatch(a, /after/);
+    const line = JSON.parse(b.trim()) as Record<string, unknown>;
+    assert.equal(line['message'], 'debug after');
+    assert.equal(line['level'], 'debug');
+    assert.equal(line['n'], 1);
+  });
+  test('reconfigured lines are still redacted', async () => {
+    const file = join(dir, 'again.log');
+    const logger = createLogger({ level: 'info', format: 'text', console: 'none' });
+    reconfigureLogger(logger, { level: 'info', format: 'text', file, console: 'none' });
+    logger.info('GET http://u:SECRET-PW-7@h/health');
+    await end(logger);
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /SECRET-PW-7/);
+  });
+});
