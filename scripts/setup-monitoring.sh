@@ -2,7 +2,7 @@
 # setup-monitoring.sh: the original one-shot setup, safe to run again.
 #   - checks the config (a dry run of the port cleanup)
 #   - makes the scripts executable
-#   - creates the config's state/log directory (mode 0750) and installs the fallback watch:
+#   - creates the config's state/log directory (mode 0700) and installs the fallback watch:
 #     a systemd timer when systemd runs, else a cron line
 # Usage: sudo bash scripts/setup-monitoring.sh --config /srv/helpdesk/monitor.yaml [--every 5m] [--cron|--systemd]
 set -euo pipefail
@@ -34,7 +34,7 @@ chmod +x "$here"/*.sh
 if [ -z "$mode" ]; then
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then mode="--systemd"; else mode="--cron"; fi
 fi
-# install-timer also creates the config's state_dir (lock, state.json, logs) with mode 0750.
+# install-timer also creates the config's state_dir (lock, state.json, logs) with mode 0700.
 echo "3/3 installing the fallback watch ($mode, every $every) and the state directory"
 "${cli[@]}" install-timer "$mode" --every "$every" --config "$config"
 echo "done: the watch runs \`helpdesk-monitor check\` every $every (exit 3 = the module is active = fine)"

@@ -61,6 +61,20 @@ export class LockHeldError extends HelpdeskError {
   }
 }
 
+/**
+ * A folder or file of the monitor's own cannot be trusted: state_dir owned by another user or
+ * writable by others, a log file that is a symbolic link. Exit code 2: the operator must fix it.
+ */
+export class UnsafePathError extends HelpdeskError {
+  override readonly name = 'UnsafePathError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Render any thrown value as one line, without stack noise. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -1,11 +1,11 @@
 /** Exit codes and the top-level error handler shared by every command. */
-import { ConfigError, LockHeldError, UsageError, describeError } from '../errors.js';
+import { ConfigError, LockHeldError, UnsafePathError, UsageError, describeError } from '../errors.js';
 
 export const EXIT = { ok: 0, unhealthy: 1, usage: 2, locked: 3 } as const;
 
 /** Map an error to its exit code and print it for a person. */
 export function failWith(err: unknown): never {
-  if (err instanceof ConfigError || err instanceof UsageError) {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof UnsafePathError) {
     process.stderr.write(`helpdesk-monitor: ${err.message}\n`);
     if (err instanceof UsageError) process.stderr.write('Run `helpdesk-monitor --help` for usage.\n');
     process.exit(EXIT.usage);

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { sleep } from '../clock.js';
 import { CONFIG_ENV, MODULE_NAME, moduleSetting } from '../config/load.js';
 import { startMonitor, type RunningMonitor } from '../engine/runner.js';
-import { LockHeldError, describeError } from '../errors.js';
+import { ConfigError, LockHeldError, describeError } from '../errors.js';
 import { pm2Home } from '../paths.js';
 import { exitOnSignals } from './exit.js';
 
@@ -28,9 +28,11 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
   }
   let lastError = '';
   let lastMtime = -1;
+  let retryAt = 0;
   while (!stopped && !monitor) {
     const mtime = mtimeOf(configPath);
-    if (mtime !== lastMtime) {
+    if (mtime !== lastMtime || (retryAt > 0 && Date.now() >= retryAt)) {
+      retryAt = 0;
       lastMtime = mtime;
       try {
         const level = moduleSetting(env, home, 'log_level');
@@ -40,17 +42,20 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
         });
         return;
       } catch (err) {
+        // A failed start gave everything back (the lock included), so trying again is safe.
+        // A config error waits for the file to change; anything else (another instance holds the
+        // lock, a state dir to chmod, a full disk) is fixed outside the config: retry in 10 s.
         const msg = describeError(err);
-        if (err instanceof LockHeldError) {
-          if (msg !== lastError) say(`standing by: ${msg}`);
-          lastMtime = -1; // retry while the other instance holds the lock
-        } else if (msg !== lastError) {
-          say(`cannot start: ${msg}\nwaiting for ${configPath} to change`);
+        if (err instanceof ConfigError) {
+          if (msg !== lastError) say(`cannot start: ${msg}\nwaiting for ${configPath} to change`);
+        } else {
+          if (msg !== lastError) say(`${err instanceof LockHeldError ? 'standing by' : 'cannot start, retrying every 10 s'}: ${msg}`);
+          retryAt = Date.now() + 10_000;
         }
         lastError = msg;
       }
     }
-    await sleep(lastError.includes('holds the lock') ? 10_000 : 2000);
+    await sleep(2000);
   }
 }
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../config/duration.js';
 import { loadConfig, locateConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
+import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { printable } from '../text/printable.js';
 import { UNIT_NAME, cronLine, editCrontab, refuseUnsafeCommand, systemdUnits, type CheckCommand } from '../timer/units.js';
@@ -122,9 +123,9 @@ export async function installMain(argv: readonly string[]): Promise<void> {
   process.stdout.write(`crontab: ${line}\n`);
 }
 
-/** The state dir holds the lock, state.json and the logs: make it now, private to the owner's group. */
+/** The state dir holds the lock, state.json and the logs: make it now, private (or refuse it). */
 function makeStateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  ensurePrivateDir(dir);
   process.stdout.write(`state and log directory: ${printable(dir)}\n`);
 }
 

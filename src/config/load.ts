@@ -86,6 +86,7 @@ function parseConfigFile(file: string): MonitorConfig {
   const path = resolve(file);
   const document = readDocument(path);
   const { root, mapPath } = normalise(document, path);
+  rejectPrototypeKeys(root, path, mapPath);
   const merged = applyDefaults(root, path, mapPath);
   const parsed = rootSchema.safeParse(merged, { reportInput: true });
   if (!parsed.success) throw new ConfigError(path, parsed.error.issues.flatMap((i) => toIssues(i, mapPath)));
@@ -161,6 +162,40 @@ function normalise(doc: unknown, path: string): { root: unknown; mapPath: PathMa
     return p[2] === 'name' ? ['apps', i, 'name'] : ['apps', i, 'monitor', ...p.slice(2)];
   };
   return { root: { ...global, apps: monitored }, mapPath };
+}
+
+/** Keys that reach an object's prototype machinery instead of naming a setting. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Refuse keys like `__proto__` anywhere in what we read. Merging defaults into an app copies keys
+ * with plain assignment, where `__proto__` replaces the object's prototype, and zod reads
+ * inherited values: `"__proto__": {"kill_scope": "any"}` would silently widen what may be killed.
+ * An ecosystem file can do the same without the key (`{ __proto__: {...} }` in JS sets the
+ * prototype itself): an object whose prototype is a plain object is refused too. Class
+ * instances (a Date, a RegExp) are left for the schema to reject.
+ */
+function rejectPrototypeKeys(root: unknown, file: string, mapPath: PathMapper): void {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<object>();
+  const walk = (v: unknown, at: readonly PropertyKey[]): void => {
+    if (typeof v !== 'object' || v === null || seen.has(v) || issues.length >= 10) return;
+    seen.add(v);
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, [...at, i]));
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      if (typeof proto === 'object' && !Object.hasOwn(proto, 'constructor')) {
+        issues.push({ path: formatPath(mapPath([...at, '__proto__'])), message: 'an object with its own prototype (`__proto__: {...}`) is not allowed: write the keys themselves' });
+      }
+      return;
+    }
+    for (const key of Object.keys(v)) {
+      if (PROTOTYPE_KEYS.has(key)) issues.push({ path: formatPath(mapPath([...at, key])), message: `"${key}" is not allowed as a key: it names an object's prototype, not a setting` });
+      else walk((v as Record<string, unknown>)[key], [...at, key]);
+    }
+  };
+  walk(root, []);
+  if (issues.length > 0) throw new ConfigError(file, issues);
 }
 
 /**

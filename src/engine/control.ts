@@ -1,66 +1,131 @@
 /**
  * Operator input to a running (or the next) monitor: `pause`, `resume`, `reset` write
  * `<state_dir>/control.json`; the monitor watches it. Separate from state.json, which only the
- * monitor writes, so the two never race.
+ * monitor writes, so the two never race. Read through a schema: nothing in the file can stop
+ * the monitor. A file that is not a control document, or an app entry that is invalid, is kept
+ * aside once (control.json.corrupt-<time>, one warning) and the file is rewritten without it, so
+ * the next read is clean; the app it named simply has no pause or reset. App names are keys of
+ * null-prototype objects or a Map, so `__proto__` is just a name.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { ensurePrivateDir } from '../fsx/private-dir.js';
+import { readOwnFile, setAside, writeJsonAtomic } from '../fsx/safe-write.js';
+import { issueText, oneLine } from './state-file.js';
 import type { Control } from './worker.js';
-import { readFileSync } from 'node:fs';
-import { writeJsonAtomic } from './state-file.js';
 
 export interface ControlDocument {
   readonly version: 1;
   readonly apps: Readonly<Record<string, { readonly paused_until?: string; readonly reset_at?: string }>>;
 }
 
+type Entry = ControlDocument['apps'][string];
+
 export const controlFilePath = (dir: string): string => join(dir, 'control.json');
 
-/** Read the control file (missing or unreadable: no control). */
-export function readControl(path: string): Map<string, Control> {
+const isoTime = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'expected an ISO time');
+const entrySchema = z.object({
+  paused_until: z.union([z.literal('indefinite'), isoTime]).optional(),
+  reset_at: isoTime.optional(),
+});
+// Entries are judged one by one (and zod would copy keys into a plain object, losing `__proto__`).
+const documentSchema = z.object({
+  version: z.literal(1).optional(),
+  apps: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object of apps by name'),
+});
+
+/** What was read: the valid entries, and what was wrong (undefined when nothing). */
+interface ControlRead {
+  readonly apps: Map<string, Entry>;
+  readonly problem?: string;
+  /** The bytes read (absent when the file could not be read at all, e.g. a link). */
+  readonly bytes?: Buffer;
+}
+
+/**
+ * Read the control file (missing: no control). A bad file or entry is kept aside and the file
+ * rewritten without it; `warn` is told once, with where the copy went.
+ */
+export function readControl(path: string, warn?: (message: string) => void): Map<string, Control> {
+  const read = loadControl(path);
+  if (read.problem !== undefined) {
+    const aside = keepAside(path, read);
+    // Rewritten only if nobody changed it meanwhile (an operator's `pause` wins; the next read judges it).
+    const now = readOwnFile(path);
+    const unchanged = read.bytes === undefined ? now.kind !== 'ok' : now.kind === 'ok' && now.bytes.equals(read.bytes);
+    if (unchanged) {
+      try {
+        writeJsonAtomic(path, toDocument(read.apps));
+      } catch {
+        // left as it is: judged again at the next read
+      }
+    }
+    warn?.(`the control file ${path} ${read.problem}${aside}; the pauses and resets it held for those apps are dropped`);
+  }
   const out = new Map<string, Control>();
-  for (const [app, c] of Object.entries(readDocument(path).apps)) {
+  for (const [app, c] of read.apps) {
     const paused = c.paused_until === 'indefinite' ? 'indefinite' : c.paused_until ? Date.parse(c.paused_until) : undefined;
     const reset = c.reset_at ? Date.parse(c.reset_at) : undefined;
     out.set(app, {
-      ...(paused !== undefined && (paused === 'indefinite' || Number.isFinite(paused)) ? { pausedUntil: paused } : {}),
-      ...(reset !== undefined && Number.isFinite(reset) ? { resetAt: reset } : {}),
+      ...(paused !== undefined ? { pausedUntil: paused } : {}),
+      ...(reset !== undefined ? { resetAt: reset } : {}),
     });
   }
   return out;
 }
 
-/** Change one app's control entry (read, modify, write atomically). */
+/**
+ * Change one app's control entry (read, modify, write atomically). The state dir is made
+ * private (or refused, UnsafePathError) first; a broken control file is kept aside and replaced.
+ */
 export function updateControl(path: string, app: string, change: { pausedUntil?: number | 'indefinite' | null; resetAt?: number }): void {
-  const doc = readDocument(path); // a missing or broken control file is replaced
-  const cur: { paused_until?: string; reset_at?: string } = { ...(doc.apps[app] ?? {}) };
+  ensurePrivateDir(dirname(path));
+  const read = loadControl(path);
+  if (read.problem !== undefined) keepAside(path, read);
+  const cur: { paused_until?: string; reset_at?: string } = { ...(read.apps.get(app) ?? {}) };
   if (change.pausedUntil === null) delete cur.paused_until;
   else if (change.pausedUntil !== undefined) cur.paused_until = change.pausedUntil === 'indefinite' ? 'indefinite' : new Date(change.pausedUntil).toISOString();
   if (change.resetAt !== undefined) cur.reset_at = new Date(change.resetAt).toISOString();
-  writeJsonAtomic(path, { version: 1, apps: { ...doc.apps, [app]: cur } });
+  read.apps.set(app, cur);
+  writeJsonAtomic(path, toDocument(read.apps));
 }
 
-type Entry = ControlDocument['apps'][string];
-
-/** The control document, with anything malformed (null, wrong types) dropped. */
-function readDocument(path: string): { apps: Record<string, Entry> } {
+function loadControl(path: string): ControlRead {
+  const read = readOwnFile(path, 16 * 1024 * 1024);
+  if (read.kind === 'missing') return { apps: new Map() };
+  if (read.kind === 'unsafe') return { apps: new Map(), problem: `cannot be read (${read.why})` };
+  const bytes = read.bytes;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return { apps: {} };
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    return { apps: new Map(), problem: `is not JSON (${oneLine((err as Error).message)})`, bytes };
   }
-  const apps: Record<string, Entry> = {};
-  const given = isRecord(raw) && isRecord(raw['apps']) ? raw['apps'] : {};
-  for (const [name, e] of Object.entries(given)) {
-    if (!isRecord(e)) continue;
-    apps[name] = {
-      ...(typeof e['paused_until'] === 'string' ? { paused_until: e['paused_until'] } : {}),
-      ...(typeof e['reset_at'] === 'string' ? { reset_at: e['reset_at'] } : {}),
-    };
+  const doc = documentSchema.safeParse(raw);
+  if (!doc.success) return { apps: new Map(), problem: `is not a control document (${issueText(doc.error)})`, bytes };
+  const apps = new Map<string, Entry>();
+  const bad: string[] = [];
+  for (const [app, e] of Object.entries(doc.data.apps)) {
+    const r = entrySchema.safeParse(e);
+    if (r.success) apps.set(app, r.data);
+    else bad.push(`${oneLine(JSON.stringify(app))}: ${issueText(r.error)}`);
   }
-  return { apps };
+  if (bad.length === 0) return { apps, bytes };
+  return { apps, problem: `has invalid entries (${bad.slice(0, 5).join('; ')}${bad.length > 5 ? `; and ${bad.length - 5} more` : ''})`, bytes };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** ` (kept as <path>)`, or '' when it could not be kept. */
+function keepAside(path: string, read: ControlRead): string {
+  try {
+    return ` (kept as ${setAside(path, read.bytes, 'corrupt')})`;
+  } catch {
+    return '';
+  }
+}
+
+/** The document for a set of entries; `apps` has no prototype, so any app name is a plain key. */
+function toDocument(entries: ReadonlyMap<string, Entry>): ControlDocument {
+  const apps = Object.create(null) as Record<string, Entry>;
+  for (const [app, e] of entries) apps[app] = e;
+  return { version: 1, apps };
 }

@@ -11,6 +11,7 @@ import { formatDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import type { MonitorConfig } from '../config/schema.js';
 import { Pm2Error, UsageError, describeError } from '../errors.js';
+import { ensurePrivateDir, octal } from '../fsx/private-dir.js';
 import { acquireLock, type HeldLock } from '../lock/lock.js';
 import { createLogger, reconfigureLogger, type Logger, type LoggerOptions } from '../log/logger.js';
 import { stateDir } from '../paths.js';
@@ -25,7 +26,7 @@ import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { switchableNotifier } from '../notify/switchable.js';
 import { redactDeep, redactUrl } from '../redact.js';
 import { controlFilePath, readControl } from './control.js';
-import { loadStateDocument, quarantine, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
+import { openStateFile, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
 import type { WorkerView } from './worker.js';
 
 export interface RunOptions {
@@ -45,9 +46,15 @@ export interface RunningMonitor {
   stop(): Promise<void>;
 }
 
-/** Build a logger for a config. */
+/**
+ * Build a logger for a config. The state dir is made private (or refused: UnsafePathError) first:
+ * it holds the log, the lock and the state, and nothing may be written there before it is judged.
+ */
 export function loggerFor(config: MonitorConfig, options: Pick<RunOptions, 'console' | 'logLevel'>): Logger {
-  return createLogger(loggerOptionsFor(config, options));
+  const dir = ensurePrivateDir(stateDir(config.stateDir));
+  const logger = createLogger(loggerOptionsFor(config, options));
+  if (dir.repairedFrom !== undefined) logger.warn(`state_dir ${dir.path} was readable by others (mode ${octal(dir.repairedFrom)}); it is private now (0700)`);
+  return logger;
 }
 
 /** The logger settings a config asks for (also applied to the live logger at reload). */
@@ -73,25 +80,49 @@ function takeLock(config: MonitorConfig, logger: Logger): HeldLock {
   });
 }
 
-/** Start the monitor for a lifetime. Throws ConfigError (invalid config) or LockHeldError. */
+/**
+ * Start the monitor for a lifetime. Throws ConfigError (invalid config), UnsafePathError (state
+ * dir or log file) or LockHeldError. A start that fails gives back all it took, the lock first
+ * of all: the PM2 module retries in this same process, and a lock kept by a failed start would
+ * keep it out for good.
+ */
 export async function startMonitor(options: RunOptions): Promise<RunningMonitor> {
-  const clock = options.clock ?? systemClock;
   const config = loadConfig(options.configPath);
   const logger = loggerFor(config, options);
-  const lock = takeLock(config, logger);
-  let pm2: Pm2Port;
+  const undo: (() => unknown)[] = [];
   try {
-    pm2 = await waitForPm2(options.pm2Home, logger);
+    const lock = takeLock(config, logger);
+    undo.push(() => lock.release());
+    return await startLocked(options, config, logger, lock, undo);
   } catch (err) {
-    lock.release();
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch {
+        // give back the rest
+      }
+    }
+    await new Promise<void>((r) => logger.on('finish', r).end());
     throw err;
   }
+}
+
+/** The rest of the start, under the lock; every resource taken pushes its undo step. */
+async function startLocked(options: RunOptions, config: MonitorConfig, logger: Logger, lock: HeldLock, undo: (() => unknown)[]): Promise<RunningMonitor> {
+  const clock = options.clock ?? systemClock;
+  const pm2 = await waitForPm2(options.pm2Home, logger);
+  undo.push(() => pm2.close());
   const prober = createHttpProber(() => clock.now());
+  undo.push(() => prober.close());
   const { engine, notifier, stateDirOf, writer } = openEngine(config, { pm2, prober, clock, logger });
+  undo.push(() => notifier.close());
   engine.start();
+  undo.push(() => engine.stop());
   const selfReport = scheduleSelfReport(logger);
+  undo.push(() => selfReport.cancel());
   const controlFile = controlFilePath(stateDirOf());
-  watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile)));
+  watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile, (m) => logger.warn(m))));
+  undo.push(() => unwatchFile(controlFile));
 
   // A reload applies everything a running monitor can change in place: apps, concurrency, the
   // notifier (new targets; the old one delivers what it queued, then closes) and the log (level,
@@ -333,20 +364,9 @@ function openEngine(config: MonitorConfig, deps: OpenDeps) {
   const dir = stateDir(config.stateDir);
   const statePath = stateFilePath(dir);
   const restored = new Map<string, ReturnType<typeof restoreApp>>();
-  const read = loadStateDocument(statePath);
-  if (read.kind === 'corrupt') {
-    let aside = '';
-    try {
-      aside = ` (kept as ${quarantine(statePath)})`;
-    } catch {
-      // could not copy it: it will be overwritten
-    }
-    // JSON.parse quotes the raw bytes it choked on: keep the line one line, and short.
-    const why = [...read.why].map((c) => (c < " " || (c >= "\u007f" && c <= "\u009f") ? "?" : c)).join("").slice(0, 120);
-    logger.warn(`the state file ${statePath} is unreadable (${why})${aside}; starting with fresh state`);
-  } else if (read.kind === 'ok') {
-    for (const [name, rec] of Object.entries(read.doc.apps)) restored.set(name, restoreApp(rec, clock.now()));
-  }
+  const saved = openStateFile(statePath);
+  if (saved.warning) logger.warn(saved.warning);
+  for (const [name, rec] of Object.entries(saved.apps)) restored.set(name, restoreApp(rec, clock.now()));
   // Switchable: a reload with other webhook targets swaps what the engine's events reach.
   const notifier = switchableNotifier(createNotifier({ targets: config.notify, logger, clock }));
   const host = hostname();
@@ -358,7 +378,7 @@ function openEngine(config: MonitorConfig, deps: OpenDeps) {
     onChange: writer.poke,
     onEvent: (e) => notifier.notify({ ...e, killed: e.killed ? [...e.killed] : undefined, at: new Date(), host }),
   });
-  engine.applyControl(readControl(controlFilePath(dir)));
+  engine.applyControl(readControl(controlFilePath(dir), (m) => logger.warn(m)));
   return { engine, notifier, writer, stateDirOf: () => dir };
 }
 

@@ -1,16 +1,23 @@
 /**
- * The single-instance lock: a JSON file under state_dir, created with O_EXCL so exactly one
- * process wins however many start at once. A stale lock is taken over under a short-lived guard
+ * The single-instance lock: a JSON file under state_dir (a private folder, see fsx/private-dir),
+ * created with O_EXCL|O_NOFOLLOW so exactly one process wins however many start at once and a
+ * planted link is never written through. A stale lock is taken over under a short-lived guard
  * file (also O_EXCL), so two processes that both see it stale cannot both win. The owner renews
- * a heartbeat (atomic rename) and removes the file when it exits.
+ * a heartbeat (atomic rename of a random-named temp file) and removes the file when it exits.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import { LockHeldError } from '../errors.js';
-import { procFacts } from '../ports/procfs.js';
+import { ensurePrivateDir } from '../fsx/private-dir.js';
+import { createExclusive as createFile, readOwnFile, writeFileAtomic } from '../fsx/safe-write.js';
+import { isGoneState, procFacts } from '../proc/read.js';
 import { judgeHolder, type HolderFacts, type LockRecord } from './holder.js';
+
+/** Lock files this process holds now: a record naming our pid is ours only if listed here. */
+const heldHere = new Set<string>();
 
 export interface LockOptions {
   readonly path: string;
@@ -30,12 +37,13 @@ export interface HeldLock {
 
 /** Take the lock or throw LockHeldError (exit code 3) naming the holder. */
 export function acquireLock(options: LockOptions): HeldLock {
-  mkdirSync(dirname(options.path), { recursive: true });
+  ensurePrivateDir(dirname(options.path));
   const facts: HolderFacts = {
     hostname: osHostname(),
     nowMs: Date.now(),
     probe: probePid,
     remoteStaleAfterMs: options.remoteStaleAfterMs ?? 10 * 60_000,
+    self: { pid: process.pid, holds: heldHere.has(resolve(options.path)) },
   };
   const mine = ownRecord(facts.hostname);
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -54,15 +62,16 @@ export function acquireLock(options: LockOptions): HeldLock {
 }
 
 function hold(options: LockOptions, record: LockRecord): HeldLock {
+  const key = resolve(options.path);
+  heldHere.add(key);
   let released = false;
+  const isOurs = (cur: ReturnType<typeof readRecord>): cur is LockRecord =>
+    typeof cur !== 'string' && cur.pid === record.pid && cur.started_at === record.started_at && cur.token === record.token;
   const beat = setInterval(() => {
     if (released) return;
-    const now = { ...record, heartbeat_at: new Date().toISOString() };
-    const tmp = `${options.path}.${process.pid}.tmp`;
     try {
-      const cur = readRecord(options.path);
-      if (typeof cur === 'string' || cur.pid !== record.pid) return; // no longer ours: never overwrite
-      writeFileAtomic(tmp, options.path, now);
+      if (!isOurs(readRecord(options.path))) return; // no longer ours: never overwrite
+      writeRecord(options.path, { ...record, heartbeat_at: new Date().toISOString() });
     } catch {
       // a failed heartbeat is retried at the next beat
     }
@@ -72,14 +81,9 @@ function hold(options: LockOptions, record: LockRecord): HeldLock {
     if (released) return;
     released = true;
     clearInterval(beat);
-    const cur = readRecord(options.path);
-    if (typeof cur !== 'string' && cur.pid === record.pid && cur.started_at === record.started_at) {
-      try {
-        unlinkSync(options.path);
-      } catch {
-        // already gone
-      }
-    }
+    process.off('exit', release);
+    heldHere.delete(key);
+    if (isOurs(readRecord(options.path))) safeUnlink(options.path);
   };
   process.once('exit', release);
   return { path: options.path, record, release };
@@ -105,8 +109,10 @@ function takeOver(options: LockOptions, seen: LockRecord | 'corrupt', mine: Lock
         ? seen === 'corrupt'
         : typeof now !== 'string' && typeof seen !== 'string' && now.pid === seen.pid && now.started_at === seen.started_at;
     if (!same) return false; // released or changed hands while we looked: judge again
-    writeFileAtomic(`${options.path}.${process.pid}.tmp`, options.path, mine);
-    const why = seen === 'corrupt' ? 'the lock file was unreadable' : judgeHolder(seen, { hostname: osHostname(), nowMs: Date.now(), probe: probePid, remoteStaleAfterMs: options.remoteStaleAfterMs ?? 600_000 }).why;
+    writeRecord(options.path, mine);
+    const why = seen === 'corrupt'
+      ? 'the lock file was unreadable'
+      : judgeHolder(seen, { hostname: osHostname(), nowMs: Date.now(), probe: probePid, remoteStaleAfterMs: options.remoteStaleAfterMs ?? 600_000, self: { pid: process.pid, holds: false } }).why;
     options.onTakeover?.(why, seen === 'corrupt' ? undefined : seen);
     return true;
   } finally {
@@ -116,54 +122,56 @@ function takeOver(options: LockOptions, seen: LockRecord | 'corrupt', mine: Lock
 
 function ownRecord(host: string): LockRecord {
   const now = new Date().toISOString();
-  const ticks = procFacts(process.pid)?.startTicks;
+  const facts = procFacts(process.pid);
   return {
     pid: process.pid, hostname: host, started_at: now, heartbeat_at: now,
     command: process.argv.slice(1).join(' '),
-    ...(ticks === undefined ? {} : { start_ticks: ticks }),
+    ...(facts === undefined ? {} : { start_ticks: facts.startTicks, cmdline: facts.command }),
+    token: randomBytes(8).toString('hex'),
   };
 }
 
-function probePid(pid: number): { alive: true; startTicks?: number } | undefined {
+function probePid(pid: number): { alive: true; startTicks?: number; cmdline?: string } | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined; // kill(0|-1, 0) would address groups
   try {
     process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
   }
-  const ticks = procFacts(pid)?.startTicks;
-  return ticks === undefined ? { alive: true } : { alive: true, startTicks: ticks };
+  const facts = procFacts(pid);
+  if (!facts) return { alive: true }; // no /proc: alive is all we know
+  if (isGoneState(facts.state)) return undefined; // a zombie holds nothing
+  return { alive: true, startTicks: facts.startTicks, cmdline: facts.command };
 }
 
 function createExclusive(path: string, record: LockRecord): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', 0o644);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    writeSync(fd, `${JSON.stringify(record)}\n`);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
+  return createFile(path, `${JSON.stringify(record)}\n`);
 }
 
+function writeRecord(path: string, record: LockRecord): void {
+  writeFileAtomic(path, `${JSON.stringify(record)}\n`);
+}
+
+/** The record, or why there is none; a link or anything but a regular file reads as corrupt (and is replaced, never followed). */
 function readRecord(path: string): LockRecord | 'gone' | 'corrupt' | 'writing' {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return 'gone';
-  }
+  const r = readOwnFile(path, 64 * 1024);
+  if (r.kind === 'missing') return 'gone';
+  if (r.kind === 'unsafe') return 'corrupt';
+  const text = r.bytes.toString('utf8');
   // An empty file is a creator between open and write, unless it has been empty for a while.
   if (text === '') return Date.now() - mtimeMs(path) < 5000 ? 'writing' : 'corrupt';
   try {
-    const r = JSON.parse(text) as Partial<LockRecord>;
-    if (typeof r.pid !== 'number' || typeof r.hostname !== 'string' || typeof r.started_at !== 'string') return 'corrupt';
-    return { heartbeat_at: r.started_at, command: '', ...r } as LockRecord;
+    const rec = JSON.parse(text) as Partial<LockRecord> | null;
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return 'corrupt';
+    if (!Number.isInteger(rec.pid) || typeof rec.hostname !== 'string' || typeof rec.started_at !== 'string') return 'corrupt';
+    return {
+      pid: rec.pid!, hostname: rec.hostname, started_at: rec.started_at,
+      heartbeat_at: typeof rec.heartbeat_at === 'string' ? rec.heartbeat_at : rec.started_at,
+      command: typeof rec.command === 'string' ? rec.command : '',
+      ...(Number.isInteger(rec.start_ticks) ? { start_ticks: rec.start_ticks! } : {}),
+      ...(typeof rec.cmdline === 'string' ? { cmdline: rec.cmdline } : {}),
+      ...(typeof rec.token === 'string' ? { token: rec.token } : {}),
+    };
   } catch {
     return 'corrupt';
   }
@@ -171,20 +179,10 @@ function readRecord(path: string): LockRecord | 'gone' | 'corrupt' | 'writing' {
 
 function mtimeMs(path: string): number {
   try {
-    return statSync(path).mtimeMs;
+    return lstatSync(path).mtimeMs;
   } catch {
     return 0;
   }
-}
-
-function writeFileAtomic(tmp: string, path: string, record: LockRecord): void {
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, `${JSON.stringify(record)}\n`);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 function safeUnlink(path: string): void {
@@ -197,6 +195,7 @@ function safeUnlink(path: string): void {
 
 function heldError(path: string, rec: LockRecord | undefined, why: string): LockHeldError {
   if (!rec) return new LockHeldError(`another helpdesk-monitor holds the lock (${why}); lock file ${path}`, 0);
+  if (rec.pid === process.pid) return new LockHeldError(`this process (pid ${rec.pid}) already holds the lock ${path}`, rec.pid);
   const age = Date.now() - Date.parse(rec.started_at);
   return new LockHeldError(
     `another helpdesk-monitor holds the lock: pid ${rec.pid} on ${rec.hostname}, running for ${Number.isFinite(age) ? formatDuration(age) : '?'} (${rec.command}). ` +
@@ -209,6 +208,6 @@ function heldError(path: string, rec: LockRecord | undefined, why: string): Lock
 export function inspectLock(path: string, remoteStaleAfterMs = 600_000): { readonly record: LockRecord; readonly live: boolean; readonly why: string } | undefined {
   const rec = readRecord(path);
   if (typeof rec === 'string') return undefined;
-  const v = judgeHolder(rec, { hostname: osHostname(), nowMs: Date.now(), probe: probePid, remoteStaleAfterMs });
+  const v = judgeHolder(rec, { hostname: osHostname(), nowMs: Date.now(), probe: probePid, remoteStaleAfterMs, self: { pid: process.pid, holds: heldHere.has(resolve(path)) } });
   return { record: rec, live: v.live, why: v.why };
 }

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import winston from 'winston';
 import type { LogConfig } from '../config/schema.js';
+import { APPEND_NOFOLLOW, PRIVATE_FILE_MODE, ensureAppendable } from '../fsx/safe-write.js';
 import { redactDeep, redactText } from '../redact.js';
 
 export type Logger = winston.Logger;
@@ -73,10 +74,15 @@ function loggerOptions(options: LoggerOptions): winston.LoggerOptions {
     );
   }
   if (options.file) {
-    mkdirSync(dirname(options.file), { recursive: true });
+    mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+    // winston opens the file by name: make sure that name is a private regular file of ours
+    // (UnsafePathError for a link), and have winston open it, and every rotated successor,
+    // without following a link and 0600 (its default would be 0644).
+    ensureAppendable(options.file);
     transports.push(
       new winston.transports.File({
         filename: options.file,
+        options: { flags: APPEND_NOFOLLOW, mode: PRIVATE_FILE_MODE },
         maxsize: options.maxSizeBytes ?? 10 * 1024 * 1024,
         maxFiles: options.maxFiles ?? 5,
         tailable: true,

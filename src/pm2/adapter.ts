@@ -140,6 +140,13 @@ class Pm2Adapter implements Pm2Port {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    // PM2 7's disconnectBus arms a 200 ms fallback that reads `Client.sub_sock` (the class, not
+    // the instance: a typo) and so throws from a timer when the bus socket has not said 'close'
+    // by then, as when we close right after launching the bus (a start that fails, which the
+    // module retries in the same process). Give the class the property it reads: the fallback
+    // then just ends quietly.
+    const klass = (this.api as { Client?: { constructor?: { sub_sock?: unknown } } }).Client?.constructor;
+    if (klass && klass.sub_sock === undefined) klass.sub_sock = {};
     try {
       this.bus?.close?.();
     } catch {

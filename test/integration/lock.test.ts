@@ -1,8 +1,10 @@
 // The single-instance lock (<state_dir>/monitor.lock) under real concurrency: many `check` and
 // `run` processes at once, a holder killed with SIGKILL, and hand-written lock records for every
 // judgement (a live local holder is never displaced for its age; a dead or reused pid and a silent
-// remote holder are taken over; a remote holder with a fresh heartbeat is respected).
+// remote holder are taken over; a remote holder with a fresh heartbeat is respected; pid 1 and a
+// live process that is not the helpdesk-monitor of the record are taken over).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +61,7 @@ interface Record_ {
   heartbeat_at: string;
   command: string;
   start_ticks?: number;
+  cmdline?: string;
 }
 
 function writeLock(lock: string, rec: Record_): string {
@@ -246,4 +249,48 @@ test('an unreadable lock file is replaced', T, async () => {
   const r = await runCli(['check', '--config', config], env, 60_000);
   assert.equal(r.code, 0, show(r));
   assert.equal(existsSync(lock), false, 'check took it and released it');
+});
+
+test('a lock naming pid 1 is taken over', T, async () => {
+  const { config, lock } = setup();
+  writeLock(lock, { pid: 1, hostname: hostname(), started_at: ANCIENT, heartbeat_at: new Date().toISOString(), command: 'init', start_ticks: startTicksOf(1) });
+  const r = await runCli(['check', '--config', config], env, 60_000);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stderr, /took over a stale lock: the lock names pid 1 \(init\), which is never a helpdesk-monitor/);
+  assert.equal(existsSync(lock), false);
+});
+
+test('a live process that is not a helpdesk-monitor, named with its exact cmdline and start ticks, is taken over and left alone', T, async () => {
+  const { config, lock } = setup();
+  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+  const pid = child.pid!;
+  ledger.add(pid);
+  const cmdline = await waitFor('sleep running', () => {
+    const c = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return c.startsWith('sleep') ? c : undefined;
+  }, 10_000, 10);
+  writeLock(lock, { pid, hostname: hostname(), started_at: ANCIENT, heartbeat_at: ANCIENT, command: 'helpdesk-monitor run', start_ticks: startTicksOf(pid), cmdline });
+  const r = await runCli(['check', '--config', config], env, 60_000);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stderr, new RegExp(`took over a stale lock: pid ${pid} is not a helpdesk-monitor \\(it runs "sleep 600"\\)`));
+  assert.ok(pidAlive(pid), 'the process named in the lock is not harmed');
+  child.kill('SIGKILL');
+});
+
+test('a live helpdesk-monitor named with its exact cmdline and start ticks keeps the lock, however old the record', T, async () => {
+  const other = setup();
+  const holder = startCli(['run', '--config', other.config], env, ledger);
+  try {
+    await holder.waitForLine(/watching 1 app/, 30_000);
+    const real = JSON.parse(readFileSync(other.lock, 'utf8')) as Record_ & { cmdline: string };
+    const { config, lock } = setup();
+    const text = writeLock(lock, { ...real, started_at: ANCIENT, heartbeat_at: ANCIENT });
+    const r = await runCli(['check', '--config', config], env, 60_000);
+    assert.equal(r.code, 3, show(r));
+    assert.match(r.stderr, new RegExp(`holds the lock: pid ${holder.child.pid} on ${hostname()}`));
+    assert.equal(readFileSync(lock, 'utf8'), text, 'untouched');
+  } finally {
+    holder.child.kill('SIGTERM');
+    await holder.exited;
+  }
 });

@@ -194,6 +194,30 @@ test('`check` keeps the circuit across runs: the second check does not remedy wh
   chk = { config, stateDir };
 });
 
+test('an invalid record of one app (the issue\'s `"demo": null`) is kept aside once; the other app\'s open circuit is still restored', T, async () => {
+  assert.ok(chk, 'the previous test opened the circuit');
+  const { config, stateDir } = chk;
+  const path = join(stateDir, 'state.json');
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as { apps: Record<string, unknown> };
+  doc.apps['demo'] = null;
+  const text = JSON.stringify(doc);
+  writeFileSync(path, text);
+  const starts0 = pm2Starts(sb, CHK);
+
+  const r = await runCli(['check', '--config', config], env, 60_000);
+  assert.equal(r.code, 1, show(r));
+  const warned = r.stderr.split('\n').filter((l) => /the state file .* has invalid records/.test(l));
+  assert.equal(warned.length, 1, `one warning:\n${r.stderr}`);
+  assert.match(warned[0]!, /\("demo": \(root\): .*expected object, received null\) \(kept as .*\); that app starts with fresh state/);
+  assert.deepEqual(remedyStarts(r.stderr.split('\n'), CHK), [], 'the restored open circuit still holds the remedy');
+  assert.equal(pm2Starts(sb, CHK), starts0);
+  assert.equal(appRecord(stateDir, CHK)?.circuit, 'open');
+  const aside = readdirSync(stateDir).filter((f) => f.startsWith('state.json.corrupt-'));
+  assert.equal(aside.length, 1);
+  assert.equal(readFileSync(join(stateDir, aside[0]!), 'utf8'), text);
+  assert.equal((readState(stateDir)?.apps as Record<string, unknown> | undefined)?.['demo'], undefined, 'the rewritten state.json has no invalid record');
+});
+
 test('`reset` and `pause --for` given while no monitor runs are applied by the next `check`; the pause ends by itself', T, async () => {
   assert.ok(chk, 'the previous test opened the circuit');
   const { config, stateDir } = chk;

@@ -409,7 +409,7 @@ esac
   assert.deepEqual({ status: realAfter.status, out: realAfter.stdout }, { status: realBefore.status, out: realBefore.stdout }, 'the real crontab is untouched');
 });
 
-test('scripts/setup-monitoring.sh prepares the state_dir the config names (mode 0750)', T, async () => {
+test('scripts/setup-monitoring.sh prepares the state_dir the config names (mode 0700)', T, async () => {
   const base = freshDir(sb.home, 'setup-state');
   const stateDir = join(base, 'state-not-yet');
   const config = configIn(sb.home, { state_dir: stateDir, apps: [{ name: APP, ports: [PORT] }] });
@@ -425,5 +425,5 @@ test('scripts/setup-monitoring.sh prepares the state_dir the config names (mode 
   });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, new RegExp(`state and log directory:? ${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), r.stdout);
-  assert.equal(statSync(stateDir).mode & 0o777, 0o750, 'the configured state dir gets the sane permissions');
+  assert.equal(statSync(stateDir).mode & 0o777, 0o700, 'the configured state dir is private to the monitor\'s user');
 });

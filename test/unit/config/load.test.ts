@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -878,6 +878,44 @@ describe('locateConfig', () => {
     }
   });
 });
+
+describe('loadConfig: keys that name an object\'s prototype are refused', () => {
+  test('a JSON app entry with "__proto__": {"kill_scope": "any"} is an error naming the file and key path (it used to widen the scope)', () => {
+    const file = write('.json', JSON.stringify({ apps: [{ name: 'api' }] }).replace('{"name":"api"}', '{"name":"api","__proto__":{"kill_scope":"any"}}'));
+    assert.match(JSON.stringify(JSON.parse(readText(file))), /"__proto__":\{"kill_scope":"any"\}/, 'the file really has the key');
+    const err = loadError(file);
+    assert.match(issueAt(err, 'apps[0].__proto__').message, /"__proto__" is not allowed as a key/);
+  });
+
+  test('in defaults too (the merge into every app is where the prototype would change)', () => {
+    const err = loadError(write('.json', '{"defaults":{"__proto__":{"kill_scope":"any"}},"apps":[{"name":"api"}]}'));
+    issueAt(err, 'defaults.__proto__');
+  });
+
+  test('constructor and prototype are refused in YAML, at any depth', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: api\n    health:\n      constructor: 1\n    prototype: {}\n'));
+    issueAt(err, 'apps[0].health.constructor');
+    issueAt(err, 'apps[0].prototype');
+  });
+
+  test('YAML __proto__ is refused', () => {
+    issueAt(loadError(write('.yaml', 'apps:\n  - name: api\n    __proto__:\n      kill_scope: any\n')), 'apps[0].__proto__');
+  });
+
+  test('an ecosystem file: a nested object literal with __proto__ (a prototype, not a key) is refused at its ecosystem path', () => {
+    const err = loadError(write('.cjs', "module.exports = { apps: [{ name: 'api', script: 'a.js', monitor: { health: { __proto__: { url: 'http://127.0.0.1:1/' } } } }] };"));
+    assert.match(issueAt(err, 'apps[0].monitor.health.__proto__').message, /its own prototype/);
+  });
+
+  test('app names are values: an app named __proto__ or constructor is fine', () => {
+    const cfg = loadConfig(write('.yaml', 'apps:\n  - name: __proto__\n  - name: constructor\n'));
+    assert.deepEqual(cfg.apps.map((a) => a.name), ['__proto__', 'constructor']);
+  });
+});
+
+function readText(file: string): string {
+  return readFileSync(file, 'utf8');
+}
 
 describe('loadConfig: limits the timers and the probe can hold', () => {
   test('timeout: 700h is an error naming the key and the 24h limit (it used to wrap to 1 ms)', () => {

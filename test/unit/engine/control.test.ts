@@ -1,10 +1,11 @@
 /** control.json: `pause`, `resume` and `reset` written by the CLI, read by the monitor. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { controlFilePath, readControl, updateControl } from '../../../src/engine/control.js';
+import { UnsafePathError } from '../../../src/errors.js';
 
 let dir: string;
 let seq = 0;
@@ -138,9 +139,9 @@ describe('readControl', () => {
     assert.deepEqual(m.get('worker'), { pausedUntil: 'indefinite' });
   });
 
-  test('unparsable times are ignored', () => {
+  test('unparsable times make the entry invalid: no pause, no reset for that app', () => {
     const path = broken(JSON.stringify({ version: 1, apps: { api: { paused_until: 'tomorrow', reset_at: 'now' } } }));
-    assert.deepEqual(readControl(path).get('api'), {});
+    assert.equal(readControl(path).get('api'), undefined);
   });
 
   test('a broken control.json reads as empty', () => {
@@ -158,4 +159,108 @@ describe('readControl', () => {
       assert.deepEqual(m.get('worker'), { pausedUntil: 'indefinite' });
     },
   );
+});
+
+const asides = (path: string): string[] => readdirSync(dirname(path)).filter((f) => f.startsWith('control.json.corrupt-'));
+
+describe('a bad control file is kept aside once and cannot stop the monitor', () => {
+  test('an invalid entry: the others still apply, one warning, the copy kept, the file rewritten clean', () => {
+    const text = '{"version":1,"apps":{"api":null,"bad":{"paused_until":5},"worker":{"paused_until":"indefinite"}}}';
+    const path = broken(text);
+    const warnings: string[] = [];
+    const m = readControl(path, (w) => warnings.push(w));
+    assert.deepEqual([...m], [['worker', { pausedUntil: 'indefinite' }]]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /has invalid entries \("api": \(root\): .*; "bad": paused_until: .*\) \(kept as .*control\.json\.corrupt-.*\)/);
+    assert.equal(asides(path).length, 1);
+    assert.equal(readFileSync(join(dirname(path), asides(path)[0]!), 'utf8'), text, 'byte for byte');
+    assert.deepEqual(onDisk(path), { version: 1, apps: { worker: { paused_until: 'indefinite' } } });
+    // Read again (the monitor watches the file): clean now, nothing more said or kept.
+    assert.deepEqual([...readControl(path, (w) => warnings.push(w))], [['worker', { pausedUntil: 'indefinite' }]]);
+    assert.equal(warnings.length, 1);
+    assert.equal(asides(path).length, 1);
+  });
+
+  test('a document that is not a control document is kept aside and replaced by an empty one', () => {
+    for (const text of ['{"version":1,"apps":[]}', '{"version":2,"apps":{}}', 'null', '{not json']) {
+      const path = broken(text);
+      const warnings: string[] = [];
+      assert.equal(readControl(path, (w) => warnings.push(w)).size, 0, text);
+      assert.equal(warnings.length, 1, text);
+      assert.equal(asides(path).length, 1, text);
+      assert.deepEqual(onDisk(path), { version: 1, apps: {} }, text);
+    }
+  });
+});
+
+describe('app names in control.json are data', () => {
+  test('an app named __proto__ (or constructor) is paused like any other and touches no prototype', () => {
+    const path = freshPath();
+    updateControl(path, '__proto__', { pausedUntil: 'indefinite' });
+    updateControl(path, 'constructor', { resetAt: R });
+    assert.match(readFileSync(path, 'utf8'), /"__proto__": \{/);
+    const m = readControl(path);
+    assert.deepEqual(m.get('__proto__'), { pausedUntil: 'indefinite' });
+    assert.deepEqual(m.get('constructor'), { resetAt: R });
+    assert.equal(m.size, 2);
+    assert.equal(({} as Record<string, unknown>)['paused_until'], undefined);
+  });
+
+  test('a hand-written "__proto__" entry is read as the app of that name, not as a prototype', () => {
+    const m = readControl(broken('{"version":1,"apps":{"__proto__":{"paused_until":"indefinite"}}}'));
+    assert.deepEqual([...m], [['__proto__', { pausedUntil: 'indefinite' }]]);
+  });
+});
+
+describe('control.json is written privately and never through a link', () => {
+  test('the state dir is created 0700, the file 0600', () => {
+    const path = freshPath();
+    updateControl(path, 'api', { pausedUntil: T });
+    assert.equal(statSync(dirname(path)).mode & 0o777, 0o700);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+  });
+
+  test('a link planted at control.json: the victim is byte-identical, the link replaced', () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const victim = join(dir, `victim-${seq}`);
+    writeFileSync(victim, '{"version":1,"apps":{"x":{}}}');
+    symlinkSync(victim, path);
+    updateControl(path, 'api', { pausedUntil: 'indefinite' });
+    assert.equal(readFileSync(victim, 'utf8'), '{"version":1,"apps":{"x":{}}}');
+    assert.ok(lstatSync(path).isFile());
+    assert.deepEqual(onDisk(path), { version: 1, apps: { api: { paused_until: 'indefinite' } } });
+  });
+
+  test('a link at control.json read by the monitor: not followed, moved aside', () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const victim = join(dir, `victim-${seq}`);
+    writeFileSync(victim, '{"version":1,"apps":{"api":{"paused_until":"indefinite"}}}');
+    symlinkSync(victim, path);
+    const warnings: string[] = [];
+    assert.equal(readControl(path, (w) => warnings.push(w)).size, 0, 'nothing read through the link');
+    assert.match(warnings[0] ?? '', /cannot be read \(it is a symbolic link\)/);
+    assert.ok(lstatSync(join(dirname(path), asides(path)[0]!)).isSymbolicLink());
+    assert.equal(readFileSync(victim, 'utf8'), '{"version":1,"apps":{"api":{"paused_until":"indefinite"}}}');
+  });
+
+  test('the old predictable temp name (control.json.<pid>.tmp) as a link is never written', () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const victim = join(dir, `victim-${seq}`);
+    writeFileSync(victim, 'precious');
+    symlinkSync(victim, `${path}.${process.pid}.tmp`);
+    updateControl(path, 'api', { resetAt: R });
+    assert.equal(readFileSync(victim, 'utf8'), 'precious');
+    assert.ok(existsSync(path));
+  });
+
+  test('a group-writable state dir is refused (UnsafePathError), nothing written', () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    chmodSync(dirname(path), 0o770);
+    assert.throws(() => updateControl(path, 'api', { pausedUntil: T }), (err: unknown) => err instanceof UnsafePathError && /is writable by its group .*chmod 700/.test(err.message));
+    assert.equal(existsSync(path), false);
+  });
 });

@@ -3,7 +3,7 @@
 // judged by its heartbeat alone.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { judgeHolder, type HolderFacts, type LockRecord } from '../../../src/lock/holder.js';
+import { isNodeCommand, judgeHolder, type HolderFacts, type LockRecord } from '../../../src/lock/holder.js';
 
 const HOST = 'box-a';
 const NOW = Date.parse('2030-06-01T12:00:00.000Z');
@@ -87,6 +87,61 @@ describe('judgeHolder: a holder on this host', () => {
 
   test('when the probe cannot read start ticks, a live pid is live', () => {
     assert.equal(judgeHolder(record({ start_ticks: 777 }), facts(alive())).live, true);
+  });
+});
+
+describe('judgeHolder: the holder must still be the helpdesk-monitor that wrote the record', () => {
+  const CMD = 'node /opt/hdm/dist/src/cli/index.js run --config /srv/m.yaml';
+  const running = (cmdline: string, startTicks = 777): Probe => () => ({ alive: true, startTicks, cmdline });
+
+  test('the same cmdline and start ticks: live', () => {
+    assert.equal(judgeHolder(record({ cmdline: CMD }), facts(running(CMD))).live, true);
+  });
+
+  test('a live pid running another command line than the record says: stale, naming both', () => {
+    const v = judgeHolder(record({ cmdline: CMD }), facts(running('node /srv/other-app/server.js')));
+    assert.equal(v.live, false);
+    assert.match(v.why, /pid 4242 runs "node \/srv\/other-app\/server\.js", not the helpdesk-monitor that wrote the lock \("node \/opt/);
+  });
+
+  test('a record naming a live process that is no node process (sshd, a shell, a kernel thread): stale, even with its exact cmdline and ticks', () => {
+    for (const cmd of ['/usr/sbin/sshd -D', 'bash', '']) {
+      const v = judgeHolder(record({ cmdline: cmd }), facts(running(cmd)));
+      assert.equal(v.live, false, JSON.stringify(cmd));
+      assert.match(v.why, /is not a helpdesk-monitor \(it runs /);
+    }
+  });
+
+  test('an older record without cmdline naming a live node process: live (an upgrade never starts a second monitor)', () => {
+    assert.equal(judgeHolder(record(), facts(running('node /usr/bin/helpdesk-monitor run'))).live, true);
+    assert.equal(judgeHolder(record(), facts(running('/usr/sbin/cron -f'))).live, false, 'but not a non-node one');
+  });
+
+  test('control characters in a cmdline are escaped in the reason', () => {
+    const v = judgeHolder(record({ cmdline: CMD }), facts(running('node x\u001b[2J')));
+    assert.equal(v.why.includes('\u001b'), false);
+    assert.match(v.why, /\\u001b/);
+  });
+
+  test('pid 1 never holds our lock, whatever the record says', () => {
+    const f = facts(running('/sbin/init splash', 5));
+    const v = judgeHolder(record({ pid: 1, start_ticks: 5, cmdline: '/sbin/init splash' }), f);
+    assert.equal(v.live, false);
+    assert.match(v.why, /names pid 1 \(init\)/);
+  });
+
+  test('a record naming this process: live only while this process holds the lock', () => {
+    const mine = record({ pid: 500, cmdline: CMD });
+    const held = judgeHolder(mine, facts(running(CMD), { self: { pid: 500, holds: true } }));
+    assert.deepEqual(held, { live: true, why: 'held by this process (pid 500)' });
+    const leftover = judgeHolder(mine, facts(running(CMD), { self: { pid: 500, holds: false } }));
+    assert.equal(leftover.live, false);
+    assert.match(leftover.why, /names this process \(pid 500\), which does not hold it: a leftover of an earlier start/);
+  });
+
+  test('isNodeCommand', () => {
+    for (const c of ['node x.js', '/usr/bin/node --max-semi-space-size=2 /x/module.js', '/usr/bin/nodejs x', '/opt/node20 x', 'node /root/.pm2/modules/helpdesk-monitor/node_modules/helpdesk-mon']) assert.equal(isNodeCommand(c), true, c);
+    for (const c of ['', 'bash', '/sbin/init', '/usr/bin/node_exporter --web', 'python3 node.py']) assert.equal(isNodeCommand(c), false, c);
   });
 });
 
