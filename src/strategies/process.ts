@@ -16,8 +16,8 @@
  * or `any`. Never: PID 1, the monitor itself and its ancestors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, fstatSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, fstatSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describeFreed } from '../engine/describe.js';
 import { runStep } from '../engine/steps.js';
 import { runFreePorts } from '../ports/async.js';
@@ -31,6 +31,7 @@ import { lineageOf } from '../proc/tree.js';
 import { socketsOf } from '../proc/sockets.js';
 import { waitUntil } from '../proc/wait.js';
 import { pm2Home } from '../paths.js';
+import { writeFileAtomic } from '../fsx/safe-write.js';
 import { printable } from '../text/printable.js';
 import type { ProcessSpec, StrategyDeps, StrategyResult } from './types.js';
 
@@ -381,11 +382,10 @@ function tailOf(file: string, bytes = 600): string {
   }
 }
 
+/** The pidfile, written atomically without following a planted link (0644: others may read a pid). */
 function writePidfile(path: string, pid: number): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, `${pid}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${pid}\n`, 0o644);
 }
 
 /** Start the command detached (own session), output appended to the log; resolves with its pid. */

@@ -15,7 +15,7 @@ import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { PidLedger, nobodyIds } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
 import { appRecord, readState } from '../helpers/flap.js';
-import { procFacts } from '../../src/ports/procfs.js';
+import { procFacts } from '../../src/proc/read.js';
 
 const PORT = 47860;
 const APP = 'sf-demo';

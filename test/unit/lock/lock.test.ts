@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { LockHeldError, UnsafePathError } from '../../../src/errors.js';
 import type { LockRecord } from '../../../src/lock/holder.js';
 import { acquireLock, type HeldLock } from '../../../src/lock/lock.js';
-import { procFacts } from '../../../src/ports/procfs.js';
+import { procFacts } from '../../../src/proc/read.js';
 import { waitFor } from '../../helpers/sandbox.js';
 
 let dir: string;
