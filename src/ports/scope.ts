@@ -101,12 +101,12 @@ function otherAppOf(holder: HolderFacts, ctx: ScopeContext): string | undefined 
 
 /** Do these marks name the app, another app, or no app at all? */
 function marksOf(m: Pm2Marks, ctx: ScopeContext): 'app' | 'other' | 'none' {
-  if (m.pmId === undefined && m.pm2Home === undefined) return 'none';
-  // Outside PM2 (process strategy) no marks can be the app's: any PM2 app's process is another's.
+  // PM2_HOME alone (a pm2 CLI, an operator's shell, a command we spawned) names no app.
+  if (m.pmId === undefined) return 'none';
+  // Outside PM2 (process strategy, exec probes) no marks can be the app's: any PM2 app's process is another's.
   if (ctx.pm2Home === undefined) return 'other';
   if (m.pm2Home !== undefined && m.pm2Home !== ctx.pm2Home) return 'other';
-  if (m.pmId !== undefined && ctx.app.pmIds.has(m.pmId)) return 'app';
-  if (m.pmId === undefined && m.pm2Home === ctx.pm2Home) return 'none';
+  if (ctx.app.pmIds.has(m.pmId)) return 'app';
   if (ctx.app.name !== undefined && m.name === ctx.app.name) return 'app';
   return 'other';
 }

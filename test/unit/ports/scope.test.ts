@@ -46,6 +46,7 @@ const rows: Row[] = [
   { what: "an orphan carrying the app's pm_id", facts: holder(901, { marks: appMarks }), app: [true, 'pm2-marks'], user: [true, 'uid'] },
   { what: "a cluster sibling carrying the app's name (another pm_id)", facts: holder(902, { marks: { ...appMarks, pmId: 9 } }), app: [true, 'pm2-marks'], user: [true, 'uid'] },
   { what: "in the app's cwd, no PM2 marks", facts: holder(903, { cwd: APP_CWD }), app: [true, 'cwd'], user: [true, 'uid'] },
+  { what: "in the app's cwd with PM2_HOME but no pm_id (an operator's shell, a pm2 CLI)", facts: holder(914, { cwd: APP_CWD, marks: { pm2Home: HOME } }), app: [true, 'cwd'], user: [true, 'uid'] },
   { what: "in the app's cwd, environment unreadable", facts: holder(904, { cwd: APP_CWD, marks: undefined }), app: [false, 'cwd'], user: [true, 'uid'] },
   { what: "in the app's cwd carrying another app's pm_id", facts: holder(905, { cwd: APP_CWD, marks: otherMarks }), app: [false, 'other-app'], user: [false, 'other-app'] },
   { what: "in the app's cwd, descending from another app's instance", facts: holder(906, { cwd: APP_CWD, lineage: [{ pid: 800 }] }), app: [false, 'other-app'], user: [false, 'other-app'] },
@@ -98,6 +99,13 @@ describe('judge: places that identify nothing', () => {
     const v = judge(holder(921, { cwd: APP_CWD, marks: appMarks }), outside);
     assert.equal(v.kill, false);
     assert.equal(v.rule, 'other-app');
+  });
+
+  test('outside PM2, a process carrying PM2_HOME without pm_id is no app (an exec probe child)', () => {
+    const { pm2Home: _h, ...outside } = ctx();
+    const v = judge(holder(923, { marks: { pm2Home: HOME }, lineage: [{ pid: 701 }] }), outside);
+    assert.equal(v.kill, true, v.why);
+    assert.equal(v.rule, 'descendant');
   });
 
   test('kill_scope user means the app uid, not the monitor uid', () => {
