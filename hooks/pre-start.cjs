@@ -22,10 +22,18 @@
       }
     }
     if (env.HDM_PRE_START === 'off') return;
-    const hook = requireQuietly(require('node:path').join(__dirname, '..', 'dist', 'src', 'ports', 'hook.js'));
+    const dist = require('node:path').join(__dirname, '..', 'dist', 'src', 'ports');
+    const name = env.name || env.pm_id || process.pid;
+    // Cheap first: settings and one look at the TCP tables; the full plan loads only when a port is busy.
+    const gate = requireQuietly(require('node:path').join(dist, 'hook-gate.js')).gate(env);
+    if (typeof gate !== 'string' && !gate.busy) {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (env.HDM_DEBUG) process.stderr.write(`[helpdesk-monitor pre-start ${name}] ports ${gate.ports.join(',')} free (${ms.toFixed(1)} ms)\n`);
+      return;
+    }
+    const hook = requireQuietly(require('node:path').join(dist, 'hook.js'));
     const result = hook.preStartFreePorts({ env, cwd });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const name = env.name || env.pm_id || process.pid;
     if (typeof result === 'string') {
       if (env.HDM_DEBUG) process.stderr.write(`[helpdesk-monitor pre-start ${name}] ${result}\n`);
       return;

@@ -3,36 +3,14 @@
  * about to start, before its code runs, with the same plan and scope rules as everything else.
  * It never kills the process it runs in, its ancestors (the PM2 daemon), or PID 1.
  */
-import type { KillScope } from '../config/schema.js';
 import { buildScope } from './context.js';
 import type { FreePortsResult } from './free-port.js';
+import { planFromEnv, type PreStartInput } from './hook-gate.js';
 import { runFreePortsSync } from './sync.js';
-import { parsePort } from '../text/port.js';
 import { printable } from '../text/printable.js';
 
-export interface PreStartInput {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-}
-
-export interface PreStartPlan {
-  readonly ports: readonly number[];
-  readonly scope: KillScope;
-  readonly graceMs: number;
-}
-
-/** Read the hook's settings from the app's env: HDM_PORTS (else PORT), HDM_KILL_SCOPE, HDM_KILL_GRACE_MS. */
-export function planFromEnv(env: PreStartInput['env']): PreStartPlan | string {
-  const raw = env['HDM_PORTS'] ?? env['PORT'];
-  if (!raw) return 'no HDM_PORTS or PORT in the app env: nothing to free';
-  // Plain decimal only: Number() would take 0x50 as port 80 and 1e3 as 1000.
-  const ports = raw.split(/[\s,]+/).filter(Boolean).map(parsePort);
-  if (ports.length === 0 || ports.some((p) => p === undefined)) return `HDM_PORTS/PORT "${printable(raw)}" is not a list of TCP ports (decimal 1-65535)`;
-  const scope = (env['HDM_KILL_SCOPE'] ?? 'app') as KillScope;
-  if (!['app', 'user', 'any'].includes(scope)) return `HDM_KILL_SCOPE "${scope}" is not one of app, user, any`;
-  const grace = Number(env['HDM_KILL_GRACE_MS'] ?? 1000);
-  return { ports: ports as number[], scope, graceMs: Number.isFinite(grace) && grace >= 0 ? grace : 1000 };
-}
+export type { PreStartInput, PreStartPlan } from './hook-gate.js';
+export { planFromEnv } from './hook-gate.js';
 
 /** Free the app's ports synchronously; a string explains why nothing was done. */
 export function preStartFreePorts(input: PreStartInput): FreePortsResult | string {
