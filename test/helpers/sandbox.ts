@@ -75,8 +75,11 @@ export async function createSandbox(label: string): Promise<Sandbox> {
   return sandbox;
 }
 
-/** Poll `cond` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
+/**
+ * Poll `cond` until it returns a truthy value or the deadline passes. `what` may be a function: it
+ * is called only on timeout, so the error can tell what was seen meanwhile (a log, samples).
+ */
+export async function waitFor<T>(what: string | (() => string), cond: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -86,7 +89,10 @@ export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeo
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > until) {
+      const told = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${told}${last ? `: ${String(last)}` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
