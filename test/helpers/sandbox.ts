@@ -11,6 +11,9 @@ import { join, resolve } from 'node:path';
 import { connectPm2, type Pm2Port, type ProcessInfo } from '../../src/pm2/adapter.js';
 import { loadPm2, type Pm2Api } from '../../src/pm2/load.js';
 import { PidLedger } from './holders.js';
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const EXAMPLE_APP = join(ROOT, 'examples', 'helpdesk-backend', 'server.js');
@@ -97,28 +100,6 @@ function rpcClosed(api: Pm2Api): Promise<void> {
       resolve();
     });
   });
-}
-
-/**
- * Poll `cond` until it returns a truthy value or the deadline passes. `what` may be a function: it
- * is called only on timeout, so the error can tell what was seen meanwhile (a log, samples).
- */
-export async function waitFor<T>(what: string | (() => string), cond: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) {
-      const told = typeof what === 'function' ? what() : what;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${told}${last ? `: ${String(last)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** GET a URL on loopback; resolves with the status or 0 on any error within `timeoutMs`. */
