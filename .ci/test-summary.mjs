@@ -14,12 +14,17 @@ const lines = readFileSync(file, 'utf8').split('\n');
 const counts = {};
 const failed = [];
 let viaSubtests = 0;
+let lastError;
 // Names of the open subtests by indent level: a result line closes the subtest at its level.
 const open = [];
 for (let i = 0; i < lines.length; i++) {
   const line = lines[i];
   const count = /^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line);
   if (count) counts[count[1]] = Number(count[2]);
+  // A file that fails outside its tests (a crash, an uncaught error after the tests) is told
+  // in top-level comments just before its result.
+  if (/^# Error: /.test(line)) lastError = line.slice(2);
+  if (/^(not )?ok \d+ /.test(line) && !line.startsWith('not ok')) lastError = undefined;
   const sub = /^( *)# Subtest: (.*)$/.exec(line);
   if (sub) {
     const depth = sub[1].length / 4;
@@ -46,17 +51,19 @@ for (let i = 0; i < lines.length; i++) {
     if (yaml.type !== 'suite') viaSubtests++;
     continue;
   }
-  const name = result[2].startsWith('/') ? sourceOf(result[2]) : result[2];
-  const path = [...open.slice(0, depth), name].filter(Boolean).join(' > ');
-  failed.push({ path, where: sourceOf(yaml.location), why: yaml.failureType, error: yaml.error });
+  const wholeFile = depth === 0 && result[2].startsWith('/');
+  const path = wholeFile ? '(the file itself, outside its tests)' : [...open.slice(0, depth), result[2]].filter(Boolean).join(' > ');
+  const error = wholeFile && lastError ? `${yaml.error ?? 'failed'}; ${lastError}` : yaml.error;
+  failed.push({ path, where: sourceOf(yaml.location), why: yaml.failureType, error });
+  if (depth === 0) lastError = undefined;
 }
 
 /** `/abs/dist/test/unit/x.test.js:12:3` -> `test/unit/x.test.ts` (the compiled line is not the source line). */
 function sourceOf(location) {
   if (!location) return '?';
   const path = location.replace(/:\d+:\d+$/, '');
-  const rel = relative(process.cwd(), path);
-  return rel.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+  const inDist = /\/dist\/(test\/.*)$/.exec(path);
+  return (inDist ? inDist[1] : relative(process.cwd(), path)).replace(/\.js$/, '.ts');
 }
 
 const n = (k) => counts[k] ?? 0;
@@ -68,7 +75,7 @@ if (counts.tests === undefined) console.log('(no final counts in the TAP file: t
 if (failed.length > 0) {
   console.log(`failed tests (${failed.length}):`);
   for (const f of failed) {
-    const error = f.error ? `: ${f.error.slice(0, 200)}` : '';
+    const error = f.error ? `: ${f.error.slice(0, 400)}` : '';
     console.log(`  ✖ ${f.where}: ${f.path} [${f.why ?? 'failed'}]${error}`);
   }
 }
