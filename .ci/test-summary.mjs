@@ -41,9 +41,14 @@ for (let i = 0; i < lines.length; i++) {
     for (let j = i + 2; j < lines.length && lines[j].startsWith(`${indent}  `) && lines[j].trim() !== '...'; j++) {
       const kv = new RegExp(`^${indent}  ([a-zA-Z]+): (.*)$`).exec(lines[j]);
       if (!kv) continue;
-      // A block scalar (`|-`): its first non-empty line is enough for a summary.
-      const first = kv[2] === '|-' ? lines.slice(j + 1).find((l) => l.trim() !== '')?.trim() : undefined;
-      yaml[kv[1]] = first ?? kv[2].replace(/^'(.*)'$/, '$1');
+      // A block scalar (`|-`): its lines (more indented than the key), joined on one line.
+      const block = [];
+      if (kv[2] === '|-') {
+        for (let k = j + 1; k < lines.length && (lines[k].startsWith(`${indent}    `) || lines[k].trim() === ''); k++) {
+          if (lines[k].trim() !== '') block.push(lines[k].trim());
+        }
+      }
+      yaml[kv[1]] = kv[2] === '|-' ? block.join(' / ') : kv[2].replace(/^'(.*)'$/, '$1');
     }
   }
   // A suite or test that failed only because a subtest did is told by that subtest.
