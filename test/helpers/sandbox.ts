@@ -11,6 +11,9 @@ import { join, resolve } from 'node:path';
 import { connectPm2, type Pm2Port, type ProcessInfo } from '../../src/pm2/adapter.js';
 import { loadPm2, type Pm2Api } from '../../src/pm2/load.js';
 import { PidLedger } from './holders.js';
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const EXAMPLE_APP = join(ROOT, 'examples', 'helpdesk-backend', 'server.js');
@@ -63,6 +66,9 @@ export async function createSandbox(label: string): Promise<Sandbox> {
     track: (pid) => void tracked.add(pid),
     async teardown() {
       await pm2.close();
+      // The blocking `pm2 kill` below must not start while PM2's RPC socket is still closing: see
+      // rpcClosed.
+      await rpcClosed(api);
       try {
         execFileSync(process.execPath, [PM2_BIN, 'kill'], { env, stdio: 'ignore', timeout: 30_000 });
       } catch {
@@ -75,20 +81,25 @@ export async function createSandbox(label: string): Promise<Sandbox> {
   return sandbox;
 }
 
-/** Poll `cond` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/**
+ * Wait (up to 5 s) until the PM2 client's RPC socket has closed. PM2's disconnect can call back
+ * before it has: once the adapter has closed the bus, PM2's disconnectBus answers "already being
+ * closed" and its async.forEach calls back at once. A synchronous `pm2 kill` then blocks the event
+ * loop past PM2's 200 ms fallback timer in disconnectRPC, which calls back, and the late 'close'
+ * calls back a second time: "Callback was already called", an uncaught exception that failed a
+ * test file after all its tests had passed.
+ */
+function rpcClosed(api: Pm2Api): Promise<void> {
+  const sock = (api as unknown as { Client?: { client_sock?: { connected?: boolean; once?(event: 'close', f: () => void): unknown } } }).Client?.client_sock;
+  if (!sock?.once || sock.connected === false) return Promise.resolve();
+  const once = sock.once.bind(sock);
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, 5000);
+    once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 /** GET a URL on loopback; resolves with the status or 0 on any error within `timeoutMs`. */

@@ -141,7 +141,13 @@ test(
   async (t) => {
     const port = PORT + 4;
     await sb.start(exampleApp('parked', port));
-    await waitFor('parked healthy', async () => (await httpStatus(health(port))) === 200);
+    let seen = '';
+    await waitFor(() => `parked healthy (last seen: ${seen})`, async () => {
+      const info = await sb.info('parked');
+      const status = await httpStatus(health(port), 2000);
+      seen = `PM2 ${info?.status ?? 'no app'} pid ${info?.pid ?? '-'} restarts ${info?.restarts ?? '-'}, /health ${status}, holders of ${port}: ${JSON.stringify(holdersOf(port))}`;
+      return status === 200;
+    }, 30_000);
     const monitor = startTestMonitor(sb, {
       // threshold 1: a single exit miscounted as a crash would restart the app
       apps: [{ name: 'parked', ports: [port], startup_grace: 0, health: { url: health(port), interval: '1s', timeout: '500ms', failure_threshold: 1 } }],

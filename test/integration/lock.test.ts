@@ -117,6 +117,9 @@ test('8 `run`s started together: exactly one keeps running, the others exit 3; S
       assert.ok(l.stderrLines.some((x) => x.includes(`holds the lock: pid ${survivor.child.pid} `) || x.includes('lock file is being written')), `a loser names the holder:\n${l.stderrLines.join('\n')}`);
     }
     await survivor.waitForLine(/watching 1 app/, 30_000);
+    // `run` installs its SIGTERM handler a little after this line (src/cli/run.ts); a SIGTERM sent
+    // at once on a loaded machine met the default action. The first check comes after it.
+    await survivor.waitForLine(/\] unknown -> healthy/, 30_000);
     assert.equal((JSON.parse(readFileSync(lock, 'utf8')) as Record_).pid, survivor.child.pid, 'the lock names the survivor');
     const end = await stopRun(survivor);
     assert.equal(end.code, 0, `the survivor exits 0 on SIGTERM (${JSON.stringify(end)})`);
@@ -170,6 +173,9 @@ test('8 `run`s racing for a stale lock: exactly one takes it over', T, async () 
     for (const l of losers) assert.equal((await l.exited).code, 3, `a loser exits 3:\n${l.stderrLines.join('\n')}`);
     const survivor = survivors[0]!;
     await survivor.waitForLine(/watching 1 app/, 30_000);
+    // `run` installs its SIGTERM handler a little after this line (src/cli/run.ts); a SIGTERM sent
+    // at once on a loaded machine met the default action. The first check comes after it.
+    await survivor.waitForLine(/\] unknown -> healthy/, 30_000);
     assert.ok(survivor.stderrLines.some((l) => l.includes(`took over a stale lock: holder pid ${gone.pid} is no longer running`)), survivor.stderrLines.join('\n'));
     assert.equal(runs.filter((r) => r.stderrLines.some((l) => l.includes('took over a stale lock'))).length, 1, 'only one process took the stale lock over');
     assert.equal((JSON.parse(readFileSync(lock, 'utf8')) as Record_).pid, survivor.child.pid);

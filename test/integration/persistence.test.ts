@@ -221,9 +221,11 @@ test('an invalid record of one app (the issue\'s `"demo": null`) is kept aside o
 test('`reset` and `pause --for` given while no monitor runs are applied by the next `check`; the pause ends by itself', T, async () => {
   assert.ok(chk, 'the previous test opened the circuit');
   const { config, stateDir } = chk;
-  const p = await runCli(['pause', CHK, '--for', '3s', '--config', config], env);
+  // Long enough for `reset` and the next `check` to run inside the pause on a loaded machine (with
+  // 3 s, a check that started late found the pause already over and remedied).
+  const p = await runCli(['pause', CHK, '--for', '10s', '--config', config], env);
   assert.equal(p.code, 0, show(p));
-  const pausedUntil = Date.now() + 3000;
+  const pausedUntil = Date.now() + 10_000;
   assert.equal((await runCli(['reset', CHK, '--config', config], env)).code, 0);
   const starts0 = pm2Starts(sb, CHK);
 

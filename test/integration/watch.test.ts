@@ -109,7 +109,7 @@ function seen(tracker: ReturnType<typeof watchDescendants>, re: RegExp): ProcIde
 
 const pid = (l: Line): number => Number(/\(pid (\d+)\)/.exec(l.text)?.[1]);
 
-test('single form: the log folder is created, a silent command is restarted every ~3 s, Ctrl-C removes it and exits 0', async () => {
+test('single form: the log folder is created, a silent command is restarted every ~3 s, Ctrl-C removes it and exits 0', async (t) => {
   const dir = mkdtempSync(join(tmp, 'single-'));
   const log = join(dir, 'x', 'app.log');
   const daemon = sb.pm2.daemonPid();
@@ -137,8 +137,13 @@ test('single form: the log folder is created, a silent command is restarted ever
     const between = restarted[1]!.at - restarted[0]!.at;
     // Between restarts: 3-4 s of silence plus the stop and start (~0.2 s; up to ~2 s where init
     // reaps orphaned zombies slowly, and PM2 waits for every pid of the tree).
-    assert.ok(firstAfter >= 2500 && firstAfter <= 5500, `the first restart starts 3-4 s after the start (${firstAfter} ms)`);
-    assert.ok(between >= 3000 && between <= 7500, `restarts are 3-4 s of silence plus the stop apart (${between} ms)`);
+    // The first silence is counted from the monitor's first look at the file, which comes after
+    // the start: a hair later on a quiet machine, 3.8 s later once on a loaded one (7.3 s from the
+    // start to the first restart, with "no new log lines for 3 s"). Hence the wider upper bound.
+    const story = run.lines.map((l) => `${l.at - started!.at} ms: ${l.text}`).join('\n');
+    t.diagnostic(`first restart ${firstAfter} ms after the start, restarts ${between} ms apart`);
+    assert.ok(firstAfter >= 2500 && firstAfter <= 9000, `the first restart starts 3-4 s after the start (${firstAfter} ms)\n${story}`);
+    assert.ok(between >= 3000 && between <= 7500, `restarts are 3-4 s of silence plus the stop apart (${between} ms)\n${story}`);
 
     // PM2 runs it in the current directory; its own stdout went to PM2's log, not to app.log.
     const app = (await sb.list()).find((p) => p.name.startsWith('watch-sh-'));

@@ -179,10 +179,12 @@ describe('retries', () => {
     const r = await receiver((_p, n) => (n === 0 ? { status: 429, headers: { 'Retry-After': '1' } } : { status: 200 }));
     const n = notifier({ targets: [target(`${r.base}/hook`)], retryBaseMs: 1 });
     n.notify(ev());
-    await n.flush(5000);
+    await n.flush(10_000);
     assert.equal(r.received.length, 2);
     const gap = r.received[1]!.at - r.received[0]!.at;
-    assert.ok(gap >= 950 && gap < 2500, `gap ${gap}`);
+    // Upper bounds here and below leave a loaded machine room: what they rule out is far away
+    // (retrying at once, waiting the full hour, a hang without deadline).
+    assert.ok(gap >= 950 && gap < 5000, `gap ${gap}`);
   });
 
   test('Retry-After is capped by retryAfterMaxMs', async () => {
@@ -192,7 +194,7 @@ describe('retries', () => {
     await n.flush(5000);
     assert.equal(r.received.length, 2);
     const gap = r.received[1]!.at - r.received[0]!.at;
-    assert.ok(gap >= 25 && gap < 1000, `gap ${gap}`);
+    assert.ok(gap >= 25 && gap < 3000, `gap ${gap}`);
   });
 
   test('connection refused is retried, then given up', async () => {
@@ -225,21 +227,23 @@ describe('a target that hangs', () => {
       retries: 0,
     });
     const t0 = performance.now();
+    // notify() only queues: a few ms, but a loaded machine can take the CPU away for a while.
+    // Waiting on the hanging target would take its 3 s deadline.
     for (let i = 0; i < 5; i++) {
       const s = performance.now();
       n.notify(ev());
       const took = performance.now() - s;
-      assert.ok(took < 5, `notify took ${took} ms`);
+      assert.ok(took < 250, `notify took ${took} ms`);
     }
-    await ok.waitFor(5, 2000);
+    await ok.waitFor(5, 2500);
     const healthyAfter = performance.now() - t0;
-    assert.ok(healthyAfter < 1000, `healthy target served after ${healthyAfter} ms`);
+    assert.ok(healthyAfter < 2500, `healthy target served after ${healthyAfter} ms, before the hanging one's 3 s deadline`);
     await hang.waitFor(1, 2000);
     assert.equal(hang.received.length, 1, 'the hanging target gets one request at a time');
     // While the hang target still holds its request, notify stays instant.
     const s = performance.now();
     n.notify(ev());
-    assert.ok(performance.now() - s < 5);
+    assert.ok(performance.now() - s < 250);
     await ok.waitFor(6, 2000);
   });
 
@@ -252,7 +256,7 @@ describe('a target that hangs', () => {
     await n.flush(5000);
     const took = performance.now() - t0;
     assert.equal(hang.received.length, 2);
-    assert.ok(took >= 190 && took < 1500, `took ${took} ms`);
+    assert.ok(took >= 190 && took < 4000, `took ${took} ms`);
     assert.match(log.text(), /failed after 2 attempts: no answer within 100 ms/);
   });
 
@@ -419,11 +423,11 @@ describe('flush and close', () => {
     n.notify(ev());
     let t = performance.now();
     await n.flush(50);
-    assert.ok(performance.now() - t < 1000);
+    assert.ok(performance.now() - t < 3000);
     assert.equal(n.stats().pending, 2);
     t = performance.now();
     await n.close(50);
-    assert.ok(performance.now() - t < 1000);
+    assert.ok(performance.now() - t < 3000);
     assert.equal(n.stats().pending, 0);
     assert.equal(n.stats().dropped, 2);
     assert.match(log.text(), /closed with 2 notification\(s\) undelivered/);

@@ -194,12 +194,13 @@ describe('procfs and snapshotSync against a real listener', { skip }, () => {
 describe('runFreePortsSync against real processes', { skip }, () => {
   test('scope port: SIGTERM kills the holder and the port is free', async () => {
     const h = await startHolder(['-e', LISTEN()]);
-    const r = runFreePortsSync({ ports: [h.port], scope: portScope(), graceMs: 2000, now: () => performance.now() });
+    // A long grace: ending well before it shows the port was polled, with room for a loaded machine.
+    const r = runFreePortsSync({ ports: [h.port], scope: portScope(), graceMs: 10_000, now: () => performance.now() });
     assert.equal(r.free, true);
     assert.deepEqual(r.stillHeld, []);
     assert.deepEqual(r.refused, []);
     assert.deepEqual(r.killed.map((k) => [k.pid, k.port, k.signal]), [[h.child.pid, h.port, 'SIGTERM']]);
-    assert.ok(r.elapsedMs < 1500, `elapsed ${r.elapsedMs}`);
+    assert.ok(r.elapsedMs < 5000, `elapsed ${r.elapsedMs}`);
     assert.deepEqual(await h.exited, { code: null, signal: 'SIGTERM' });
     assert.equal(listeningInodes(new Set([h.port])).size, 0);
   });
@@ -210,7 +211,7 @@ describe('runFreePortsSync against real processes', { skip }, () => {
     assert.equal(r.free, true);
     assert.deepEqual(r.killed.map((k) => k.signal), ['SIGTERM', 'SIGKILL']);
     assert.ok(r.elapsedMs >= 300, `elapsed ${r.elapsedMs}`);
-    assert.ok(r.elapsedMs < 2000, `elapsed ${r.elapsedMs}`);
+    assert.ok(r.elapsedMs < 5000, `elapsed ${r.elapsedMs}`);
     assert.deepEqual(await h.exited, { code: null, signal: 'SIGKILL' });
   });
 

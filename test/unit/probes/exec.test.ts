@@ -210,7 +210,8 @@ describe('probeExec', () => {
       assert.ok(!r.ok);
       assert.equal(r.failure, 'timeout');
       assert.match(r.detail, /^no exit within 300 ms, process tree killed/);
-      assert.ok(took >= 290 && took < 300 + 500, `took ${took} ms`);
+      // The command would sleep for days: 2 s of slack is for a loaded machine, not for the probe.
+      assert.ok(took >= 290 && took < 300 + 2000, `took ${took} ms`);
       await execCleanupsDone();
       assert.deepEqual(sleepers(m), []);
     });
@@ -231,7 +232,7 @@ describe('probeExec', () => {
       polling = false;
       assert.ok(!r.ok);
       assert.equal(r.failure, 'timeout');
-      assert.ok(took < 1000 + 500, `took ${took} ms`);
+      assert.ok(took < 1000 + 2000, `took ${took} ms`);
       // The test means something only if both sleepers ran, and the escaped one left our group.
       const [s1, s2] = [seen.get(m1), seen.get(m2)];
       assert.ok(s1 && s2, `both sleepers seen: ${[...seen.keys()].join(', ')}`);
@@ -249,7 +250,7 @@ describe('probeExec', () => {
       setTimeout(() => ac.abort(), 100);
       const started = performance.now();
       const r = await pending;
-      assert.ok(performance.now() - started < 1000);
+      assert.ok(performance.now() - started < 3000);
       assert.ok(!r.ok);
       assert.equal(r.failure, 'timeout');
       assert.match(r.detail, /^aborted, process tree killed/);
@@ -267,7 +268,7 @@ describe('probeExec', () => {
       const started = performance.now();
       const r = await probeExec(spec(`sleep ${m} & exit 0`));
       assert.equal(r.ok, true);
-      assert.ok(performance.now() - started < 1000);
+      assert.ok(performance.now() - started < 3000);
       assert.deepEqual(sleepers(m), []);
     });
   });

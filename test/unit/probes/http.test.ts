@@ -127,7 +127,8 @@ describe('createHttpProber', () => {
     assert.equal(r.failure, 'timeout');
     assert.match(r.detail, /no answer within 300 ms/);
     assert.ok(took >= 290, `took ${took} ms`);
-    assert.ok(took < 300 + 700, `took ${took} ms`);
+    // The handler never answers: the slack is for a loaded machine.
+    assert.ok(took < 300 + 2000, `took ${took} ms`);
   });
 
   test('an aborted probe ends at once as a timeout', async () => {
@@ -136,7 +137,7 @@ describe('createHttpProber', () => {
     setTimeout(() => ac.abort(), 50);
     const started = performance.now();
     const r = await pending;
-    assert.ok(performance.now() - started < 1000);
+    assert.ok(performance.now() - started < 3000);
     assert.ok(!r.ok);
     assert.equal(r.failure, 'timeout');
   });

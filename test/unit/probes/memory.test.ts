@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { MemoryTracker, rssOf, type MemoryOutcome } from '../../../src/probes/memory.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -167,9 +168,18 @@ describe('rssOf (real pids)', () => {
 
     // Stable RSS (sleep), so sums compare exactly: a pid given twice, or given and also a descendant, counts once.
     const quiet = await start('sh', ['-c', 'sleep 60; true']);
-    await new Promise((r) => setTimeout(r, 200));
-    const kids = childrenOf(quiet.pid!);
-    assert.equal(kids.length, 1, `sh has its sleep child: ${kids.join(',')}`);
+    // Until the forked child has exec'd sleep its RSS is a copy of sh's: wait for sleep itself.
+    const isSleep = (pid: number): boolean => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    };
+    const kids = await waitFor(() => `sh (pid ${quiet.pid}) running its sleep child: children ${childrenOf(quiet.pid!).join(',')}`, () => {
+      const k = childrenOf(quiet.pid!);
+      return k.length === 1 && isSleep(k[0]!) ? k : undefined;
+    }, 10_000, 20);
     const sleepPid = kids[0]!;
     const both = vmRss(quiet.pid!) + vmRss(sleepPid);
     assert.ok(vmRss(sleepPid) > 0);

@@ -91,7 +91,8 @@ describe('probeTcp', () => {
     assert.ok(!r.ok);
     assert.equal(r.failure, 'timeout');
     assert.equal(r.detail, 'no connection within 300 ms');
-    assert.ok(took >= 290 && took < 300 + 500, `took ${took} ms`);
+    // Nothing would ever answer: the slack is for a loaded machine.
+    assert.ok(took >= 290 && took < 300 + 2000, `took ${took} ms`);
     assert.ok(r.latencyMs >= 290, String(r.latencyMs));
   });
 
@@ -112,7 +113,7 @@ describe('probeTcp', () => {
     setTimeout(() => ac.abort(), 50);
     const started = performance.now();
     const r = await pending;
-    assert.ok(performance.now() - started < 1000);
+    assert.ok(performance.now() - started < 3000);
     assert.ok(!r.ok);
     assert.equal(r.failure, 'timeout');
     assert.equal(r.detail, 'aborted');

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError, UsageError } from '../../../src/errors.js';
 import { procFacts } from '../../../src/proc/read.js';
 import { descendants } from '../../../src/proc/tree.js';
+import { waitFor } from '../../helpers/wait.js';
 import {
   STOP_SHIM,
   checkSeconds,
@@ -313,12 +314,15 @@ describe('the stop shim', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     let tree: { pid: number; startTicks: number }[] = [];
     try {
-      await new Promise((r) => setTimeout(r, 300));
-      tree = [...descendants([pgid])].flatMap((pid) => {
+      // The traps are set before `sleep 30` starts: once it runs, the command is ready for signals.
+      const snapshot = (): { pid: number; startTicks: number }[] => [...descendants([pgid])].flatMap((pid) => {
         const f = procFacts(pid);
         return f ? [{ pid, startTicks: f.startTicks }] : [];
       });
-      assert.ok(tree.some((p) => /^sleep 30/.test(procFacts(p.pid)?.command ?? '')), 'the command and its sleep run');
+      tree = await waitFor('the command and its sleep running', () => {
+        const t = snapshot();
+        return t.some((p) => /^sleep 30/.test(procFacts(p.pid)?.command ?? '')) ? t : undefined;
+      }, 10_000, 20);
       process.kill(-pgid, 'SIGINT'); // PM2's treekill signals every process of the tree
       const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000))]);
       assert.notEqual(code, 'timeout', 'the shim ends within the grace');
