@@ -3,9 +3,8 @@
  * pm_id with a timeout on every call (PM2 queues calls forever while its daemon is down), and the
  * bus as typed process events.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Pm2Error, describeError } from '../errors.js';
+import { daemonPidOf } from '../proc/guard.js';
 import { loadPm2, type Pm2Api, type Pm2Bus, type RawProcess } from './load.js';
 
 export interface ProcessInfo {
@@ -61,15 +60,8 @@ export interface Pm2AdapterOptions {
   readonly api?: Pm2Api;
 }
 
-/** The PM2 daemon's pid from `$PM2_HOME/pm2.pid`, if any. */
-export function readDaemonPid(pm2Home: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(pm2Home, 'pm2.pid'), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The PM2 daemon's pid from `$PM2_HOME/pm2.pid`, if any (read where the never-killed list reads it). */
+export const readDaemonPid = daemonPidOf;
 
 /** Is a daemon answering in this PM2_HOME? Never spawns one. */
 export function pingDaemon(api: Pm2Api = loadPm2(), timeoutMs = 3000): Promise<boolean> {

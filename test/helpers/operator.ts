@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { cliEnv } from './cli.js';
 import { holdersOf, type PidLedger, type ProcIdentity } from './holders.js';
-import { waitFor, type Sandbox } from './sandbox.js';
+import { exampleApp, waitFor, type Sandbox } from './sandbox.js';
 
 /** The env every CLI child of a test gets: the sandbox env and its PM2_HOME, no config pointer. */
 export function sandboxCliEnv(sb: Sandbox, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -114,4 +114,13 @@ export function stepLine(stderr: string, app: string, label: string): { ok: bool
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const m = new RegExp(`^([✔✘]) ${esc(app)}: ${esc(label)} \\((\\d+(?:\\.\\d+)?(?:ms|s|m|h))\\)(?:: (.*))?$`, 'm').exec(stderr);
   return m ? { ok: m[1] === '✔', took: m[2]!, detail: m[3] ?? '' } : undefined;
+}
+
+/** Start the example app in the sandbox and wait until its own instance serves /health. */
+export async function startExampleHealthy(sb: Sandbox, name: string, port: number, timeoutMs = 30_000): Promise<void> {
+  await sb.start(exampleApp(name, port));
+  await waitFor(`${name} healthy`, async () => {
+    const info = await sb.info(name);
+    return info?.status === 'online' && (await healthPid(port)) === info.pid;
+  }, timeoutMs);
 }

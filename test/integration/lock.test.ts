@@ -9,10 +9,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createSandbox, exampleApp, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, startCli, type CliResult, type RunningCli } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, pidAlive, sandboxCliEnv, spawnIdle, startTicksOf } from '../helpers/operator.js';
+import { configIn, freshDir, pidAlive, sandboxCliEnv, spawnIdle, startExampleHealthy, startTicksOf } from '../helpers/operator.js';
 
 const PORT = 47660;
 const APP = 'lk-app';
@@ -26,11 +26,7 @@ const ledger = new PidLedger();
 before(async () => {
   sb = await createSandbox('lock');
   env = sandboxCliEnv(sb);
-  await sb.start(exampleApp(APP, PORT));
-  await waitFor(`${APP} healthy`, async () => {
-    const info = await sb.info(APP);
-    return info?.status === 'online' && (await healthPid(PORT)) === info.pid;
-  }, 30_000);
+  await startExampleHealthy(sb, APP, PORT);
 });
 after(async () => {
   ledger.killAll();

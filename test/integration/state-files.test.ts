@@ -10,10 +10,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import { ROOT, createSandbox, exampleApp, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { ROOT, createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { PidLedger, nobodyIds } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
+import { configIn, freshDir, sandboxCliEnv, startExampleHealthy } from '../helpers/operator.js';
 import { appRecord, readState } from '../helpers/flap.js';
 import { procFacts } from '../../src/proc/read.js';
 
@@ -28,11 +28,7 @@ const ledger = new PidLedger();
 before(async () => {
   sb = await createSandbox('state-files');
   env = sandboxCliEnv(sb);
-  await sb.start(exampleApp(APP, PORT));
-  await waitFor(`${APP} healthy`, async () => {
-    const info = await sb.info(APP);
-    return info?.status === 'online' && (await healthPid(PORT)) === info.pid;
-  }, 30_000);
+  await startExampleHealthy(sb, APP, PORT);
 });
 after(async () => {
   ledger.killAll();

@@ -11,10 +11,10 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CronExpressionParser } from 'cron-parser';
-import { ROOT, createSandbox, exampleApp, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { ROOT, createSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
+import { configIn, freshDir, sandboxCliEnv, startExampleHealthy } from '../helpers/operator.js';
 import { cronCommand, execArgv, unitEnv, unitValues } from '../helpers/unit-file.js';
 import { systemdUnits } from '../../src/timer/units.js';
 
@@ -32,11 +32,7 @@ const ledger = new PidLedger();
 before(async () => {
   sb = await createSandbox('timer');
   env = sandboxCliEnv(sb);
-  await sb.start(exampleApp(APP, PORT));
-  await waitFor(`${APP} healthy`, async () => {
-    const info = await sb.info(APP);
-    return info?.status === 'online' && (await healthPid(PORT)) === info.pid;
-  }, 30_000);
+  await startExampleHealthy(sb, APP, PORT);
 });
 after(async () => {
   ledger.killAll();
