@@ -23,12 +23,15 @@ const PRE_FAIL_PORT = 47782;
 const PRE_SLOW_PORT = 47783;
 const PRE_OK_PORT = 47784;
 const PCT_PORT = 47785;
-// Unique markers: the exec probe's tree and the slow pre_restart_command.
-const MARK_BG = 'sleep 3047787';
-const MARK_SID = 'sleep 3047788';
-const MARK_FG = 'sleep 3047789';
-const MARK_PRE = 'sleep 3047786';
-const MARK_ORPHAN = 'sleep 3047790';
+// Unique markers: the exec probe's tree and the slow pre_restart_command. Our pid (fixed width, so
+// no marker is a prefix of another run's) keeps them apart from a run of this file elsewhere on
+// the machine, whose processes we must neither count nor end.
+const RUN = String(process.pid).padStart(7, '0');
+const MARK_BG = `sleep 3047787${RUN}`;
+const MARK_SID = `sleep 3047788${RUN}`;
+const MARK_FG = `sleep 3047789${RUN}`;
+const MARK_PRE = `sleep 3047786${RUN}`;
+const MARK_ORPHAN = `sleep 3047790${RUN}`;
 const T = { timeout: 120_000 };
 
 let sb: Sandbox;

@@ -46,11 +46,22 @@ test('run reconnects after the PM2 daemon is killed and restarted', { timeout: 1
   const mark = run.stderrLines.length;
   startApp(); // a new daemon, and the app in it
   await waitFor('app healthy in the new daemon', async () => (await httpStatus(HEALTH)) === 200, 30_000);
+  // With startup_grace 0 the monitor may remedy the new instance while it starts (refused twice):
+  // freezing the instance that remedy starts fails its verify for 30 s. Freeze only once every
+  // remedy begun since the new daemon has ended and the monitor's last word on hd is "healthy".
+  await waitFor(() => `the monitor settled on hd healthy:\n${run.stderrLines.slice(mark).join('\n')}`, async () => {
+    const lines = run.stderrLines.slice(mark);
+    const begun = lines.filter((l) => /\[hd\] unhealthy: .*starting remedy/.test(l)).length;
+    const ended = lines.filter((l) => /\[hd\] remedy (succeeded|failed)/.test(l)).length;
+    const last = lines.filter((l) => /\[hd\] \w+ -> \w+/.test(l)).at(-1);
+    return begun === ended && (last === undefined || / -> healthy\b/.test(last)) && (await httpStatus(HEALTH)) === 200;
+  }, 60_000);
 
+  const frozenAt = run.stderrLines.length;
   const frozen = appPid();
   sb.track(frozen);
   process.kill(frozen, 'SIGSTOP');
-  await run.waitForLine(/\[hd\] remedy succeeded/, 30_000, mark);
+  await run.waitForLine(/\[hd\] remedy succeeded/, 30_000, frozenAt);
   await waitFor('a new healthy instance', async () => appPid() !== frozen && (await httpStatus(HEALTH)) === 200, 20_000);
 
   // The bus reconnected too: a crash is seen at once, not at the next tick.
