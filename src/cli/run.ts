@@ -32,11 +32,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const home = pm2Home();
   const location = locateConfig(values.config, process.env, home);
-  const monitor = await startMonitor({
+  const starting = startMonitor({
     configPath: location.path, pm2Home: home,
     // Under PM2 (a plain app), info lines belong in the out log, not the error log.
     console: process.env['pm_id'] === undefined ? 'stderr' : 'stdout',
     ...(values.verbose ? { logLevel: 'debug' as const } : {}),
   });
-  exitOnSignals(() => monitor.stop());
+  // Installed before the start finishes: a SIGTERM while it runs (after "watching" is logged)
+  // must still stop the monitor and give the lock back, not kill it with the lock left behind.
+  exitOnSignals(async () => (await starting.catch(() => undefined))?.stop());
+  await starting;
 }

@@ -131,7 +131,7 @@ export async function verifyHealthy(
       detail = s.detail;
     } else {
       const left = timeoutMs - (deps.clock.now() - started);
-      const r = await probeAll(app, deps.prober, Math.max(50, Math.min(app.health.timeoutMs, left)));
+      const r = await probeAll(app, deps.prober, Math.max(50, Math.round(Math.min(app.health.timeoutMs, left))));
       if (r.ok) return { ok: true, elapsedMs: deps.clock.now() - started, detail: `online, ${r.detail}` };
       detail = `online, but ${r.detail}`;
     }

@@ -151,6 +151,26 @@ class Pm2Adapter implements Pm2Port {
         resolve();
       });
     });
+    await this.rpcClosed();
+  }
+
+  /**
+   * PM2's disconnect can call back before its RPC socket has closed (once the bus is closed, its
+   * disconnectBus answers at once). Anything that then blocks the event loop past PM2's 200 ms
+   * fallback timer makes PM2 call back twice: an uncaught "Callback was already called" in the
+   * caller. Wait (bounded) for the socket's own 'close'.
+   */
+  private rpcClosed(): Promise<void> {
+    const sock = (this.api as { Client?: { client_sock?: { connected?: boolean; once?(event: 'close', f: () => void): unknown } } }).Client?.client_sock;
+    if (!sock?.once || sock.connected === false) return Promise.resolve();
+    const once = sock.once.bind(sock);
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 }
 
