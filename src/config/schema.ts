@@ -129,21 +129,25 @@ export interface MonitorConfig {
 
 const DURATION_HINT = 'expected a duration: seconds as a number, or a string like 500ms, 5s, 2m, 1h';
 
-/** A duration in ms, at most `maxMs`; `limit` is the message for a longer one (it names the limit). */
-function durationUpTo(maxMs: number, limit: string) {
-  return z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+/**
+ * A number or a string read by `parse` (durations, sizes), at most `max`: `hint` is the message
+ * for what does not parse, `limit` the one for a larger value (it names the limit).
+ */
+function boundedValue(parse: (v: number | string) => number | undefined, hint: string, max: number, limit: string) {
+  return z.union([z.number(), z.string()], { error: hint }).transform((v, ctx) => {
+    const n = parse(v);
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: hint });
       return z.NEVER;
     }
-    if (ms > maxMs) {
+    if (n > max) {
       ctx.addIssue({ code: 'custom', message: limit });
       return z.NEVER;
     }
-    return ms;
+    return n;
   });
 }
+const durationUpTo = (maxMs: number, limit: string) => boundedValue(parseDuration, DURATION_HINT, maxMs, limit);
 const POSITIVE = 'expected a duration greater than zero';
 const duration = durationUpTo(
   MAX_TIMER_MS,
@@ -154,21 +158,7 @@ const probeTimeout = durationUpTo(MAX_PROBE_MS, `expected a probe timeout of at 
 const probeInterval = durationUpTo(MAX_PROBE_MS, `expected an interval of at most ${formatDuration(MAX_PROBE_MS)}`).refine((ms) => ms > 0, POSITIVE);
 
 const SIZE_HINT = 'expected a size: bytes as a number, or a string like 512k, 10MB';
-/** A byte size, at most `maxBytes`; `limit` is the message for a larger one (it names the limit). */
-function sizeUpTo(maxBytes: number, limit: string) {
-  return z.union([z.number(), z.string()], { error: SIZE_HINT }).transform((v, ctx) => {
-    const bytes = parseSize(v);
-    if (bytes === undefined) {
-      ctx.addIssue({ code: 'custom', message: SIZE_HINT });
-      return z.NEVER;
-    }
-    if (bytes > maxBytes) {
-      ctx.addIssue({ code: 'custom', message: limit });
-      return z.NEVER;
-    }
-    return bytes;
-  });
-}
+const sizeUpTo = (maxBytes: number, limit: string) => boundedValue(parseSize, SIZE_HINT, maxBytes, limit);
 const size = sizeUpTo(Number.MAX_SAFE_INTEGER, SIZE_HINT);
 const bodySize = sizeUpTo(MAX_BODY_BYTES, `expected at most 16MiB (${MAX_BODY_BYTES} bytes): the body is held in memory`);
 

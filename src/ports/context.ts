@@ -6,8 +6,7 @@
  */
 import type { KillScope } from '../config/schema.js';
 import { neverKilled } from '../proc/guard.js';
-import { procAvailable, readStat } from '../proc/read.js';
-import { procFacts } from '../proc/read.js';
+import { procAvailable, procFacts, readStat } from '../proc/read.js';
 import { descendants } from '../proc/tree.js';
 import type { ScopeContext } from './scope.js';
 

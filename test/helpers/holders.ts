@@ -142,3 +142,14 @@ export async function spawnForeignHolder(port: number, ledger: PidLedger): Promi
   const uid = procFacts(pid)?.uid ?? -1;
   return { ...id, uid, otherUser: nobody !== undefined };
 }
+
+/** SIGCONT processes a test froze with SIGSTOP (teardown), ignoring those already gone. */
+export function thaw(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // gone: the monitor killed it
+    }
+  }
+}

@@ -65,10 +65,9 @@ export async function createSandbox(label: string): Promise<Sandbox> {
     },
     track: (pid) => void tracked.add(pid),
     async teardown() {
+      // close() returns once PM2's RPC socket has closed: the blocking `pm2 kill` below must not
+      // start before that (PM2 would call its disconnect callback twice).
       await pm2.close();
-      // The blocking `pm2 kill` below must not start while PM2's RPC socket is still closing: see
-      // rpcClosed.
-      await rpcClosed(api);
       try {
         execFileSync(process.execPath, [PM2_BIN, 'kill'], { env, stdio: 'ignore', timeout: 30_000 });
       } catch {
@@ -79,27 +78,6 @@ export async function createSandbox(label: string): Promise<Sandbox> {
     },
   };
   return sandbox;
-}
-
-/**
- * Wait (up to 5 s) until the PM2 client's RPC socket has closed. PM2's disconnect can call back
- * before it has: once the adapter has closed the bus, PM2's disconnectBus answers "already being
- * closed" and its async.forEach calls back at once. A synchronous `pm2 kill` then blocks the event
- * loop past PM2's 200 ms fallback timer in disconnectRPC, which calls back, and the late 'close'
- * calls back a second time: "Callback was already called", an uncaught exception that failed a
- * test file after all its tests had passed.
- */
-function rpcClosed(api: Pm2Api): Promise<void> {
-  const sock = (api as unknown as { Client?: { client_sock?: { connected?: boolean; once?(event: 'close', f: () => void): unknown } } }).Client?.client_sock;
-  if (!sock?.once || sock.connected === false) return Promise.resolve();
-  const once = sock.once.bind(sock);
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, 5000);
-    once('close', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }
 
 /** GET a URL on loopback; resolves with the status or 0 on any error within `timeoutMs`. */

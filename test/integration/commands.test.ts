@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startTestMonitor } from '../helpers/monitor.js';
 import { startCli } from '../helpers/cli.js';
-import { PidLedger, identify, isAlive, type ProcIdentity } from '../helpers/holders.js';
+import { PidLedger, identify, isAlive, type ProcIdentity, thaw } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, pidsWithCommandLine, sandboxCliEnv } from '../helpers/operator.js';
 import { lineRe, pm2Starts, quietFor } from '../helpers/flap.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -44,13 +44,7 @@ before(async () => {
   receiver = await startReceiver(RECEIVER_PORT);
 });
 after(async () => {
-  for (const pid of frozen) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // gone
-    }
-  }
+  thaw(frozen);
   // Anything a marker names is ours (a probe that escaped would be a failure, reported above).
   for (const m of [MARK_BG, MARK_ORPHAN, MARK_SID, MARK_FG, MARK_PRE]) for (const pid of pidsWithCommandLine(m)) ledger.add(pid);
   ledger.killAll();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createSandbox, exampleApp, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
-import { PidLedger, holdersOf } from '../helpers/holders.js';
+import { PidLedger, holdersOf, thaw } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
 import { flapApp, lineRe, writeFlapScript } from '../helpers/flap.js';
 import { bodiesAt, startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -54,13 +54,7 @@ before(async () => {
   hanging = await startReceiver(HANG_PORT, { hang: true });
 });
 after(async () => {
-  for (const pid of stopped) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // gone: the monitor killed it
-    }
-  }
+  thaw(stopped);
   ledger.killAll();
   await good?.close();
   await hanging?.close();

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
-import { PidLedger } from '../helpers/holders.js';
+import { PidLedger, thaw } from '../helpers/holders.js';
 import { freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
 import { lineRe } from '../helpers/flap.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -41,13 +41,7 @@ before(async () => {
   );
 });
 after(async () => {
-  for (const pid of frozen) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // gone: the monitor killed it
-    }
-  }
+  thaw(frozen);
   ledger.killAll();
   await a?.close();
   await b?.close();
