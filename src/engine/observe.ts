@@ -154,7 +154,7 @@ function outsidePm2Status(app: AppConfig): Pm2StatusOutcome {
 function findSquatters(app: AppConfig, appPids: readonly number[], list: readonly ProcessInfo[], daemon: number | undefined): Observation['squatters'] {
   const managed = new Set([...appPids, ...list.map((p) => p.pid)]);
   if (daemon) managed.add(daemon);
-  return snapshotSync(app.ports).holders.filter((h) => !managed.has(h.pid)).map((h) => ({ port: h.port, pid: h.pid, command: printable(h.command, 120) }));
+  return snapshotSync(app.ports).holders.filter((h) => !managed.has(h.pid)).map((h) => ({ port: h.port, pid: h.pid, command: printable(h.command) }));
 }
 
 /** The process strategy's spec for an app (also used by the remedy). */

@@ -42,8 +42,8 @@ export function preStartFreePorts(input: PreStartInput): FreePortsResult | strin
 export function describePreStart(result: FreePortsResult, name: string, ms: number): string[] {
   const tag = `[helpdesk-monitor pre-start ${printable(name)}]`;
   const lines: string[] = [];
-  for (const k of result.killed) lines.push(`${tag} killed pid ${k.pid} (${printable(k.command, 120)}) holding port ${k.port} with ${k.signal}: ${k.why}`);
-  for (const r of result.refused) lines.push(`${tag} refused to kill pid ${r.pid} (${printable(r.command, 120)}, uid ${r.uid}) holding port ${r.port}: ${r.why}`);
+  for (const k of result.killed) lines.push(`${tag} killed pid ${k.pid} (${printable(k.command)}) holding port ${k.port} with ${k.signal}: ${k.why}`);
+  for (const r of result.refused) lines.push(`${tag} refused to kill pid ${r.pid} (${printable(r.command)}, uid ${r.uid}) holding port ${r.port}: ${r.why}`);
   lines.push(`${tag} ${result.free ? 'ports free' : `port ${result.stillHeld.join(',')} still held`} after ${ms.toFixed(1)} ms`);
   return lines;
 }

@@ -1,7 +1,7 @@
 /**
  * The one way to wait for something outside to change (a process to exit, a socket to close, PM2
  * to report a status): poll with a doubling pause, from `firstMs` up to `maxMs`, never past the
- * deadline. Asynchronous for the engine and the CLI, synchronous (Atomics.wait) for the hook.
+ * deadline. The pre-start hook's plan polls through its own sleep effect (sleepSync below).
  */
 export interface WaitOptions {
   readonly limitMs: number;
@@ -27,18 +27,4 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, options:
 /** Block the thread for `ms` (the preload hook runs before the event loop does). */
 export function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
-}
-
-/** The synchronous form of waitUntil, for the pre-start hook. */
-export function waitUntilSync(cond: () => boolean, options: WaitOptions): boolean {
-  const now = options.now ?? (() => performance.now());
-  const until = now() + options.limitMs;
-  let pause = options.firstMs ?? 2;
-  for (;;) {
-    if (cond()) return true;
-    const left = until - now();
-    if (left <= 0) return false;
-    sleepSync(Math.max(1, Math.min(pause, left)));
-    pause = Math.min(pause * 2, options.maxMs ?? 50);
-  }
 }
