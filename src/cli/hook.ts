@@ -2,7 +2,7 @@
 import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
 import { freePortsAroundLive } from '../engine/act.js';
-import { describeFreed } from '../engine/remedy.js';
+import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';
 import { parse } from './args.js';

@@ -7,11 +7,11 @@ import type { AppConfig } from '../config/schema.js';
 import type { ProcessInfo } from '../pm2/adapter.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import { appScope, freeAppPorts, freePortsAroundLive, startApp, stopApp, verifyHealthy, type ActDeps } from './act.js';
-import { describeFreed } from './describe.js';
-import { runStep, type StepReporter } from './steps.js';
+import { describeFreed } from '../steps/wording.js';
+import { runStep, type StepReporter } from '../steps/steps.js';
 
 export type Operation = 'start' | 'restart' | 'reload' | 'stop';
-export type { StepReporter } from './steps.js';
+export type { StepReporter } from '../steps/steps.js';
 
 export interface OperationResult {
   readonly app: string;

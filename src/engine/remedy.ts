@@ -13,9 +13,9 @@ import { restartService, serviceExists } from '../strategies/service.js';
 import { verifyHealthy, type ActDeps } from './act.js';
 import { managedByPm2, processSpecOf, statusOutsidePm2 } from './observe.js';
 import { operate, type OperationResult } from './operate.js';
-import { recordingReporter, runStep, type RecordedStep, type StepReporter } from './steps.js';
+import { recordingReporter, runStep, type RecordedStep, type StepReporter } from '../steps/steps.js';
 
-export { describeFreed } from './describe.js';
+export { describeFreed } from '../steps/wording.js';
 
 export interface RemedyReport {
   readonly app: string;

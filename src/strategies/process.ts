@@ -18,8 +18,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describeFreed } from '../engine/describe.js';
-import { runStep } from '../engine/steps.js';
+import { describeFreed } from '../steps/wording.js';
+import { runStep } from '../steps/steps.js';
 import { runFreePorts } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { sleep } from '../clock.js';
-import { runStep } from '../engine/steps.js';
+import { runStep } from '../steps/steps.js';
 import type { ServiceSpec, StrategyDeps, StrategyResult } from './types.js';
 
 /** The longest a single `is-active` call may take. */

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { KillScope } from '../config/schema.js';
-import type { StepReporter } from '../engine/steps.js';
+import type { StepReporter } from '../steps/steps.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 
 export interface StrategyDeps {
