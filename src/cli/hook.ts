@@ -1,7 +1,7 @@
 /** `helpdesk-monitor hook pre-start --app NAME`: the pre-start step as a command (wrapper, non-node apps). */
 import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
-import { freePortsAroundLive } from '../engine/act.js';
+import { freePortsAroundLive } from '../strategies/pm2.js';
 import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';

@@ -2,7 +2,7 @@
 import { systemClock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
-import { freePortsAroundLive } from '../engine/act.js';
+import { freePortsAroundLive } from '../strategies/pm2.js';
 import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
 import { readDaemonPid } from '../pm2/adapter.js';
