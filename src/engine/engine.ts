@@ -15,7 +15,7 @@ import { InstanceLedger } from './instances.js';
 import { Limiter } from './limiter.js';
 import type { Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
-import { AppWorker, type Control, type WorkerEvent, type WorkerView } from './worker.js';
+import { AppWorker, type Control, type Inspection, type WorkerEvent, type WorkerView } from './worker.js';
 
 export interface EngineDeps {
   readonly pm2: Pm2Port;
@@ -63,7 +63,8 @@ export class Engine {
   /** Start periodic checks and listen to the PM2 bus. */
   start(): void {
     const offEvents = this.deps.pm2.onProcessEvent((e) => this.onEvent(e));
-    const offSignals = this.deps.pm2.onBusSignal(() => {
+    const offSignals = this.deps.pm2.onBusSignal((signal) => {
+      if (signal === 'disconnected') return this.table.busDisconnected();
       this.table.busConnected();
       // Whatever happened while the bus was away: look at every app now.
       for (const w of this.workers.values()) w.trigger();
@@ -82,6 +83,12 @@ export class Engine {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
     for (const w of chosen) w.tellRestored(this.configFile());
     return Promise.all(chosen.map((w) => w.checkUntilSettled()));
+  }
+
+  /** Every app (or the named ones) probed once and judged without acting: `status`, `check --dry-run`. */
+  async inspect(names?: readonly string[]): Promise<Inspection[]> {
+    const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
+    return Promise.all(chosen.map((w) => w.inspect()));
   }
 
   /** Operator input (control.json): pauses and resets, by app name. */

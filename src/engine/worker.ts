@@ -7,13 +7,13 @@ import { sleep } from '../clock.js';
 import type { AppConfig, NotifyEventType } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { afterRemedy, closeCircuit, decide, initialState, type AppState, type Observation, type PolicyEvent } from './decide.js';
+import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
 import { observe, type AppRules } from './observe.js';
 import type { Limiter } from './limiter.js';
 import type { ProcessTable } from '../pm2/table.js';
 import type { ProcessInfo } from '../pm2/adapter.js';
 import { chooseStrategy, choiceOutdated } from '../strategies/choose.js';
-import type { RestartStrategy } from '../strategies/types.js';
+import type { RestartStrategy, StrategyName } from '../strategies/types.js';
 import { remedyLogFields } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { remedyEntry, type RemedyEntry } from './state-file.js';
@@ -63,6 +63,15 @@ export interface WorkerView {
   /** Wall-clock ms of the last `reset` applied. */
   readonly resetSeen: number;
   readonly lastError?: string;
+}
+
+/** One look at an app that decides without acting: what `status` and `check --dry-run` print. */
+export interface Inspection {
+  readonly app: string;
+  readonly strategy: StrategyName;
+  readonly observation: Observation;
+  readonly verdict: Verdict;
+  readonly view: WorkerView;
 }
 
 const HISTORY = 100;
@@ -170,6 +179,20 @@ export class AppWorker {
       await this.runCheck(0);
     }
     return this.view();
+  }
+
+  /**
+   * Run every probe and rule the app has once and judge the result as a check would, without
+   * acting and without changing the worker's state (the rules start afresh, as for a new monitor).
+   */
+  async inspect(maxListAgeMs = 0): Promise<Inspection> {
+    const list = await this.deps.table.current(maxListAgeMs);
+    const strategy = await this.strategyFor(list);
+    const observation = await observe({
+      app: this.app, list, freshList: () => this.freshList(list), strategy, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
+      crashes: 0, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(), rules: {},
+    });
+    return { app: this.app.name, strategy: strategy.name, observation, verdict: verdictOf(this.state, observation, this.app), view: this.view() };
   }
 
   view(): WorkerView {

@@ -40,8 +40,8 @@ export interface ProcessEvent {
   readonly startedAt?: number;
 }
 
-/** What the bus says besides process events: it (re)connected, so events may have been missed. */
-export type BusSignal = 'connected';
+/** What the bus says besides process events: it lost the daemon, or (re)connected after that. */
+export type BusSignal = 'connected' | 'disconnected';
 
 export type Pm2Action = 'stop' | 'restart' | 'reload' | 'delete';
 
@@ -153,9 +153,15 @@ class Pm2Adapter implements Pm2Port {
         const e = toProcessEvent(data);
         if (e) for (const l of this.listeners) l(e);
       });
-      socket?.on?.('connect', () => {
-        for (const l of this.signalListeners) l('connected');
-      });
+      // Its client socket says 'reconnect attempt' after losing the daemon (and again at each try).
+      let down = false;
+      const tell = (signal: BusSignal): void => {
+        if (down === (signal === 'disconnected')) return;
+        down = signal === 'disconnected';
+        for (const l of this.signalListeners) l(signal);
+      };
+      socket?.on?.('reconnect attempt', () => tell('disconnected'));
+      socket?.on?.('connect', () => tell('connected'));
     });
   }
 

@@ -19,7 +19,7 @@ export interface Pm2Api {
   reload(target: string | number, cb: Callback<unknown>): void;
   start(config: string | Record<string, unknown>, cb: Callback<unknown>): void;
   delete(target: string | number, cb: Callback<unknown>): void;
-  launchBus(cb: (err: Error | null, bus: Pm2Bus, socket?: { on?(event: 'connect', f: () => void): unknown }) => void): void;
+  launchBus(cb: (err: Error | null, bus: Pm2Bus, socket?: { on?(event: 'connect' | 'reconnect attempt', f: () => void): unknown }) => void): void;
   Client: { pingDaemon(cb: (alive: boolean) => void): void };
 }
 

@@ -18,7 +18,7 @@ export interface TableOptions {
 }
 
 /** Why the last full list was fetched (for tests and debug logs). */
-export type RefreshReason = 'start' | 'reconcile' | 'invalidated' | 'crash' | 'squatter search' | 'unknown pm_id' | 'bus reconnected';
+export type RefreshReason = 'start' | 'reconcile' | 'invalidated' | 'crash' | 'squatter search' | 'unknown pm_id' | 'bus reconnected' | 'bus down';
 
 const GONE = new Set(['stopped', 'stopping', 'errored']);
 
@@ -30,6 +30,8 @@ export class ProcessTable {
   /** Bumped by invalidate() and events: a list started before it must not overwrite them. */
   private generation = 0;
   private readonly describing = new Set<number>();
+  /** The bus lost the daemon: nothing it does not say can be trusted, so every read lists. */
+  private busDown = false;
   /** Full lists fetched so far, by reason (the bench and tests read it). */
   readonly refreshes = new Map<RefreshReason, number>();
 
@@ -46,8 +48,8 @@ export class ProcessTable {
   async current(maxAgeMs = Infinity): Promise<readonly ProcessInfo[]> {
     const age = this.loadedAt === undefined ? Infinity : this.clock.now() - this.loadedAt;
     const due = age >= Math.min(maxAgeMs, this.options.reconcileMs());
-    if (this.stale === undefined && !due) return this.rows;
-    return this.refresh(this.stale ?? 'reconcile');
+    if (this.stale === undefined && !due && !this.busDown) return this.rows;
+    return this.refresh(this.stale ?? (this.busDown ? 'bus down' : 'reconcile'));
   }
 
   /** A full list now (joining one in flight). */
@@ -81,8 +83,14 @@ export class ProcessTable {
     this.inflight = undefined;
   }
 
+  /** The bus lost the daemon (events stop coming): read PM2 itself until it is back. */
+  busDisconnected(): void {
+    this.busDown = true;
+  }
+
   /** The bus (re)connected: whatever happened while it was away is unknown. */
   busConnected(): void {
+    this.busDown = false;
     if (this.loadedAt !== undefined) this.invalidate('bus reconnected');
   }
 
