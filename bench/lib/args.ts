@@ -51,3 +51,14 @@ export function runBench(
     },
   );
 }
+
+/** A comma-separated list flag; each item must pass `valid`, else usage error (exit 2). */
+export function listFlag(help: string, name: string, value: string, valid: (item: string) => boolean, expected: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !valid(s));
+  if (items.length === 0 || bad.length) {
+    process.stderr.write(`--${name}: expected ${expected}, got ${value}\n${help}`);
+    process.exit(2);
+  }
+  return [...new Set(items)];
+}
