@@ -12,7 +12,8 @@ import type { HttpProber } from '../probes/http.js';
 import { Limiter, ProcessCache } from './process-cache.js';
 import type { Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
-import { AppWorker, type Control, type WorkerEvent, type WorkerView } from './worker.js';
+import type { Control, WorkerEvent, WorkerView } from './view.js';
+import { AppWorker } from './worker.js';
 
 export interface EngineDeps {
   readonly pm2: Pm2Port;

@@ -25,9 +25,10 @@ import schedule from 'node-schedule';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { switchableNotifier } from '../notify/switchable.js';
 import { redactDeep, redactUrl } from '../redact.js';
-import { controlFilePath, readControl } from './control.js';
-import { openStateFile, restoreApp, stateFilePath, toStateDocument, writeJsonAtomic } from './state-file.js';
-import type { WorkerView } from './worker.js';
+import { controlFilePath, readControl } from '../state/control.js';
+import { openStateFile, stateFilePath, writeJsonAtomic } from '../state/state-file.js';
+import { restoreApp, toStateDocument } from './state-document.js';
+import type { WorkerView } from './view.js';
 
 export interface RunOptions {
   readonly configPath: string;
