@@ -45,10 +45,12 @@ export async function connectIfRunning(home: string): Promise<Pm2Port> {
     const down = (): Promise<never> => Promise.reject(new Pm2Error('connect', `no PM2 daemon answers in ${home}`));
     return {
       list: () => Promise.resolve([]),
+      describe: () => Promise.resolve(undefined),
       act: down,
       start: down,
       daemonPid: () => readDaemonPid(home),
       onProcessEvent: () => () => undefined,
+      onBusSignal: () => () => undefined,
       close: () => Promise.resolve(),
     };
   }

@@ -1,8 +1,8 @@
 /** `helpdesk-monitor hook pre-start --app NAME`: the pre-start step as a command (wrapper, non-node apps). */
 import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
-import { freePortsAroundLive } from '../engine/act.js';
-import { describeFreed } from '../engine/remedy.js';
+import { freePortsAroundLive } from '../strategies/pm2.js';
+import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';
 import { parse } from './args.js';

@@ -2,8 +2,8 @@
 import { systemClock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
-import { freePortsAroundLive } from '../engine/act.js';
-import { describeFreed } from '../engine/remedy.js';
+import { freePortsAroundLive } from '../strategies/pm2.js';
+import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
 import { readDaemonPid } from '../pm2/adapter.js';
 import { runFreePorts } from '../ports/async.js';

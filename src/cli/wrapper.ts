@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { operate, startEcosystem, type Operation, type OperationResult } from '../engine/operate.js';
-import { redactingReporter } from '../engine/steps.js';
+import { redactingReporter } from '../steps/steps.js';
 import { redactDeep, redactText } from '../redact.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';

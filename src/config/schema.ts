@@ -123,6 +123,8 @@ export interface MonitorConfig {
   readonly log: LogConfig;
   /** Probes in flight at once across all apps. */
   readonly concurrency: number;
+  /** How often PM2's full process list corrects the table the bus keeps (reconcile_interval). */
+  readonly reconcileMs: number;
   readonly notify: readonly NotifyTargetConfig[];
   readonly apps: readonly AppConfig[];
 }
@@ -274,6 +276,7 @@ export const rootSchema = z
     state_dir: z.string().min(1).optional(),
     log: logSchema.prefault({}),
     concurrency: z.number().int().min(1).max(64).default(8),
+    reconcile_interval: durationUpTo(3_600_000, 'expected a reconcile interval of at most 1h').refine((ms) => ms >= 1000, 'expected a reconcile interval of at least 1s').default(30_000),
     /** Validated on their own (errors under `defaults.`), then merged into every app by load.ts. */
     defaults: z.record(z.string(), z.unknown()).optional(),
     notify: z.array(notifySchema).default([]),
@@ -301,6 +304,7 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
     source,
     ...(raw.state_dir === undefined ? {} : { stateDir: raw.state_dir }),
     concurrency: raw.concurrency,
+    reconcileMs: raw.reconcile_interval,
     notify: raw.notify.map((n) => ({
       url: n.url, format: n.format, events: n.events, timeoutMs: n.timeout, ...(n.headers ? { headers: n.headers } : {}),
     })),
@@ -388,5 +392,5 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(notifySchema.shape),
   ...Object.keys(logInactivitySchema.shape),
   ...Object.keys(memorySchema.shape),
-  'state_dir', 'log', 'concurrency', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
+  'state_dir', 'log', 'concurrency', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

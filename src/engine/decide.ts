@@ -182,6 +182,30 @@ export function afterRemedy(state: AppState, ok: boolean, now: number, app: AppC
   return { state: next, events };
 }
 
+/** What one observation says about the app, for `status` and `check --dry-run`: never acts. */
+export interface Verdict {
+  /** Up, and every probe and rule passes. */
+  readonly healthy: boolean;
+  /** Why not (absent when healthy). */
+  readonly reason?: string;
+  /** The failure falls inside startup_grace: it would not count yet. */
+  readonly graced: boolean;
+  /** What the monitor would do with this observation (its phase after it, remedy or not, why not). */
+  readonly decision: Decision;
+}
+
+/** Judge one observation against the app's state, as decide() would, without acting. Pure. */
+export function verdictOf(prev: AppState, obs: Observation, app: AppConfig): Verdict {
+  const decision = decide(prev, obs, app);
+  const state = seeInstance(prev, obs);
+  const { pm2 } = obs;
+  const down = pm2.state === 'missing' || pm2.state === 'stopped' ? `${pm2.state === 'missing' ? 'missing' : 'stopped'} (${pm2.detail})` : undefined;
+  const failure = down ?? urgentReason(obs, state) ?? failureReason(obs, state, app);
+  const graced = failure === GRACE;
+  const reason = graced ? `${problemOf(obs) ?? 'failing'} (inside startup_grace)` : failure ?? (pm2.state === 'online' ? undefined : `${pm2.state} (${pm2.detail})`);
+  return { healthy: reason === undefined, graced, decision, ...(reason === undefined ? {} : { reason }) };
+}
+
 const GRACE = '\u0000grace';
 
 /** Note which instance the observation saw; a new one (a restart by anyone) starts a new grace. */
@@ -205,10 +229,15 @@ function urgentReason(obs: Observation, state: AppState): string | undefined {
   return obs.others?.find((o) => o.urgent && !o.ok)?.detail;
 }
 
+/** The failing probe or rule of an observation, if any. */
+function problemOf(obs: Observation): string | undefined {
+  const h = obs.http;
+  return h && !h.ok ? `health ${h.failure}: ${h.detail}` : obs.others?.find((o) => !o.ok)?.detail;
+}
+
 function failureReason(obs: Observation, state: AppState, app: AppConfig): string | undefined {
   if (obs.crashes > 0) return `exited unexpectedly ${obs.crashes === 1 ? 'once' : `${obs.crashes} times`} since the last check`;
-  const h = obs.http;
-  const bad = h && !h.ok ? `health ${h.failure}: ${h.detail}` : obs.others?.find((o) => !o.ok)?.detail;
+  const bad = problemOf(obs);
   if (bad === undefined) return undefined;
   if (obs.pm2.uptimeMs < app.startupGraceMs && state.instance?.healthy !== true) return GRACE;
   return bad;

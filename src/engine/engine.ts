@@ -1,7 +1,8 @@
 /**
- * The engine: one worker per configured app, PM2 bus events turned into immediate checks, and
- * config reloads that swap workers without losing the others' state. The PM2 module, `run` and
- * `check` all drive this class.
+ * The engine: one worker per configured app, PM2's process table kept from the bus (events fold
+ * into it; crashes and PM2 giving up turn into immediate checks), and config reloads that swap
+ * workers without losing the others' state. The PM2 module, `run`, `check` and `watch` all drive
+ * this class.
  */
 import { isAbsolute } from 'node:path';
 import type { Clock } from '../clock.js';
@@ -9,11 +10,13 @@ import type { AppConfig, MonitorConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Pm2Port, ProcessEvent } from '../pm2/adapter.js';
 import type { HttpProber } from '../probes/http.js';
-import { Limiter, ProcessCache } from './process-cache.js';
+import { ProcessTable } from '../pm2/table.js';
+import { InstanceLedger } from './instances.js';
+import { Limiter } from './limiter.js';
 import type { Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
 import type { Control, WorkerEvent, WorkerView } from './view.js';
-import { AppWorker } from './worker.js';
+import { AppWorker, type Inspection } from './worker.js';
 
 export interface EngineDeps {
   readonly pm2: Pm2Port;
@@ -26,6 +29,8 @@ export interface EngineDeps {
   readonly onObservation?: (app: string, obs: Observation) => void;
   /** What a previous run of the monitor knew, per app (state.json). */
   readonly restored?: ReadonlyMap<string, Restored>;
+  /** Exits are not crashes (watch: PM2 restarts the command itself; the engine steps in when PM2 gives up). */
+  readonly ignoreExits?: boolean;
 }
 
 type Restored = NonNullable<ConstructorParameters<typeof AppWorker>[2]>;
@@ -35,7 +40,9 @@ const URGENT_EVENTS = new Set(['restart overlimit', 'errored']);
 
 export class Engine {
   private readonly workers = new Map<string, AppWorker>();
-  private readonly processes: ProcessCache;
+  /** PM2's processes as the bus tells them; a full list only to (re)load or reconcile. */
+  readonly table: ProcessTable;
+  private readonly instances = new InstanceLedger();
   private limiter: Limiter;
   private unsubscribe: (() => void) | undefined;
   /** pm_ids whose exit(stopping) we saw: their next exit is a stop, not a crash. */
@@ -45,14 +52,28 @@ export class Engine {
     private config: MonitorConfig,
     private readonly deps: EngineDeps,
   ) {
-    this.processes = new ProcessCache(deps.pm2, deps.clock);
+    this.table = new ProcessTable(deps.pm2, deps.clock, {
+      // Read at each use: a reload may change it.
+      reconcileMs: () => this.config.reconcileMs,
+      onRows: (rows) => this.instances.note(rows),
+    });
     this.limiter = new Limiter(config.concurrency);
     for (const app of config.apps) this.workers.set(app.name, this.makeWorker(app));
   }
 
   /** Start periodic checks and listen to the PM2 bus. */
   start(): void {
-    this.unsubscribe = this.deps.pm2.onProcessEvent((e) => this.onEvent(e));
+    const offEvents = this.deps.pm2.onProcessEvent((e) => this.onEvent(e));
+    const offSignals = this.deps.pm2.onBusSignal((signal) => {
+      if (signal === 'disconnected') return this.table.busDisconnected();
+      this.table.busConnected();
+      // Whatever happened while the bus was away: look at every app now.
+      for (const w of this.workers.values()) w.trigger();
+    });
+    this.unsubscribe = () => {
+      offEvents();
+      offSignals();
+    };
     for (const w of this.workers.values()) w.start();
     this.deps.logger.info(`watching ${this.workers.size} app(s): ${[...this.workers.keys()].join(', ')}`, { config: this.config.source });
     for (const w of this.workers.values()) w.tellRestored(this.configFile());
@@ -63,6 +84,12 @@ export class Engine {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
     for (const w of chosen) w.tellRestored(this.configFile());
     return Promise.all(chosen.map((w) => w.checkUntilSettled()));
+  }
+
+  /** Every app (or the named ones) probed once and judged without acting: `status`, `check --dry-run`. */
+  async inspect(names?: readonly string[]): Promise<Inspection[]> {
+    const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
+    return Promise.all(chosen.map((w) => w.inspect()));
   }
 
   /** Operator input (control.json): pauses and resets, by app name. */
@@ -114,8 +141,8 @@ export class Engine {
     return new AppWorker(
       app,
       {
-        pm2, prober, clock, logger, processes: this.processes,
-        seen: (name) => this.processes.instances.seen(name),
+        pm2, prober, clock, logger, table: this.table,
+        seen: (name) => this.instances.seen(name),
         // indirect, so a reload's new limiter is seen by existing workers
         limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
         ...(onRemedy ? { onRemedy } : {}),
@@ -128,6 +155,7 @@ export class Engine {
   }
 
   private onEvent(e: ProcessEvent): void {
+    this.table.apply(e);
     const w = this.workers.get(e.name);
     if (!w) return;
     if (e.event === 'exit') {
@@ -135,7 +163,9 @@ export class Engine {
       // with manually:false; only the final stop/restart event says manually. A crash sends a
       // lone exit. So an exit is a crash unless its instance was stopping.
       if (e.status === 'stopping') return void this.stopping.add(e.pmId);
-      if (this.stopping.delete(e.pmId) || e.manually) return;
+      if (this.stopping.delete(e.pmId) || e.manually || this.deps.ignoreExits) return;
+      // The squatter search and the new instance's pid need PM2's own list now.
+      this.table.invalidate('crash');
       w.noteCrash();
     } else {
       this.stopping.delete(e.pmId);

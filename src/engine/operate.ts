@@ -1,17 +1,17 @@
 /**
- * The actions on an app (`start|restart|reload|stop`, and the remedy, which is a restart), built
- * from the shared steps: free the app's ports (sparing its live instances when it keeps running),
+ * The actions on an app (`start|restart|reload|stop`) for the wrapper commands, built from the
+ * PM2 strategy's steps: free the app's ports (sparing its live instances when it keeps running),
  * act through PM2, wait for online, probe health. Each step goes to a StepReporter.
  */
 import type { AppConfig } from '../config/schema.js';
-import type { ProcessInfo } from '../pm2/adapter.js';
 import type { FreePortsResult } from '../ports/free-port.js';
-import { appScope, freeAppPorts, freePortsAroundLive, startApp, stopApp, verifyHealthy, type ActDeps } from './act.js';
-import { describeFreed } from './describe.js';
-import { runStep, type StepReporter } from './steps.js';
+import { freePortsAroundLive, instancesOf, stopFreeStart } from '../strategies/pm2.js';
+import { runStep, type StepReporter } from '../steps/steps.js';
+import { describeFreed } from '../steps/wording.js';
+import { verifyHealthy, type ActDeps } from './verify.js';
 
 export type Operation = 'start' | 'restart' | 'reload' | 'stop';
-export type { StepReporter } from './steps.js';
+export type { StepReporter } from '../steps/steps.js';
 
 export interface OperationResult {
   readonly app: string;
@@ -23,45 +23,26 @@ export interface OperationResult {
 export interface OperateOptions {
   /** How long to wait for healthy (default: the app's verify_timeout). */
   readonly timeoutMs?: number;
-  /** The app is hung: kill it as soon as PM2 marks it stopping (remedies only). */
-  readonly hung?: boolean;
 }
 
 /** Run one operation on one app. Never throws: failures are in the result. */
 export async function operate(op: Operation, app: AppConfig, deps: ActDeps, report: StepReporter, options: OperateOptions = {}): Promise<OperationResult> {
+  if (op === 'stop' || op === 'restart') {
+    const r = await stopFreeStart(op, app, deps, report);
+    if (!r.ok || op === 'stop') return { app: app.name, ...r };
+    return verify(app, deps, report, options, r.ports);
+  }
   const fail = (detail: string, ports?: FreePortsResult): OperationResult => ({ app: app.name, ok: false, detail, ...(ports ? { ports } : {}) });
   const found = await runStep(report, 'look up the app in PM2', () => deps.pm2.list(), (l) => {
-    const n = mine(l, app).length;
+    const n = instancesOf(app, l).length;
     return [n > 0, n > 0 ? `${n} instance(s)` : `no PM2 app named "${app.name}"`];
   });
   if (!found.ok) return fail(found.value ? `no PM2 app named "${app.name}" (start it the first time from its ecosystem file)` : `cannot list PM2 processes: ${found.detail}`);
-  const list = found.value;
-  const instances = mine(list, app);
-  // Built before stopping: the app's pids and their children are known only while they run.
-  const scope = appScope(app, list, deps);
-  const portsLabel = `ports ${app.ports.join(',')}`;
-
-  if (op === 'stop' || op === 'restart') {
-    // Stop first, so PM2 cannot respawn the app into a port we are freeing.
-    const stopped = await runStep(report, 'stop through PM2', () => stopApp(app, list, options.hung === true, deps, scope), () => [true, options.hung ? 'stopped (hung: killed at once)' : 'stopped']);
-    if (!stopped.ok) return fail(`stop failed: ${stopped.detail}`);
-    let ports: FreePortsResult | undefined;
-    if (app.ports.length > 0) {
-      const freed = await runStep(report, op === 'stop' ? `confirm ${portsLabel} are free` : `free ${portsLabel}`, () => freeAppPorts(app, scope, deps), (r) => [r.free, describeFreed(r)]);
-      ports = freed.value;
-      // Starting into a port we could not free would only feed PM2's EADDRINUSE loop.
-      if (!freed.ok) return fail(`port still held: ${freed.detail}`, ports);
-    }
-    if (op === 'stop') return { app: app.name, ok: true, detail: app.ports.length > 0 ? 'stopped, ports free' : 'stopped', ...(ports ? { ports } : {}) };
-    const started = await runStep(report, 'start through PM2', () => startApp(app, list, deps), () => [true, 'started']);
-    if (!started.ok) return fail(`start failed: ${started.detail}`, ports);
-    return verify(app, deps, report, options, ports);
-  }
-
+  const instances = instancesOf(app, found.value);
   let ports: FreePortsResult | undefined;
   if (app.ports.length > 0) {
     // The app's live instances keep serving (start of an online app, reload): spare them.
-    const freed = await runStep(report, `free ${portsLabel}`, () => freePortsAroundLive(app, deps), (r) => [r.free || r.live > 0, describeFreed(r)]);
+    const freed = await runStep(report, `free ports ${app.ports.join(',')}`, () => freePortsAroundLive(app, deps), (r) => [r.free || r.live > 0, describeFreed(r)]);
     ports = freed.value;
     if (!freed.ok) return fail(`port held outside the kill scope: ${freed.detail}`, ports);
   }
@@ -73,14 +54,11 @@ export async function operate(op: Operation, app: AppConfig, deps: ActDeps, repo
   return verify(app, deps, report, options, ports);
 }
 
-async function verify(app: AppConfig, deps: ActDeps, report: StepReporter, options: OperateOptions, ports: FreePortsResult | undefined): Promise<OperationResult> {
+/** The verify step of a PM2 app, as the wrapper and the remedy both word it. */
+export async function verify(app: AppConfig, deps: ActDeps, report: StepReporter, options: OperateOptions, ports: FreePortsResult | undefined): Promise<OperationResult> {
   const label = app.health.url ? `wait for online and ${app.health.url}` : 'wait for online';
   const v = await runStep(report, label, () => verifyHealthy(app, deps, options.timeoutMs ?? app.verifyTimeoutMs), (r) => [r.ok, r.detail]);
   return { app: app.name, ok: v.ok, detail: v.ok ? 'healthy' : `not healthy: ${v.detail}`, ...(ports ? { ports } : {}) };
-}
-
-function mine(list: readonly ProcessInfo[], app: AppConfig): ProcessInfo[] {
-  return list.filter((p) => p.name === app.name && !p.isModule);
 }
 
 /**

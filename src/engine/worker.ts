@@ -7,9 +7,13 @@ import { sleep } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { afterRemedy, closeCircuit, decide, initialState, type AppState, type Observation, type PolicyEvent } from './decide.js';
+import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
 import { observe, type AppRules } from './observe.js';
-import type { Limiter, ProcessCache } from './process-cache.js';
+import type { Limiter } from './limiter.js';
+import type { ProcessTable } from '../pm2/table.js';
+import type { ProcessInfo } from '../pm2/adapter.js';
+import { chooseStrategy, choiceOutdated } from '../strategies/choose.js';
+import type { RestartStrategy, StrategyName } from '../strategies/types.js';
 import { remedyLogFields } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { restoredNotices } from './restored.js';
@@ -17,7 +21,10 @@ import { remedyEntry, type Control, type RemedyEntry, type WorkerEvent, type Wor
 
 export interface WorkerDeps extends RemedyDeps {
   readonly logger: Logger;
-  readonly processes: ProcessCache;
+  /** PM2's process table, kept from the bus. */
+  readonly table: ProcessTable;
+  /** Environment for strategy commands (systemctl, the app's command); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
   readonly limiter: Pick<Limiter, 'run'>;
   readonly onRemedy?: (report: RemedyReport) => void;
   readonly onEvent?: (event: WorkerEvent) => void;
@@ -25,6 +32,15 @@ export interface WorkerDeps extends RemedyDeps {
   readonly onObservation?: (app: string, obs: Observation) => void;
   /** Called after every check; `urgent` after a remedy or a circuit change (write state now). */
   readonly onChange?: (urgent: boolean) => void;
+}
+
+/** One look at an app that decides without acting: what `status` and `check --dry-run` print. */
+export interface Inspection {
+  readonly app: string;
+  readonly strategy: StrategyName;
+  readonly observation: Observation;
+  readonly verdict: Verdict;
+  readonly view: WorkerView;
 }
 
 const HISTORY = 100;
@@ -47,6 +63,8 @@ export class AppWorker {
   private readonly rules: AppRules = {};
   private missingLogTold = false;
   private readonly log: Logger;
+  /** How the app is run and restarted: chosen at the first check, once. */
+  private strategy: RestartStrategy | undefined;
 
   constructor(
     readonly app: AppConfig,
@@ -132,6 +150,20 @@ export class AppWorker {
     return this.view();
   }
 
+  /**
+   * Run every probe and rule the app has once and judge the result as a check would, without
+   * acting and without changing the worker's state (the rules start afresh, as for a new monitor).
+   */
+  async inspect(maxListAgeMs = 0): Promise<Inspection> {
+    const list = await this.deps.table.current(maxListAgeMs);
+    const strategy = await this.strategyFor(list);
+    const observation = await observe({
+      app: this.app, list, freshList: () => this.freshList(list), strategy, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
+      crashes: 0, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(), rules: {},
+    });
+    return { app: this.app.name, strategy: strategy.name, observation, verdict: verdictOf(this.state, observation, this.app), view: this.view() };
+  }
+
   view(): WorkerView {
     return {
       app: this.app.name, state: this.state, history: this.history, control: this.control, resetSeen: this.resetSeen,
@@ -147,7 +179,7 @@ export class AppWorker {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       const started = this.deps.clock.now();
-      void this.runCheck(Math.min(250, this.app.health.intervalMs / 2)).then(() => {
+      void this.runCheck(Infinity).then(() => {
         const again = this.pending;
         this.pending = false;
         this.schedule(again ? 0 : this.nextDelay(this.deps.clock.now() - started));
@@ -164,6 +196,7 @@ export class AppWorker {
     return Math.max(0, this.app.health.intervalMs - tookMs);
   }
 
+  /** One check; `maxListAgeMs` 0 when no bus keeps the table fresh (the one-pass check). */
   private runCheck(maxListAgeMs: number): Promise<void> {
     const run = this.check(maxListAgeMs).finally(() => {
       this.running = undefined;
@@ -194,9 +227,10 @@ export class AppWorker {
     const crashes = this.crashes;
     this.crashes = 0;
     try {
-      const list = await this.deps.processes.get(crashes > 0 ? 0 : maxListAgeMs);
+      const list = await this.deps.table.current(maxListAgeMs);
+      const strategy = await this.strategyFor(list);
       obs = await observe({
-        app: this.app, list, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
+        app: this.app, list, freshList: () => this.freshList(list), strategy, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
         crashes, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(), rules: this.rules,
       });
       this.deps.onObservation?.(this.app.name, obs);
@@ -223,8 +257,8 @@ export class AppWorker {
     }
     this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy`, { hung: d.hung, strategy: this.app.strategy });
     this.deps.onEvent?.({ type: 'remedy_started', app: this.app.name, reason: d.reason });
-    const report = await runRemedy(this.app, d.reason, d.hung, this.deps);
-    this.deps.processes.invalidate();
+    const report = await runRemedy(this.app, d.reason, d.hung, this.strategy ?? (await this.strategyFor(await this.deps.table.current())), this.deps);
+    this.deps.table.invalidate();
     // A restarted app gets a fresh log timeout and memory count.
     this.rules.log?.reset(this.deps.clock.now());
     this.rules.memory?.reset();
@@ -244,6 +278,25 @@ export class AppWorker {
     this.emitPolicy(after.events);
     this.deps.onRemedy?.(report);
     return true;
+  }
+
+  /** The app's strategy, chosen once (an `auto` app seen outside PM2 moves to PM2 once PM2 lists it). */
+  private async strategyFor(list: readonly ProcessInfo[]): Promise<RestartStrategy> {
+    if (this.strategy && !choiceOutdated(this.app, this.strategy, list)) return this.strategy;
+    const { pm2, clock, seen, pm2Home, env } = this.deps;
+    const chosen = await chooseStrategy(this.app, list, { pm2, clock, ...(seen ? { seen } : {}), ...(pm2Home ? { pm2Home } : {}), ...(env ? { env } : {}) });
+    if (this.app.strategy === 'auto') this.log.info(`restart_strategy auto: ${chosen.name}${this.strategy ? ` (was ${this.strategy.name})` : ''}`);
+    this.strategy = chosen;
+    return chosen;
+  }
+
+  /** A full list from PM2 for the squatter search; the table when PM2 does not answer. */
+  private async freshList(table: readonly ProcessInfo[]): Promise<readonly ProcessInfo[]> {
+    try {
+      return await this.deps.table.refresh('squatter search');
+    } catch {
+      return table;
+    }
   }
 
   private emitPolicy(events: readonly PolicyEvent[]): void {

@@ -35,13 +35,21 @@ export interface ProcessEvent {
   readonly status?: string;
   readonly exitCode?: number;
   readonly manually: boolean;
+  /** PM2's restart_time and pm_uptime at the event (the packet carries no pid). */
+  readonly restarts?: number;
+  readonly startedAt?: number;
 }
+
+/** What the bus says besides process events: it lost the daemon, or (re)connected after that. */
+export type BusSignal = 'connected' | 'disconnected';
 
 export type Pm2Action = 'stop' | 'restart' | 'reload' | 'delete';
 
 /** What the engine and the CLI need from PM2. */
 export interface Pm2Port {
   list(): Promise<ProcessInfo[]>;
+  /** One process by pm_id (undefined when PM2 no longer has it): cheaper than a full list. */
+  describe(pmId: number): Promise<ProcessInfo | undefined>;
   act(action: Pm2Action, pmId: number): Promise<void>;
   /** Start an ecosystem file or an app spec (wrapper commands). */
   start(config: string | Record<string, unknown>): Promise<void>;
@@ -49,6 +57,8 @@ export interface Pm2Port {
   daemonPid(): number | undefined;
   /** Subscribe to process events; returns an unsubscribe function. */
   onProcessEvent(listener: (e: ProcessEvent) => void): () => void;
+  /** Subscribe to the bus's own (re)connections; returns an unsubscribe function. */
+  onBusSignal(listener: (s: BusSignal) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -83,6 +93,7 @@ export async function connectPm2(options: Pm2AdapterOptions): Promise<Pm2Port> {
 
 class Pm2Adapter implements Pm2Port {
   private readonly listeners = new Set<(e: ProcessEvent) => void>();
+  private readonly signalListeners = new Set<(s: BusSignal) => void>();
   private bus: Pm2Bus | undefined;
   private busRequested = false;
   private readonly callTimeoutMs: number;
@@ -101,6 +112,11 @@ class Pm2Adapter implements Pm2Port {
     return raw.map(toProcessInfo);
   }
 
+  async describe(pmId: number): Promise<ProcessInfo | undefined> {
+    const raw = await withTimeout<RawProcess[]>('describe', String(pmId), this.callTimeoutMs, (cb) => this.api.describe(pmId, cb));
+    return raw[0] ? toProcessInfo(raw[0]) : undefined;
+  }
+
   async act(action: Pm2Action, pmId: number): Promise<void> {
     await withTimeout(action, String(pmId), this.actionTimeoutMs, (cb) => this.api[action](pmId, cb));
   }
@@ -115,19 +131,38 @@ class Pm2Adapter implements Pm2Port {
 
   onProcessEvent(listener: (e: ProcessEvent) => void): () => void {
     this.listeners.add(listener);
-    if (!this.busRequested) {
-      this.busRequested = true;
-      // The bus reconnects by itself after a daemon restart, so one subscription lasts.
-      this.api.launchBus((err, bus) => {
-        if (err) return;
-        this.bus = bus;
-        bus.on('process:event', (data) => {
-          const e = toProcessEvent(data);
-          if (e) for (const l of this.listeners) l(e);
-        });
-      });
-    }
+    this.launchBus();
     return () => this.listeners.delete(listener);
+  }
+
+  onBusSignal(listener: (s: BusSignal) => void): () => void {
+    this.signalListeners.add(listener);
+    this.launchBus();
+    return () => this.signalListeners.delete(listener);
+  }
+
+  private launchBus(): void {
+    if (this.busRequested) return;
+    this.busRequested = true;
+    // The bus reconnects by itself after a daemon restart, so one subscription lasts; its socket
+    // says 'connect' again each time, and events sent while it was away are lost: tell listeners.
+    this.api.launchBus((err, bus, socket) => {
+      if (err) return;
+      this.bus = bus;
+      bus.on('process:event', (data) => {
+        const e = toProcessEvent(data);
+        if (e) for (const l of this.listeners) l(e);
+      });
+      // Its client socket says 'reconnect attempt' after losing the daemon (and again at each try).
+      let down = false;
+      const tell = (signal: BusSignal): void => {
+        if (down === (signal === 'disconnected')) return;
+        down = signal === 'disconnected';
+        for (const l of this.signalListeners) l(signal);
+      };
+      socket?.on?.('reconnect attempt', () => tell('disconnected'));
+      socket?.on?.('connect', () => tell('connected'));
+    });
   }
 
   async close(): Promise<void> {
@@ -218,7 +253,11 @@ function toProcessInfo(p: RawProcess): ProcessInfo {
 /** Pick the few fields we need: data.process is the whole pm2_env, secrets included. */
 function toProcessEvent(data: unknown): ProcessEvent | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const d = data as { event?: unknown; manually?: unknown; process?: { name?: unknown; pm_id?: unknown; status?: unknown; exit_code?: unknown } };
+  const d = data as {
+    event?: unknown;
+    manually?: unknown;
+    process?: { name?: unknown; pm_id?: unknown; status?: unknown; exit_code?: unknown; restart_time?: unknown; pm_uptime?: unknown };
+  };
   if (typeof d.event !== 'string' || typeof d.process?.name !== 'string') return undefined;
   return {
     name: d.process.name,
@@ -227,5 +266,7 @@ function toProcessEvent(data: unknown): ProcessEvent | undefined {
     ...(typeof d.process.status === 'string' ? { status: d.process.status } : {}),
     ...(typeof d.process.exit_code === 'number' ? { exitCode: d.process.exit_code } : {}),
     manually: d.manually === true,
+    ...(typeof d.process.restart_time === 'number' ? { restarts: d.process.restart_time } : {}),
+    ...(typeof d.process.pm_uptime === 'number' ? { startedAt: d.process.pm_uptime } : {}),
   };
 }

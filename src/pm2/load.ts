@@ -13,12 +13,13 @@ export interface Pm2Api {
   connect(cb: (err: Error | null) => void): void;
   disconnect(cb?: () => void): void;
   list(cb: Callback<RawProcess[]>): void;
+  describe(target: string | number, cb: Callback<RawProcess[]>): void;
   stop(target: string | number, cb: Callback<unknown>): void;
   restart(target: string | number, cb: Callback<unknown>): void;
   reload(target: string | number, cb: Callback<unknown>): void;
   start(config: string | Record<string, unknown>, cb: Callback<unknown>): void;
   delete(target: string | number, cb: Callback<unknown>): void;
-  launchBus(cb: (err: Error | null, bus: Pm2Bus) => void): void;
+  launchBus(cb: (err: Error | null, bus: Pm2Bus, socket?: { on?(event: 'connect' | 'reconnect attempt', f: () => void): unknown }) => void): void;
   Client: { pingDaemon(cb: (alive: boolean) => void): void };
 }
 

@@ -6,8 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { sleep } from '../clock.js';
-import { runStep } from '../engine/steps.js';
-import type { ServiceSpec, StrategyDeps, StrategyResult } from './types.js';
+import { runStep } from '../steps/steps.js';
+import { OUTSIDE_PM2, type RestartStrategy, type ServiceSpec, type StrategyDeps, type StrategyResult } from './types.js';
 
 /** The longest a single `is-active` call may take. */
 const IS_ACTIVE_CALL_MS = 5000;
@@ -157,3 +157,13 @@ async function waitActive(unit: string, timeoutMs: number, deps: StrategyDeps, s
   }
 }
 
+
+/** Apps run by systemd: judged by their probes alone, restarted with systemctl. */
+export function serviceStrategy(deps: Omit<StrategyDeps, 'reporter'>): RestartStrategy {
+  return {
+    name: 'service',
+    readsTable: false,
+    status: (app) => ({ ...OUTSIDE_PM2, state: 'online', detail: `not managed by PM2 (restart_strategy ${app.strategy})` }),
+    restart: (app, reporter) => restartService({ unit: app.serviceUnit, timeoutMs: app.verifyTimeoutMs }, { ...deps, reporter }),
+  };
+}

@@ -1,12 +1,36 @@
 /**
- * The restart strategies besides PM2 (the original monitor's `restart_strategy`): `service`
- * restarts a systemd unit, `process` stops and starts a plain command under the safety scope.
- * `auto` is the engine's choice between them (service when the unit exists, else process).
+ * The restart strategies (the original monitor's `restart_strategy`), one interface: `pm2` stops
+ * the app through PM2, frees its ports and starts it; `service` restarts a systemd unit;
+ * `process` stops and starts a plain command under the safety scope. `auto` is chosen once per
+ * app (choose.ts). Verifying health afterwards is the engine's job, the same for all three.
  */
 import type { Clock } from '../clock.js';
-import type { KillScope } from '../config/schema.js';
-import type { StepReporter } from '../engine/steps.js';
+import type { AppConfig, KillScope } from '../config/schema.js';
+import type { ProcessInfo } from '../pm2/adapter.js';
+import type { Pm2StatusOutcome } from '../probes/types.js';
+import type { StepReporter } from '../steps/steps.js';
 import type { FreePortsResult } from '../ports/free-port.js';
+
+export type StrategyName = 'pm2' | 'service' | 'process';
+
+export interface RestartOptions {
+  /** The app is hung: do not wait politely for it to stop. */
+  readonly hung?: boolean;
+}
+
+/** The status fields of an app PM2 does not run. */
+export const OUTSIDE_PM2 = { pids: [], pmIds: [], restarts: 0, uptimeMs: Number.MAX_SAFE_INTEGER } as const;
+
+/** How an app is run, seen and restarted. */
+export interface RestartStrategy {
+  readonly name: StrategyName;
+  /** Does status() read PM2's table? (Others must keep working while PM2 is down.) */
+  readonly readsTable: boolean;
+  /** Is the app running? From PM2's table, or from the system for apps outside PM2. Never acts. */
+  status(app: AppConfig, table: readonly ProcessInfo[]): Pm2StatusOutcome;
+  /** Stop, free the ports, start; each step goes to the reporter. Never throws. */
+  restart(app: AppConfig, reporter: StepReporter, options?: RestartOptions): Promise<StrategyResult>;
+}
 
 export interface StrategyDeps {
   readonly clock: Clock;

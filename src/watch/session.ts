@@ -159,12 +159,14 @@ async function giveBack(monitor: Monitor, removeApps: () => Promise<void>, story
 function withoutExits(port: Pm2Port): Pm2Port {
   return {
     list: () => port.list(),
+    describe: (pmId) => port.describe(pmId),
     act: (action, pmId) => port.act(action, pmId),
     start: (config) => port.start(config),
     daemonPid: () => port.daemonPid(),
     onProcessEvent: (listener) => port.onProcessEvent((e) => {
       if (e.event !== 'exit') listener(e);
     }),
+    onBusSignal: (listener) => port.onBusSignal(listener),
     close: () => port.close(),
   };
 }

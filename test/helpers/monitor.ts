@@ -9,6 +9,8 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { RemedyReport } from '../../src/engine/remedy.js';
+import type { Observation } from '../../src/engine/decide.js';
+import type { Pm2Port } from '../../src/pm2/adapter.js';
 import { createHttpProber } from '../../src/probes/http.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -27,8 +29,14 @@ export function writeConfig(doc: unknown, name = 'monitor.yaml'): string {
   return file;
 }
 
+export interface TestMonitorOptions {
+  /** The PM2 port the engine talks through (default: the sandbox's). */
+  readonly pm2?: Pm2Port;
+  readonly onObservation?: (app: string, obs: Observation) => void;
+}
+
 /** Start an engine for `configDoc` against the sandbox. */
-export function startTestMonitor(sandbox: Sandbox, configDoc: unknown): TestMonitor {
+export function startTestMonitor(sandbox: Sandbox, configDoc: unknown, options: TestMonitorOptions = {}): TestMonitor {
   const config = loadConfig(writeConfig(configDoc));
   const lines: string[] = [];
   const sink = new Writable({
@@ -44,7 +52,10 @@ export function startTestMonitor(sandbox: Sandbox, configDoc: unknown): TestMoni
   });
   const prober = createHttpProber();
   const remedies: RemedyReport[] = [];
-  const engine = new Engine(config, { pm2: sandbox.pm2, prober, clock: systemClock, logger, onRemedy: (r) => remedies.push(r) });
+  const engine = new Engine(config, {
+    pm2: options.pm2 ?? sandbox.pm2, prober, clock: systemClock, logger, onRemedy: (r) => remedies.push(r),
+    ...(options.onObservation ? { onObservation: options.onObservation } : {}),
+  });
   engine.start();
   return {
     engine, lines, remedies,

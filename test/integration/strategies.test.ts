@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../src/clock.js';
-import { recordingReporter } from '../../src/engine/steps.js';
+import { recordingReporter } from '../../src/steps/steps.js';
 import { procFacts } from '../../src/proc/read.js';
 import { descendants } from '../../src/proc/tree.js';
 import { findProcessInstances, isProcessRunning, restartProcess, type ProcessStrategyResult } from '../../src/strategies/process.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { HealthConfig } from '../../../src/config/schema.js';
-import { Limiter } from '../../../src/engine/process-cache.js';
+import { Limiter } from '../../../src/engine/limiter.js';
 import { createHttpProber, type HttpProber } from '../../../src/probes/http.js';
 
 let server: Server;

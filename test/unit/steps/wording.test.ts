@@ -3,7 +3,7 @@
 // line stays one line whatever the command or the reason carries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeFreed } from '../../../src/engine/describe.js';
+import { describeFreed } from '../../../src/steps/wording.js';
 import type { FreePortsResult } from '../../../src/ports/free-port.js';
 
 const EVIL = 'node squat.js \u001b[31mRED\u001b[0m\n\u009b2J\u001b]0;pwned\u0007 \\';

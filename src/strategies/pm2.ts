@@ -1,0 +1,139 @@
+/**
+ * The PM2 strategy and its steps, shared by remedies and the wrapper commands: stop through PM2
+ * (so PM2 does not respawn behind our back), free the app's ports under its safety scope, start
+ * by pm_id.
+ */
+import type { Clock } from '../clock.js';
+import type { AppConfig } from '../config/schema.js';
+import type { Pm2Port, ProcessInfo } from '../pm2/adapter.js';
+import { probePm2Status } from '../probes/pm2-status.js';
+import { runFreePorts } from '../ports/async.js';
+import { buildScope } from '../ports/context.js';
+import type { FreePortsResult } from '../ports/free-port.js';
+import type { ScopeContext } from '../ports/scope.js';
+import { killJudged } from '../ports/kill.js';
+import { identify } from '../proc/identify.js';
+import { procAvailable } from '../proc/read.js';
+import { descendants } from '../proc/tree.js';
+import { waitUntil } from '../proc/wait.js';
+import { pm2Home } from '../paths.js';
+import { runStep, type StepReporter } from '../steps/steps.js';
+import { describeFreed } from '../steps/wording.js';
+import type { RestartStrategy, StrategyResult } from './types.js';
+
+export interface Pm2Deps {
+  readonly pm2: Pm2Port;
+  readonly clock: Clock;
+  /** The app's instances seen since the monitor started (pid -> start ticks): still the app's. */
+  readonly seen?: (app: string) => ReadonlyMap<number, number>;
+  /** The PM2_HOME whose pm_id marks identify apps (default: PM2_HOME of this process). */
+  readonly pm2Home?: string;
+}
+
+/** The app's instances in a PM2 list (modules are never ours to act on). */
+export function instancesOf(app: Pick<AppConfig, 'name'>, list: readonly ProcessInfo[]): ProcessInfo[] {
+  return list.filter((p) => p.name === app.name && !p.isModule);
+}
+
+/** The safety scope for an app, built from the live process list (before stopping it). */
+export function appScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<Pm2Deps, 'pm2' | 'seen' | 'pm2Home'>): ScopeContext {
+  const mine = instancesOf(app, list);
+  const first = mine.find((p) => p.cwd);
+  const otherApps = new Map(list.filter((p) => p.name !== app.name && p.pid > 0).map((p) => [p.pid, p.name] as const));
+  const daemonPid = deps.pm2.daemonPid();
+  return buildScope({
+    scope: app.killScope,
+    app: {
+      name: app.name,
+      pmIds: mine.map((p) => p.pmId),
+      pids: mine.map((p) => p.pid),
+      ...(deps.seen ? { seen: deps.seen(app.name) } : {}),
+      ...(first?.cwd ? { cwd: first.cwd } : {}),
+    },
+    pm2Home: deps.pm2Home ?? pm2Home(),
+    ...(daemonPid ? { daemonPid } : {}),
+    otherApps,
+  });
+}
+
+/** The app's scope with its live (online) instances protected: for freeing ports around a running app. */
+export function sparingLiveScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<Pm2Deps, 'pm2' | 'seen' | 'pm2Home'>): { scope: ScopeContext; live: number } {
+  const live = instancesOf(app, list).filter((p) => p.pid > 0 && p.status === 'online');
+  const scope = appScope(app, list, deps);
+  const protectedPids = new Map(scope.protectedPids);
+  for (const p of live) protectedPids.set(p.pid, `a live instance of ${app.name}`);
+  return { scope: { ...scope, protectedPids }, live: live.length };
+}
+
+/** Free the app's ports around its live instances (wrapper start/reload, cleanup-ports, hook). */
+export async function freePortsAroundLive(app: AppConfig, deps: Pm2Deps, dryRun = false): Promise<FreePortsResult & { live: number }> {
+  let list: ProcessInfo[] = [];
+  try {
+    list = await deps.pm2.list();
+  } catch {
+    // PM2 unreachable: no pids to spare; the never-killed list and the scope still hold
+  }
+  const { scope, live } = sparingLiveScope(app, list, deps);
+  const r = await runFreePorts({ ports: app.ports, scope, graceMs: app.killGraceMs, now: () => deps.clock.now(), dryRun });
+  return { ...r, live };
+}
+
+/**
+ * Stop every instance of the app through PM2. When the app is hung, kill its processes as soon as
+ * PM2 has marked them stopping, instead of waiting PM2's kill_timeout on a frozen process. The
+ * victims are identified (start time, lineage) now, judged against the app's scope, and re-checked
+ * right before the SIGKILL: a pid PM2 already reaped and the system reused is left alone.
+ */
+async function stopApp(app: AppConfig, list: readonly ProcessInfo[], hung: boolean, deps: Pm2Deps, scope: ScopeContext): Promise<void> {
+  const mine = instancesOf(app, list);
+  const pids = mine.map((p) => p.pid).filter((pid) => pid > 0);
+  const victims = hung && procAvailable ? [...pids, ...descendants(pids)].map(identify).filter((v) => v !== undefined) : [];
+  const stops = mine.map((p) => deps.pm2.act('stop', p.pmId));
+  if (hung) {
+    await waitUntil(async () => instancesOf(app, await deps.pm2.list()).every((p) => p.status !== 'online'), { limitMs: 1000, now: () => deps.clock.now(), firstMs: 5, maxMs: 20 });
+    for (const v of victims) killJudged(v, scope, 'SIGKILL');
+  }
+  await Promise.all(stops);
+}
+
+/**
+ * Look the app up, stop it through PM2, free its ports, and (for a restart) start every known
+ * instance by pm_id. The scope is built before stopping: the app's pids and their children are
+ * known only while they run. Never throws.
+ */
+export async function stopFreeStart(op: 'stop' | 'restart', app: AppConfig, deps: Pm2Deps, report: StepReporter, hung = false): Promise<StrategyResult> {
+  const fail = (detail: string, ports?: FreePortsResult): StrategyResult => ({ ok: false, detail, ...(ports ? { ports } : {}) });
+  const found = await runStep(report, 'look up the app in PM2', () => deps.pm2.list(), (l) => {
+    const n = instancesOf(app, l).length;
+    return [n > 0, n > 0 ? `${n} instance(s)` : `no PM2 app named "${app.name}"`];
+  });
+  if (!found.ok) return fail(found.value ? `no PM2 app named "${app.name}" (start it the first time from its ecosystem file)` : `cannot list PM2 processes: ${found.detail}`);
+  const list = found.value;
+  const scope = appScope(app, list, deps);
+  // Stop first, so PM2 cannot respawn the app into a port we are freeing.
+  const stopped = await runStep(report, 'stop through PM2', () => stopApp(app, list, hung, deps, scope), () => [true, hung ? 'stopped (hung: killed at once)' : 'stopped']);
+  if (!stopped.ok) return fail(`stop failed: ${stopped.detail}`);
+  let ports: FreePortsResult | undefined;
+  if (app.ports.length > 0) {
+    const label = `${op === 'stop' ? 'confirm' : 'free'} ports ${app.ports.join(',')}${op === 'stop' ? ' are free' : ''}`;
+    const freed = await runStep(report, label, () => runFreePorts({ ports: app.ports, scope, graceMs: app.killGraceMs, now: () => deps.clock.now() }), (r) => [r.free, describeFreed(r)]);
+    ports = freed.value;
+    // Starting into a port we could not free would only feed PM2's EADDRINUSE loop.
+    if (!freed.ok) return fail(`port still held: ${freed.detail}`, ports);
+  }
+  const withPorts = ports ? { ports } : {};
+  if (op === 'stop') return { ok: true, detail: app.ports.length > 0 ? 'stopped, ports free' : 'stopped', ...withPorts };
+  const started = await runStep(report, 'start through PM2', () => Promise.all(instancesOf(app, list).map((p) => deps.pm2.act('restart', p.pmId))), () => [true, 'started']);
+  if (!started.ok) return fail(`start failed: ${started.detail}`, ports);
+  return { ok: true, detail: 'started', ...withPorts };
+}
+
+/** Apps PM2 runs: status from PM2's table, restart by stop, free ports, start. */
+export function pm2Strategy(deps: Pm2Deps): RestartStrategy {
+  return {
+    name: 'pm2',
+    readsTable: true,
+    status: (app, table) => probePm2Status(app.name, table),
+    restart: (app, reporter, options) => stopFreeStart('restart', app, deps, reporter, options?.hung === true),
+  };
+}

@@ -1,0 +1,85 @@
+// The shape of src/: dependencies point one way (doors -> app -> engine -> strategies/probes/ports/
+// pm2 -> leaves), with no import circle. Read from the sources themselves, type imports included:
+// a circle of types is still a circle in the design.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SRC = join(ROOT, 'src');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
+/** file (relative to src/, no extension) -> the src/ files it imports. */
+function graph(): Map<string, Set<string>> {
+  const g = new Map<string, Set<string>>();
+  const spec = /(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const file of sources(SRC)) {
+    const key = relative(SRC, file).replace(/\.ts$/, '');
+    const deps = new Set<string>();
+    for (const m of readFileSync(file, 'utf8').matchAll(spec)) {
+      const target = m[1] ?? m[2];
+      if (!target?.startsWith('.')) continue;
+      deps.add(relative(SRC, resolve(dirname(file), target)).replace(/\.js$/, ''));
+    }
+    g.set(key, deps);
+  }
+  return g;
+}
+
+const folder = (key: string): string => (key.includes('/') ? key.slice(0, key.indexOf('/')) : key);
+
+test('the graph is read from the sources (a sanity check of the reader)', () => {
+  const g = graph();
+  assert.ok(g.size > 50, `found only ${g.size} source files`);
+  assert.ok(g.get('engine/worker')?.has('engine/decide'), 'engine/worker imports engine/decide');
+});
+
+test('no import circle in src/', () => {
+  const g = graph();
+  const state = new Map<string, 'open' | 'done'>();
+  const circles: string[] = [];
+  const visit = (node: string, path: string[]): void => {
+    if (state.get(node) === 'done') return;
+    if (state.get(node) === 'open') {
+      circles.push([...path.slice(path.indexOf(node)), node].join(' -> '));
+      return;
+    }
+    state.set(node, 'open');
+    for (const next of g.get(node) ?? []) if (g.has(next)) visit(next, [...path, node]);
+    state.set(node, 'done');
+  };
+  for (const node of g.keys()) visit(node, []);
+  assert.deepEqual(circles, []);
+});
+
+/** Folders a folder must never import from. */
+const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
+  strategies: ['engine', 'app', 'cli', 'watch', 'lock'],
+  engine: ['app', 'cli', 'lock', 'watch', 'state'],
+  state: ['app', 'cli', 'watch', 'lock'],
+  probes: ['engine', 'app', 'cli', 'strategies'],
+  ports: ['engine', 'app', 'cli', 'strategies'],
+  pm2: ['engine', 'app', 'cli', 'strategies'],
+  proc: ['engine', 'app', 'cli', 'strategies', 'ports', 'pm2'],
+  steps: ['engine', 'app', 'cli', 'strategies'],
+  app: ['cli'],
+};
+
+test('dependencies point one way: strategies never import the engine, the engine never the doors, the lock or files', () => {
+  const bad: string[] = [];
+  for (const [file, deps] of graph()) {
+    const banned = FORBIDDEN[folder(file)] ?? [];
+    for (const d of deps) if (banned.includes(folder(d))) bad.push(`${file} imports ${d}`);
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('the engine reads and writes no files of its own (state, control and config belong to src/app)', () => {
+  const offenders = sources(join(SRC, 'engine')).filter((f) => /from ['"](node:)?fs(\/promises)?['"]/.test(readFileSync(f, 'utf8')));
+  assert.deepEqual(offenders.map((f) => relative(SRC, f)), []);
+});
