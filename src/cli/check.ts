@@ -1,8 +1,8 @@
 /** `helpdesk-monitor check`: one engine pass for cron or a systemd timer, within a deadline. */
+import { runCheck } from '../app/check.js';
 import { MAX_TIMER_MS, formatDuration, parseDuration } from '../config/duration.js';
 import { locateConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import { runCheck } from '../engine/runner.js';
 import { pm2Home } from '../paths.js';
 import { parse } from './args.js';
 import { EXIT } from './exit.js';

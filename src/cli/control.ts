@@ -1,6 +1,6 @@
 /** `reset`, `pause` and `resume`: operator input to the running monitor (and the next `check`). */
 import { parseDuration } from '../config/duration.js';
-import { controlFilePath, updateControl } from '../engine/control.js';
+import { controlFilePath, updateControl } from '../state/control.js';
 import { UsageError } from '../errors.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { parse } from './args.js';

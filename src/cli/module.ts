@@ -4,9 +4,9 @@
  * it says what to do and waits for the file to appear or become valid.
  */
 import { statSync } from 'node:fs';
+import { startMonitor, type RunningMonitor } from '../app/lifetime.js';
 import { sleep } from '../clock.js';
 import { CONFIG_ENV, MODULE_NAME, moduleSetting } from '../config/load.js';
-import { startMonitor, type RunningMonitor } from '../engine/runner.js';
 import { ConfigError, LockHeldError, describeError } from '../errors.js';
 import { pm2Home } from '../paths.js';
 import { exitOnSignals } from './exit.js';
@@ -21,6 +21,8 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
     stopped = true;
     await monitor?.stop();
   });
+  // SIGHUP re-reads the config; while no monitor runs the loop below already watches the file.
+  process.on('SIGHUP', () => void monitor?.reload());
   if (!configPath) {
     say(`no config set: run \`pm2 set ${MODULE_NAME}:config /absolute/path/to/monitor.yaml\` (or an ecosystem.config.js with monitor: blocks)`);
     setInterval(() => undefined, 60_000); // stay up quietly; `pm2 set` restarts us with the setting

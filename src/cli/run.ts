@@ -1,6 +1,6 @@
 /** `helpdesk-monitor run`: the module's engine in the foreground (systemd services, debugging). */
+import { startMonitor } from '../app/lifetime.js';
 import { locateConfig } from '../config/load.js';
-import { startMonitor } from '../engine/runner.js';
 import { pm2Home } from '../paths.js';
 import { parse } from './args.js';
 import { exitOnSignals } from './exit.js';
@@ -41,5 +41,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   // Installed before the start finishes: a SIGTERM while it runs (after "watching" is logged)
   // must still stop the monitor and give the lock back, not kill it with the lock left behind.
   exitOnSignals(async () => (await starting.catch(() => undefined))?.stop());
+  // SIGHUP re-reads the config (one that arrives while starting, once started).
+  process.on('SIGHUP', () => void starting.then((m) => m.reload(), () => undefined));
   await starting;
 }

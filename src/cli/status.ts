@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
-import { readStateDocument, stateFilePath, type AppStateRecord } from '../engine/state-file.js';
+import type { AppStateRecord } from '../engine/state-document.js';
+import { readStateDocument, stateFilePath } from '../state/state-file.js';
 import { inspectLock } from '../lock/lock.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { probePm2Status } from '../probes/pm2-status.js';

@@ -15,7 +15,8 @@ import { InstanceLedger } from './instances.js';
 import { Limiter } from './limiter.js';
 import type { Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
-import { AppWorker, type Control, type Inspection, type WorkerEvent, type WorkerView } from './worker.js';
+import type { Control, WorkerEvent, WorkerView } from './view.js';
+import { AppWorker, type Inspection } from './worker.js';
 
 export interface EngineDeps {
   readonly pm2: Pm2Port;

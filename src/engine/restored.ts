@@ -6,7 +6,7 @@
  */
 import type { AppConfig } from '../config/schema.js';
 import type { AppState } from './decide.js';
-import type { Control } from './worker.js';
+import type { Control } from './view.js';
 
 export interface RestoredInput {
   readonly app: AppConfig;

@@ -4,7 +4,7 @@
  * state file). Checks never overlap; a trigger during a check queues exactly one more.
  */
 import { sleep } from '../clock.js';
-import type { AppConfig, NotifyEventType } from '../config/schema.js';
+import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
@@ -16,24 +16,8 @@ import { chooseStrategy, choiceOutdated } from '../strategies/choose.js';
 import type { RestartStrategy, StrategyName } from '../strategies/types.js';
 import { remedyLogFields } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
-import { remedyEntry, type RemedyEntry } from './state-file.js';
 import { restoredNotices } from './restored.js';
-
-/** Something worth telling people (webhooks) about an app. */
-export interface WorkerEvent {
-  readonly type: NotifyEventType;
-  readonly app: string;
-  readonly reason?: string;
-  readonly detail?: string;
-  readonly durationMs?: number;
-  readonly killed?: readonly number[];
-}
-
-/** Operator input from `pause`, `resume` and `reset` (wall-clock times). */
-export interface Control {
-  readonly pausedUntil?: number | 'indefinite';
-  readonly resetAt?: number;
-}
+import { remedyEntry, type Control, type RemedyEntry, type WorkerEvent, type WorkerView } from './view.js';
 
 export interface WorkerDeps extends RemedyDeps {
   readonly logger: Logger;
@@ -48,21 +32,6 @@ export interface WorkerDeps extends RemedyDeps {
   readonly onObservation?: (app: string, obs: Observation) => void;
   /** Called after every check; `urgent` after a remedy or a circuit change (write state now). */
   readonly onChange?: (urgent: boolean) => void;
-}
-
-
-export interface WorkerView {
-  readonly app: string;
-  readonly state: AppState;
-  readonly lastObservation?: Observation;
-  /** The last remedy run by this process (full report). */
-  readonly lastRemedy?: RemedyReport;
-  /** The last 100 remedies, this process's and restored ones (summaries, wall-clock times). */
-  readonly history: readonly RemedyEntry[];
-  readonly control: Control;
-  /** Wall-clock ms of the last `reset` applied. */
-  readonly resetSeen: number;
-  readonly lastError?: string;
 }
 
 /** One look at an app that decides without acting: what `status` and `check --dry-run` print. */

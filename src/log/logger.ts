@@ -21,6 +21,8 @@ export interface LoggerOptions {
   readonly gzip?: boolean;
   /** Console stream: stderr by default; stdout inside PM2 so `pm2 logs` shows info lines as out. */
   readonly console?: 'stderr' | 'stdout' | 'none';
+  /** The console's own level when it shows less than the file (watch: errors only, unless verbose). */
+  readonly consoleLevel?: LogConfig['level'];
 }
 
 const text = winston.format.printf((info) => {
@@ -59,6 +61,11 @@ export function reconfigureLogger(logger: Logger, options: LoggerOptions): void 
   logger.configure(loggerOptions(options));
 }
 
+/** Stop showing lines on the console; the file keeps them (a shutdown whose errors are expected). */
+export function silenceConsole(logger: Logger): void {
+  for (const t of logger.transports) if (t instanceof winston.transports.Console) t.silent = true;
+}
+
 function loggerOptions(options: LoggerOptions): winston.LoggerOptions {
   const format = winston.format.combine(
     redact(),
@@ -69,6 +76,7 @@ function loggerOptions(options: LoggerOptions): winston.LoggerOptions {
   if ((options.console ?? 'stderr') !== 'none') {
     transports.push(
       new winston.transports.Console({
+        ...(options.consoleLevel ? { level: options.consoleLevel } : {}),
         stderrLevels: options.console === 'stdout' ? ['error'] : ['error', 'warn', 'info', 'debug'],
       }),
     );

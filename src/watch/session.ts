@@ -7,15 +7,11 @@
  */
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import winston from 'winston';
-import { systemClock, type Clock } from '../clock.js';
-import { Engine } from '../engine/engine.js';
+import { openMonitor, type Monitor } from '../app/open.js';
+import { within } from '../app/within.js';
+import type { Clock } from '../clock.js';
 import { HelpdeskError, LockHeldError, describeError } from '../errors.js';
-import { acquireLock, type HeldLock } from '../lock/lock.js';
-import { createLogger, type Logger } from '../log/logger.js';
-import { connectPm2, type Pm2Port } from '../pm2/adapter.js';
-import { loadPm2 } from '../pm2/load.js';
-import { createHttpProber } from '../probes/http.js';
+import type { Pm2Port } from '../pm2/adapter.js';
 import { STOP_GRACE_MS, pm2AppFor, toWatchMonitorConfig, type WatchSpec } from './config.js';
 import { Story } from './story.js';
 
@@ -55,31 +51,35 @@ export class WatchStartError extends HelpdeskError {
 /** Start watching. Throws LockHeldError (exit 3), WatchStartError or a PM2 error (exit 1). */
 export async function startWatch(options: WatchOptions): Promise<WatchSession> {
   const { specs, pm2Home, cwd } = options;
-  const clock = options.clock ?? systemClock;
   const dir = watchDir(pm2Home);
-  const undo: (() => Promise<void> | void)[] = [];
-  const rollback = async (): Promise<void> => {
-    for (const step of undo.splice(0).reverse()) {
-      try {
-        await step();
-      } catch {
-        // undo as much as possible
-      }
-    }
-  };
-
-  const logger = watchLogger(join(dir, `${options.runId}.log`), options.verbose === true);
-  undo.push(() => endLogger(logger));
-  let pm2: Pm2Port | undefined;
-  const story = new Story(specs, { write: options.write, pidOf: async (name) => (await pm2?.list())?.find((p) => p.name === name && p.pid > 0)?.pid });
+  const verbose = options.verbose === true;
+  const monitor = await openMonitor({
+    config: toWatchMonitorConfig(specs, options.source, dir),
+    pm2Home, pm2: 'spawn', persist: false,
+    ...(options.clock ? { clock: options.clock } : {}),
+    // The engine's log: everything to the run's file; errors (or all, with --verbose) to stderr.
+    log: {
+      options: {
+        level: verbose ? 'debug' : 'info', format: 'text', file: join(dir, `${options.runId}.log`),
+        maxSizeBytes: 5 * 1024 * 1024, maxFiles: 3, console: 'stderr', consoleLevel: verbose ? 'debug' : 'error',
+      },
+    },
+    // One lock per watched command (its PM2 app), so two runs never fight over one app.
+    lock: {
+      apps: specs.map((s) => ({ path: join(dir, `${s.pm2Name}.lock`), name: s.pm2Name })),
+      held: (lock, err) => {
+        const spec = specs.find((s) => s.pm2Name === lock.name);
+        return new LockHeldError(`${spec?.name ?? lock.name} (PM2 app ${lock.name}) is already watched: ${err.message}`, err.holderPid);
+      },
+    },
+  });
+  const story = new Story(specs, { write: options.write, pidOf: async (name) => (await monitor.pm2?.list())?.find((p) => p.name === name && p.pid > 0)?.pid });
   const started = new Map<string, number>(); // PM2 name -> pm_id
-  let engine: Engine | undefined;
-  let removeApps: (() => Promise<void>) | undefined;
+  let removal: Promise<void> | undefined;
+  // Runs before the engine is awaited: a remedy in progress must not outlive the apps.
+  const removeApps = (): Promise<void> => (removal ??= monitor.pm2 ? deleteApps(monitor.pm2, started, story) : Promise.resolve());
   let unsubscribe: (() => void) | undefined;
   try {
-    const locks = takeLocks(specs, dir, logger);
-    undo.push(() => locks.forEach((l) => l.release()));
-
     for (const spec of specs) story.tell(spec.pm2Name, `watching: ${spec.command}`);
     for (const spec of specs) {
       const size = ensureLogFile(spec.logFile);
@@ -87,18 +87,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchSession> {
     }
 
     // Like `pm2 start`: connecting spawns a daemon when none answers.
-    const api = loadPm2();
-    pm2 = await connectPm2({ pm2Home, api, callTimeoutMs: 15_000 });
-    const port = pm2;
-    undo.push(() => port.close());
-    undo.push(() => story.flush()); // lines that look up a pid need PM2
-    const prober = createHttpProber(() => clock.now());
-    undo.push(() => prober.close());
-    // Runs before the engine is awaited: a remedy in progress must not outlive the apps.
-    let removal: Promise<void> | undefined;
-    removeApps = () => (removal ??= deleteApps(port, started, story));
-    undo.push(removeApps);
-
+    const port = await monitor.connect();
     await removeLeftovers(port, specs, story);
     for (const spec of specs) {
       try {
@@ -113,42 +102,52 @@ export async function startWatch(options: WatchOptions): Promise<WatchSession> {
       if (info.outLog) story.tell(spec.pm2Name, `the command's own output goes to PM2's log ${info.outLog}`);
     }
 
-    const config = toWatchMonitorConfig(specs, options.source, dir);
-    engine = new Engine(config, {
-      pm2: withoutExits(port), prober, clock, logger,
+    await monitor.build({
+      pm2View: withoutExits,
       onObservation: (app, obs) => story.observation(app, obs),
       onEvent: (e) => story.event(e),
       onRemedy: (r) => story.remedyDone(r.app),
     });
     unsubscribe = port.onProcessEvent((e) => story.processEvent(e));
-    engine.start();
+    monitor.start();
   } catch (err) {
     unsubscribe?.();
-    await engine?.stop();
-    await story.flush();
-    await rollback();
+    await monitor.stopEngine();
+    await giveBack(monitor, removeApps, story);
     throw err;
   }
 
   let stopping: Promise<void> | undefined;
-  const running = engine;
   return {
     dir,
     stop() {
       stopping ??= (async () => {
         story.closingDown();
-        quietConsole(logger); // a remedy cut short by the shutdown is no error worth showing
+        monitor.silenceConsole(); // a remedy cut short by the shutdown is no error worth showing
         story.say(`stopping ${specs.length === 1 ? 'the watched command' : `${specs.length} watched commands`} (SIGTERM, SIGKILL after ${STOP_GRACE_MS / 1000} s)`);
         unsubscribe?.();
         // No new checks from here; a check (or remedy) in progress ends while the apps are deleted.
-        const engineStopped = running.stop().catch(() => undefined);
-        await removeApps?.();
-        await Promise.race([engineStopped, new Promise((r) => setTimeout(r, 3000).unref())]);
-        await rollback();
+        const engineStopped = monitor.stopEngine();
+        await removeApps();
+        await within(ENGINE_WAIT_MS, engineStopped);
+        await giveBack(monitor, removeApps, story);
       })();
       return stopping;
     },
   };
+}
+
+/** How long the engine's last check may run on once the apps are deleted. */
+const ENGINE_WAIT_MS = 3000;
+
+/**
+ * Undo a start, or end a run: the apps this run started are deleted, the story's last lines
+ * (which may look up a pid in PM2) are told, then the monitor closes PM2, the log and the locks.
+ */
+async function giveBack(monitor: Monitor, removeApps: () => Promise<void>, story: Story): Promise<void> {
+  await removeApps().catch(() => undefined);
+  await story.flush().catch(() => undefined);
+  await monitor.close({ capMs: ENGINE_WAIT_MS, engineWaitMs: 0 });
 }
 
 /**
@@ -170,30 +169,6 @@ function withoutExits(port: Pm2Port): Pm2Port {
     onBusSignal: (listener) => port.onBusSignal(listener),
     close: () => port.close(),
   };
-}
-
-/** One lock per watched command (its PM2 app), so two runs never fight over one app. */
-function takeLocks(specs: readonly WatchSpec[], dir: string, logger: Logger): HeldLock[] {
-  const held: HeldLock[] = [];
-  try {
-    for (const spec of [...specs].sort((a, b) => a.pm2Name.localeCompare(b.pm2Name))) {
-      try {
-        held.push(acquireLock({
-          path: join(dir, `${spec.pm2Name}.lock`),
-          onTakeover: (why) => logger.warn(`took over the stale lock of ${spec.pm2Name}: ${why}`),
-        }));
-      } catch (err) {
-        if (err instanceof LockHeldError) {
-          throw new LockHeldError(`${spec.name} (PM2 app ${spec.pm2Name}) is already watched: ${err.message}`, err.holderPid);
-        }
-        throw err;
-      }
-    }
-    return held;
-  } catch (err) {
-    held.forEach((l) => l.release());
-    throw err;
-  }
 }
 
 /** Create the log file and its folders when missing; its size when it existed. */
@@ -241,26 +216,4 @@ async function deleteApps(pm2: Pm2Port, started: ReadonlyMap<string, number>, st
       }
     }),
   );
-}
-
-/** The engine's log: everything to the run's file; errors (or all, with --verbose) to stderr. */
-function watchLogger(file: string, verbose: boolean): Logger {
-  const logger = createLogger({ level: verbose ? 'debug' : 'info', format: 'text', file, maxSizeBytes: 5 * 1024 * 1024, maxFiles: 3, console: 'none' });
-  logger.add(new winston.transports.Console({ level: verbose ? 'debug' : 'error', stderrLevels: ['error', 'warn', 'info', 'debug'] }));
-  return logger;
-}
-
-function quietConsole(logger: Logger): void {
-  for (const t of [...logger.transports]) if (t instanceof winston.transports.Console) logger.remove(t);
-}
-
-function endLogger(logger: Logger): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 2000);
-    logger.on('finish', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    logger.end();
-  });
 }

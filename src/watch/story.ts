@@ -14,7 +14,7 @@
  * is kept by a queue.
  */
 import type { Observation } from '../engine/decide.js';
-import type { WorkerEvent } from '../engine/worker.js';
+import type { WorkerEvent } from '../engine/view.js';
 import type { ProcessEvent } from '../pm2/adapter.js';
 import type { Pm2State } from '../probes/types.js';
 import type { WatchSpec } from './config.js';

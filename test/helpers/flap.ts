@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AppStateRecord, StateDocument } from '../../src/engine/state-file.js';
+import type { AppStateRecord, StateDocument } from '../../src/engine/state-document.js';
 import { freshDir } from './operator.js';
 import type { Sandbox } from './sandbox.js';
 

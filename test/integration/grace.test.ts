@@ -13,7 +13,7 @@ import { PidLedger } from '../helpers/holders.js';
 import { startTestMonitor } from '../helpers/monitor.js';
 import { configIn, freshDir, sandboxCliEnv } from '../helpers/operator.js';
 import { lineRe } from '../helpers/flap.js';
-import type { StateDocument } from '../../src/engine/state-file.js';
+import type { StateDocument } from '../../src/engine/state-document.js';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'hang-after.cjs');
 const PORT = 47960;

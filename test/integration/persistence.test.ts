@@ -13,7 +13,7 @@ import { runCli, startCli, type CliResult, type RunningCli } from '../helpers/cl
 import { PidLedger } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
 import { appRecord, flapApp, lineRe, pm2Starts, quietFor, readState, remedyStarts, writeFlapScript } from '../helpers/flap.js';
-import type { AppStateRecord } from '../../src/engine/state-file.js';
+import type { AppStateRecord } from '../../src/engine/state-document.js';
 
 const FLAP = 'per-flap';
 const FLAP_URL = 'http://127.0.0.1:47741/health'; // nothing listens there

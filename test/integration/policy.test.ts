@@ -15,7 +15,7 @@ import { configIn, freshDir, sandboxCliEnv } from '../helpers/operator.js';
 import { appRecord, flapApp, lineRe, lineTime, pm2Starts, quietFor, remedyStarts, writeFlapScript, writeHealableScript } from '../helpers/flap.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
-import type { AppStateRecord } from '../../src/engine/state-file.js';
+import type { AppStateRecord } from '../../src/engine/state-document.js';
 
 const RECEIVER_PORT = 47720;
 const LONG = 'pol-long'; // circuit_reset_time 10m: stays open

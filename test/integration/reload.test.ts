@@ -3,7 +3,7 @@
 // format and file (debug lines appear, as JSON, in the new file); and refuses what needs a restart:
 // a new state_dir is named in a warning, the old one keeps being used, the rest of the edit applies.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
@@ -207,4 +207,31 @@ test('a new state_dir at reload is refused with a warning naming it; the old dir
     await stopRun(run);
   }
   assert.equal(existsSync(newDir), false, 'nor at shutdown');
+});
+
+test('SIGHUP makes `run` re-read its config, also an edit the file watch cannot see', T, async () => {
+  const app = 'rl-hup';
+  const stateDir = freshDir(sb.home, 'state');
+  const file = join(freshDir(sb.home, 'cfg'), 'monitor.yaml');
+  const doc = (concurrency: number): Record<string, unknown> => ({ state_dir: stateDir, concurrency, apps: [gracedApp(app)] });
+  // Whole seconds are exact in every stat field: the watch compares mtime and size, and sees neither move.
+  const sameStamp = (): void => utimesSync(file, 1_700_000_000, 1_700_000_000);
+  rewrite(file, doc(4));
+  sameStamp();
+  const run = startCli(['run', '--config', file], env, ledger);
+  try {
+    await run.waitForLine(/watching 1 app/, 30_000);
+    const size = statSync(file).size;
+    const from = run.stderrLines.length;
+    rewrite(file, doc(5));
+    sameStamp();
+    assert.equal(statSync(file).size, size, 'the edit keeps the size');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(run.stderrLines.slice(from).filter((l) => /config reloaded/.test(l)).length, 0, 'the file watch did not see the edit');
+    run.child.kill('SIGHUP');
+    await run.waitForLine(/config reloaded: watching 1 app/, 20_000, from);
+    assert.equal(run.child.exitCode, null, 'still running after SIGHUP');
+  } finally {
+    await stopRun(run);
+  }
 });

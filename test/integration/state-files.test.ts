@@ -271,7 +271,7 @@ test('a start that fails after taking the lock gives it back; a retry in the sam
   const dist = join(ROOT, 'dist', 'src');
   const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, ['--input-type=module', '-e', TWO_STARTS, config, lock, sb.home], {
-      env: { ...env, RUNNER: pathToFileURL(join(dist, 'engine', 'runner.js')).href, PROCFS: pathToFileURL(join(dist, 'proc', 'read.js')).href },
+      env: { ...env, RUNNER: pathToFileURL(join(dist, 'app', 'lifetime.js')).href, PROCFS: pathToFileURL(join(dist, 'proc', 'read.js')).href },
       timeout: 90_000, encoding: 'utf8',
     }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
   });

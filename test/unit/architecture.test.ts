@@ -60,7 +60,8 @@ test('no import circle in src/', () => {
 /** Folders a folder must never import from. */
 const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   strategies: ['engine', 'app', 'cli', 'watch', 'lock'],
-  engine: ['app', 'cli', 'lock', 'watch'],
+  engine: ['app', 'cli', 'lock', 'watch', 'state'],
+  state: ['app', 'cli', 'watch', 'lock'],
   probes: ['engine', 'app', 'cli', 'strategies'],
   ports: ['engine', 'app', 'cli', 'strategies'],
   pm2: ['engine', 'app', 'cli', 'strategies'],

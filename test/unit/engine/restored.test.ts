@@ -8,8 +8,8 @@ import { describe, test } from 'node:test';
 import { defaultAppConfig, type AppConfig } from '../../../src/config/schema.js';
 import { initialState, type AppState } from '../../../src/engine/decide.js';
 import { restoredNotices } from '../../../src/engine/restored.js';
-import { restoreApp } from '../../../src/engine/state-file.js';
-import type { Control } from '../../../src/engine/worker.js';
+import { restoreApp } from '../../../src/engine/state-document.js';
+import type { Control } from '../../../src/engine/view.js';
 
 const BASE = defaultAppConfig('api');
 const APP: AppConfig = { ...BASE, policy: { ...BASE.policy, circuitResetMs: 1_800_000, maxRestartFailures: 3, failureWindowMs: 600_000 } };

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
 import { createLogger, reconfigureLogger, type Logger } from '../../../src/log/logger.js';
 import { forgetSecrets, rememberConfigSecrets } from '../../../src/redact.js';
@@ -67,5 +69,27 @@ describe('reconfigureLogger', () => {
     logger.info('GET http://u:SECRET-PW-7@h/health');
     await end(logger);
     assert.doesNotMatch(readFileSync(file, 'utf8'), /SECRET-PW-7/);
+  });
+});
+
+describe('the console shows less than the file when asked', () => {
+  test('consoleLevel: the console gets errors only, the file everything; after silenceConsole the console gets nothing', async () => {
+    const file = join(dir, 'console-level.log');
+    // A child process: the console transport writes to this process's stderr otherwise.
+    const script = `
+      const { createLogger, silenceConsole } = await import(process.argv[1]);
+      const logger = createLogger({ level: 'debug', format: 'text', file: process.argv[2], console: 'stderr', consoleLevel: 'error' });
+      logger.debug('debug line'); logger.info('info line'); logger.error('error line');
+      silenceConsole(logger);
+      logger.error('late error');
+      await new Promise((r) => logger.on('finish', r).end());
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(join(import.meta.dirname, '..', '..', '..', 'src', 'log', 'logger.js')).href, file], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /error line/);
+    assert.doesNotMatch(r.stderr, /debug line|info line|late error/);
+    assert.equal(r.stdout, '');
+    const written = readFileSync(file, 'utf8');
+    for (const line of ['debug line', 'info line', 'error line', 'late error']) assert.match(written, new RegExp(line));
   });
 });

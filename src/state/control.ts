@@ -9,10 +9,10 @@
  */
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import type { Control } from '../engine/view.js';
 import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { readOwnFile, setAside, writeJsonAtomic } from '../fsx/safe-write.js';
 import { issueText, oneLine } from './state-file.js';
-import type { Control } from './worker.js';
 
 export interface ControlDocument {
   readonly version: 1;

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { controlFilePath, readControl, updateControl } from '../../../src/engine/control.js';
+import { controlFilePath, readControl, updateControl } from '../../../src/state/control.js';
 import { UnsafePathError } from '../../../src/errors.js';
 
 let dir: string;

@@ -1,0 +1,86 @@
+/**
+ * One pass for cron or a systemd timer (`check`): every app is probed; a failing app is re-probed
+ * up to its failure_threshold (at its interval) before a remedy, exactly as the long-running
+ * monitor would. The whole pass has a deadline derived from the config (engine/deadline.ts):
+ * past it, the apps still being checked are logged and returned as unfinished, unhealthy, and the
+ * lock is released; the caller should then exit, since their checks may still be running.
+ */
+import type { Clock } from '../clock.js';
+import { formatDuration } from '../config/duration.js';
+import { loadConfig } from '../config/load.js';
+import { checkDeadline } from '../engine/deadline.js';
+import type { WorkerView } from '../engine/view.js';
+import { UsageError } from '../errors.js';
+import type { LogHooks } from './log.js';
+import { openMonitor } from './open.js';
+
+export interface CheckOptions extends LogHooks {
+  readonly configPath: string;
+  readonly pm2Home: string;
+  readonly clock?: Clock;
+  /** Only these apps (each must be in the config). */
+  readonly apps?: readonly string[];
+  /** Overrides the deadline derived from the config (checkDeadline). */
+  readonly deadlineMs?: number;
+}
+
+export interface CheckResult {
+  readonly views: readonly WorkerView[];
+  readonly healthy: boolean;
+  /** The deadline this check ran under, in ms. */
+  readonly deadlineMs: number;
+  /** Apps still being checked when the deadline passed; empty when the check ended in time. */
+  readonly unfinished: readonly string[];
+}
+
+/** How long closing the notifier, PM2 and the log may take before the lock is released anyway. */
+const CLOSE_WAIT_MS = 3000;
+
+/**
+ * Run the pass. Throws ConfigError, UsageError (an --app not in the config), LockHeldError, or
+ * Pm2Error when no daemon answers (a check never spawns one). The lock is released on every path.
+ */
+export async function runCheck(options: CheckOptions): Promise<CheckResult> {
+  const config = loadConfig(options.configPath);
+  const unknown = (options.apps ?? []).filter((a) => !config.apps.some((c) => c.name === a));
+  if (unknown.length > 0) throw new UsageError(`--app: ${unknown.join(', ')} not in the config ${config.source}`);
+  const names = config.apps.map((a) => a.name).filter((n) => !options.apps || options.apps.includes(n));
+  const deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
+  const monitor = await openMonitor({
+    config, pm2Home: options.pm2Home, lock: 'monitor', pm2: 'ping',
+    log: { ...(options.console ? { console: options.console } : {}), ...(options.logLevel ? { logLevel: options.logLevel } : {}) },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const { logger } = monitor;
+  let expired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finished = new Set<string>();
+  const inScope = (views: readonly WorkerView[] = []): WorkerView[] => views.filter((v) => names.includes(v.app));
+  try {
+    const pass = (async (): Promise<void> => {
+      await monitor.connect();
+      const engine = await monitor.build();
+      // One promise per app, so the deadline can tell which apps did not finish.
+      await Promise.all(names.map((n) => engine.checkOnce([n]).then(() => void finished.add(n))));
+      monitor.writer?.flush();
+    })();
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const done = pass.then(() => 'done' as const);
+    done.catch(() => undefined); // a failure after the deadline has no one left to tell
+    if ((await Promise.race([done, deadline])) === 'deadline') {
+      expired = true;
+      const unfinished = names.filter((n) => !finished.has(n));
+      logger.error(`check deadline of ${formatDuration(deadlineMs)} passed; unfinished: ${unfinished.join(', ')}`, { deadline_ms: deadlineMs, unfinished });
+      monitor.writer?.flush();
+      return { views: inScope(monitor.engine?.views()), healthy: false, deadlineMs, unfinished };
+    }
+    const views = inScope(monitor.engine?.views());
+    return { views, healthy: views.every((v) => v.state.phase === 'healthy'), deadlineMs, unfinished: [] };
+  } finally {
+    clearTimeout(timer);
+    // Last of all the lock is released: past the deadline, only once nothing is left to wait for.
+    await monitor.close({ capMs: CLOSE_WAIT_MS, leaveChecks: expired });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The monitor for a lifetime: the PM2 module and `run`. It loads the config, takes the
+ * single-instance lock, waits for the PM2 daemon (never spawning one), restores state.json and
+ * keeps it fresh, applies control.json within a second of a change, reloads the config when the
+ * file changes, and reports its own footprint. Signals are the door's: it calls reload() on
+ * SIGHUP and stop() on SIGTERM.
+ */
+import { unwatchFile, watchFile } from 'node:fs';
+import type { Clock } from '../clock.js';
+import { loadConfig } from '../config/load.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../log/logger.js';
+import { controlFilePath, readControl } from '../state/control.js';
+import type { LogHooks } from './log.js';
+import { openMonitor } from './open.js';
+import { watchConfig } from './reload.js';
+import { scheduleSelfReport } from './self-report.js';
+
+export interface RunOptions extends LogHooks {
+  readonly configPath: string;
+  readonly pm2Home: string;
+  readonly clock?: Clock;
+}
+
+export interface RunningMonitor {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  /** Re-read the config file now; returns false (and keeps the old config) when it is invalid. */
+  reload(): Promise<boolean>;
+  /** Stop checking and give back everything, the lock last. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the monitor for a lifetime. Throws ConfigError (invalid config), UnsafePathError (state
+ * dir or log file) or LockHeldError. A start that fails gives back all it took, the lock
+ * included: the PM2 module retries in this same process, and a lock kept by a failed start would
+ * keep it out for good.
+ */
+export async function startMonitor(options: RunOptions): Promise<RunningMonitor> {
+  const config = loadConfig(options.configPath);
+  const hooks: LogHooks = { ...(options.console ? { console: options.console } : {}), ...(options.logLevel ? { logLevel: options.logLevel } : {}) };
+  const monitor = await openMonitor({
+    config, pm2Home: options.pm2Home, log: hooks, lock: 'monitor', pm2: 'wait',
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const undo: (() => void)[] = [];
+  const unwind = (): void => {
+    for (const step of undo.splice(0).reverse()) step();
+  };
+  try {
+    await monitor.connect();
+    await monitor.build();
+    const engine = monitor.start();
+    undo.push(scheduleSelfReport(monitor.logger));
+    const controlFile = controlFilePath(monitor.stateDir);
+    watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile, (m) => monitor.logger.warn(m))));
+    undo.push(() => unwatchFile(controlFile));
+    const reloader = watchConfig(options.configPath, monitor, hooks);
+    undo.push(reloader.stop);
+    return {
+      engine,
+      logger: monitor.logger,
+      reload: reloader.reload,
+      stop: () => {
+        unwind();
+        return monitor.close({ farewell: 'stopped' });
+      },
+    };
+  } catch (err) {
+    unwind();
+    await monitor.close();
+    throw err;
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The one way in: every door (the PM2 module, `run`, `check`, `watch`) builds its monitor here,
+ * from a config and its own plan (which log, which locks, how to reach PM2, whether state is
+ * kept) and hooks (what the engine tells it). The parts come in three steps, so a door can do its
+ * own work between them: `openMonitor` opens the log and takes the locks, `connect` reaches PM2,
+ * `build` makes the engine with what the last run left (state.json), the operator's control.json,
+ * the notifier and the state writer. `close` gives back whatever was taken, in order, the locks
+ * last: a failed start leaves nothing behind, and the next instance finds nothing still running.
+ * The engine itself is handed only what it needs: it knows no file, signal or lock.
+ */
+import { hostname } from 'node:os';
+import { systemClock, type Clock } from '../clock.js';
+import type { MonitorConfig } from '../config/schema.js';
+import type { Observation } from '../engine/decide.js';
+import { Engine } from '../engine/engine.js';
+import type { RemedyReport } from '../engine/remedy.js';
+import { restoreApp } from '../engine/state-document.js';
+import type { WorkerEvent } from '../engine/view.js';
+import type { HeldLock } from '../lock/lock.js';
+import { silenceConsole, type Logger } from '../log/logger.js';
+import type { SwitchableNotifier } from '../notify/switchable.js';
+import { stateDir } from '../paths.js';
+import type { Pm2Port } from '../pm2/adapter.js';
+import { createHttpProber, type HttpProber } from '../probes/http.js';
+import { controlFilePath, readControl } from '../state/control.js';
+import { openStateFile, stateFilePath } from '../state/state-file.js';
+import { endLog, openLog, type LogPlan } from './log.js';
+import { takeLocks, type LockPlan } from './lock.js';
+import { openNotifier } from './notifier.js';
+import { reachPm2, type Pm2Plan } from './pm2.js';
+import { stateWriter, type StateWriter } from './state-writer.js';
+import { within } from './within.js';
+
+export interface MonitorPlan {
+  readonly config: MonitorConfig;
+  readonly pm2Home: string;
+  readonly clock?: Clock;
+  readonly log: LogPlan;
+  readonly lock: LockPlan;
+  readonly pm2: Pm2Plan;
+  /** Restore and write state.json, apply control.json (default true; `watch` keeps no state). */
+  readonly persist?: boolean;
+}
+
+/** What the door hears from the engine, besides the notifier and the state writer. */
+export interface EngineHooks {
+  readonly onEvent?: (event: WorkerEvent) => void;
+  readonly onObservation?: (app: string, obs: Observation) => void;
+  readonly onRemedy?: (report: RemedyReport) => void;
+  /** What the engine sees of PM2 (`watch` hides exits, which PM2 itself answers). */
+  readonly pm2View?: (port: Pm2Port) => Pm2Port;
+}
+
+export interface CloseOptions {
+  /** Wait at most this long for each part (notifier, PM2, the log); default: as long as it takes. */
+  readonly capMs?: number;
+  /** ... and for the engine's checks in progress (default capMs). */
+  readonly engineWaitMs?: number;
+  /**
+   * Checks may still be running (a `check` past its deadline; the process exits next): their
+   * prober and PM2 connection stay open, since closing them would turn an in-flight probe into a
+   * failure and a failure into a remedy, and what they log after the end is dropped.
+   */
+  readonly leaveChecks?: boolean;
+  /** A last log line (`stopped`). */
+  readonly farewell?: string;
+}
+
+/** How long a log that failed to open its monitor may take to end. */
+const END_LOG_MS = 3000;
+
+/**
+ * Open the log and take the locks. Throws UnsafePathError (the state dir or the log file) or
+ * LockHeldError; the log is ended then.
+ */
+export async function openMonitor(plan: MonitorPlan): Promise<Monitor> {
+  const logger = openLog(plan.config, plan.log);
+  try {
+    return new Monitor(plan, logger, takeLocks(plan.config, plan.lock, logger));
+  } catch (err) {
+    await endLog(logger, END_LOG_MS);
+    throw err;
+  }
+}
+
+export class Monitor {
+  readonly config: MonitorConfig;
+  readonly clock: Clock;
+  /** The state dir this monitor keeps its files in (fixed for its life). */
+  readonly stateDir: string;
+  pm2: Pm2Port | undefined;
+  engine: Engine | undefined;
+  notifier: SwitchableNotifier | undefined;
+  writer: StateWriter | undefined;
+  private prober: HttpProber | undefined;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly plan: MonitorPlan,
+    readonly logger: Logger,
+    private readonly locks: readonly HeldLock[],
+  ) {
+    this.config = plan.config;
+    this.clock = plan.clock ?? systemClock;
+    this.stateDir = stateDir(plan.config.stateDir);
+  }
+
+  /** Reach PM2 as the plan says, and make the prober. A connection that arrives after close() is closed. */
+  async connect(): Promise<Pm2Port> {
+    const port = await reachPm2(this.plan.pm2Home, this.plan.pm2, this.logger);
+    if (this.closing) {
+      await port.close().catch(() => undefined);
+      throw new Error('the monitor was closed while it reached PM2');
+    }
+    this.pm2 = port;
+    this.prober = createHttpProber(() => this.clock.now());
+    return port;
+  }
+
+  /** Make the engine (not started) with the saved state, control, notifier and writer. */
+  async build(hooks: EngineHooks = {}): Promise<Engine> {
+    const { pm2, prober, clock, logger, config } = this;
+    if (!pm2 || !prober) throw new Error('build() before connect()');
+    const persist = this.plan.persist ?? true;
+    const restored = new Map<string, ReturnType<typeof restoreApp>>();
+    const statePath = stateFilePath(this.stateDir);
+    if (persist) {
+      const saved = openStateFile(statePath);
+      if (saved.warning) logger.warn(saved.warning);
+      for (const [name, rec] of Object.entries(saved.apps)) restored.set(name, restoreApp(rec, clock.now()));
+    }
+    const notifier = await openNotifier(config.notify, logger, clock);
+    this.notifier = notifier;
+    const host = hostname();
+    // Reads the engine only once checks run, after `engine` exists.
+    const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger) : undefined;
+    const engine: Engine = new Engine(config, {
+      pm2: hooks.pm2View?.(pm2) ?? pm2, prober, clock, logger, restored,
+      ...(writer ? { onChange: writer.poke } : {}),
+      onEvent: (e) => {
+        notifier.notify({ ...e, killed: e.killed ? [...e.killed] : undefined, at: new Date(), host });
+        hooks.onEvent?.(e);
+      },
+      ...(hooks.onObservation ? { onObservation: hooks.onObservation } : {}),
+      ...(hooks.onRemedy ? { onRemedy: hooks.onRemedy } : {}),
+    });
+    this.engine = engine;
+    this.writer = writer;
+    if (persist) engine.applyControl(readControl(controlFilePath(this.stateDir), (m) => logger.warn(m)));
+    return engine;
+  }
+
+  /** Start periodic checks (the long-running doors). */
+  start(): Engine {
+    if (!this.engine) throw new Error('start() before build()');
+    this.engine.start();
+    this.started = true;
+    return this.engine;
+  }
+
+  /** Stop periodic checks and wait for the ones in progress (once; later calls share it). */
+  stopEngine(): Promise<void> {
+    if (!this.started || !this.engine) return Promise.resolve();
+    return (this.stopping ??= this.engine.stop());
+  }
+
+  /** Lines from now on go to the log file only (a shutdown whose errors are expected). */
+  silenceConsole(): void {
+    silenceConsole(this.logger);
+  }
+
+  /** Give back everything, the locks last. Idempotent (later calls share the first). */
+  close(options: CloseOptions = {}): Promise<void> {
+    return (this.closing ??= this.closeOnce(options));
+  }
+
+  private async closeOnce(options: CloseOptions): Promise<void> {
+    const { capMs } = options;
+    try {
+      await within(options.engineWaitMs ?? capMs, this.stopEngine());
+      try {
+        this.writer?.flush();
+      } catch {
+        // the writer logs its own failures; a view that throws must not keep the lock
+      }
+      await within(capMs, this.notifier?.close());
+      if (options.leaveChecks) {
+        this.logger.on('error', () => undefined);
+      } else {
+        this.prober?.close();
+        await within(capMs, this.pm2?.close());
+      }
+      if (options.farewell) this.logger.info(options.farewell);
+      await endLog(this.logger, capMs);
+    } finally {
+      for (const lock of this.locks) lock.release();
+    }
+  }
+}

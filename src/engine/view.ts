@@ -1,0 +1,66 @@
+/**
+ * What a worker shows of itself: its view (state, last observation, remedies, operator control),
+ * the events it tells, and the remedy summaries it keeps. Types and pure conversions only: the
+ * worker builds these, the state document (./state-document.ts) is made from them, and nothing
+ * here reads or writes a file.
+ */
+import type { NotifyEventType } from '../config/schema.js';
+import type { AppState, Observation } from './decide.js';
+import type { RemedyReport } from './remedy.js';
+
+/** Something worth telling people (webhooks) about an app. */
+export interface WorkerEvent {
+  readonly type: NotifyEventType;
+  readonly app: string;
+  readonly reason?: string;
+  readonly detail?: string;
+  readonly durationMs?: number;
+  readonly killed?: readonly number[];
+}
+
+/** Operator input from `pause`, `resume` and `reset` (wall-clock times). */
+export interface Control {
+  readonly pausedUntil?: number | 'indefinite';
+  readonly resetAt?: number;
+}
+
+export interface WorkerView {
+  readonly app: string;
+  readonly state: AppState;
+  readonly lastObservation?: Observation;
+  /** The last remedy run by this process (full report). */
+  readonly lastRemedy?: RemedyReport;
+  /** The last 100 remedies, this process's and restored ones (summaries, wall-clock times). */
+  readonly history: readonly RemedyEntry[];
+  readonly control: Control;
+  /** Wall-clock ms of the last `reset` applied. */
+  readonly resetSeen: number;
+  readonly lastError?: string;
+}
+
+/** A remedy as the history keeps it (and state.json writes it): snake_case, wall-clock time. */
+export interface RemedyEntry {
+  readonly at: string;
+  readonly ok: boolean;
+  readonly skipped?: boolean;
+  readonly reason: string;
+  readonly failure?: string;
+  readonly strategy: string;
+  readonly attempts: number;
+  readonly duration_ms: number;
+  readonly steps: readonly { readonly step: string; readonly ok: boolean; readonly ms: number; readonly detail: string }[];
+  readonly killed: readonly number[];
+  readonly refused: readonly number[];
+}
+
+/** The summary of a remedy kept in the history (and on disk). */
+export function remedyEntry(r: RemedyReport, at: string): RemedyEntry {
+  return {
+    at, ok: r.ok, reason: r.reason, strategy: r.strategy, attempts: r.attempts, duration_ms: Math.round(r.totalMs),
+    ...(r.skipped ? { skipped: true } : {}),
+    ...(r.failure ? { failure: r.failure } : {}),
+    steps: r.steps.map((s) => ({ ...s, ms: Math.round(s.ms) })),
+    killed: r.ports?.killed.map((k) => k.pid) ?? [],
+    refused: r.ports?.refused.map((k) => k.pid) ?? [],
+  };
+}

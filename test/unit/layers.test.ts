@@ -1,0 +1,67 @@
+/**
+ * What architecture.test.ts (no circles, one-way layers) does not cover: only src/app/ builds a
+ * running monitor (no door wires the log, the lock or PM2 itself), and what only some configs or
+ * doors need is not loaded by the others. Static value imports only: `import type` and
+ * `import()` load nothing at start.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ROOT } from '../helpers/sandbox.js';
+
+const SRC = join(ROOT, 'src');
+
+/** What a source file loads when it is loaded: its value imports and re-exports (src files by path, packages by name). */
+function staticImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?(?:[\s\S]*?\s+from\s+)?'([^']+)';/gm)) {
+    if (m[1]) continue;
+    const spec = m[2]!;
+    out.push(spec.startsWith('.') ? resolve(dirname(file), spec.replace(/\.js$/, '.ts')) : spec);
+  }
+  return out;
+}
+
+/** Everything loaded, transitively, when `entry` is (src paths relative to src/, packages by name). */
+function loadedBy(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    for (const dep of staticImports(file)) {
+      const key = dep.startsWith('/') ? relative(SRC, dep) : dep;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (dep.startsWith('/')) walk(dep);
+    }
+  };
+  walk(join(SRC, entry));
+  return seen;
+}
+
+describe('layers', () => {
+  test('the import reader sees value imports, and not type imports', () => {
+    const worker = loadedBy('engine/worker.ts');
+    assert.ok(worker.has('engine/view.ts'), 'remedyEntry is a value import');
+    assert.ok(!loadedBy('engine/view.ts').has('engine/decide.ts'), 'view.ts imports decide.ts for types only');
+  });
+
+  test('only the app root builds a monitor: no door wires winston, the lock or PM2 itself', () => {
+    for (const f of ['watch/session.ts', 'cli/run.ts', 'cli/module.ts', 'cli/check.ts', 'cli/watch.ts']) {
+      const direct = staticImports(join(SRC, f)).map((d) => (d.startsWith('/') ? relative(SRC, d) : d));
+      for (const dep of ['winston', 'lock/lock.ts', 'pm2/load.ts', 'pm2/adapter.ts', 'log/logger.ts', 'engine/engine.ts']) {
+        assert.ok(!direct.includes(dep), `${f} imports ${dep}`);
+      }
+    }
+  });
+
+  test('the notifier, yaml and the watch story are loaded only where needed', () => {
+    for (const door of ['app/lifetime.ts', 'app/check.ts']) {
+      const loaded = loadedBy(door);
+      assert.ok(loaded.has('engine/engine.ts'), `${door} loads the engine`);
+      for (const lazy of ['notify/notifier.ts', 'yaml', 'watch/story.ts', 'watch/session.ts']) assert.ok(!loaded.has(lazy), `${door} loads ${lazy} at start`);
+    }
+    assert.ok(!loadedBy('app/check.ts').has('node-schedule'), 'a one-pass check loads no scheduler');
+    assert.ok(loadedBy('app/lifetime.ts').has('node-schedule'), 'the reader follows the lifetime to its self-report');
+  });
+});
