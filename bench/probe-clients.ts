@@ -1,13 +1,13 @@
 /**
  * `npm run bench:probe`: what one HTTP probe client costs on the hot path. N real loopback apps
  * (one child process each) are probed once per interval by each client variant in turn, in
- * rounds (ABCDE, BCDEA, ...) so that machine noise hits every variant alike; the bench reports
+ * rounds of one window per variant, the order shuffled each round (fixed seed) so that machine
+ * noise and the heap state one variant leaves to the next hit every variant alike; it reports
  * per variant the median CPU per second (process.cpuUsage), the heap allocated per probe and the
  * heap/RSS growth of its windows, and the CPU ratio to plain node:http.
  * Prints a table and writes JSON to bench/results/. See bench/README.md, "probe clients".
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
@@ -16,11 +16,13 @@ import type { HealthConfig } from '../src/config/schema.js';
 import type { HttpProber } from '../src/probes/http.js';
 import { benchFlags, runBench } from './lib/args.js';
 import { machine, ratio, writeResults } from './lib/proc.js';
+import { startApps, stopApps, totalHits } from './lib/probe-apps.js';
+import { mulberry32, shuffled } from './lib/shuffle.js';
 import { loadVariants, type Variant } from './lib/probe-variants.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, summarize, table } from './lib/stats.js';
 
-const HELP = `Usage: npm run bench:probe -- [--apps N] [--duration S] [--interval-ms MS] [--window S] [--quick]
+const HELP = `Usage: npm run bench:probe -- [--apps N] [--duration S] [--interval-ms MS] [--window S] [--variants LIST] [--quick]
 
 CPU and memory of probing N loopback apps once per interval with each HTTP client: axios as
 shipped before issue 11, axios tuned, undici's request(), plain node:http, and the shipped
@@ -30,6 +32,7 @@ src/probes/http.ts. All keep connections alive and hold a whole-answer deadline.
   --duration S      measured probing per variant, in seconds (default 30)
   --interval-ms MS  time between passes over all apps (default 1000)
   --window S        measured seconds per variant per round; rounds = duration / window (default 5)
+  --variants LIST   only these, comma-separated: axios, axios-tuned, undici, node-http, shipped
   --quick           a smoke run: 10 apps, 4 s per variant in windows of 2 s
 `;
 
@@ -39,6 +42,7 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '30' },
     'interval-ms': { type: 'string', default: '1000' },
     window: { type: 'string', default: '5' },
+    variants: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -61,64 +65,6 @@ const sleep = (msec: number): Promise<void> => new Promise((r) => setTimeout(r, 
 v8.setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/**
- * One app: answers /health with a small JSON body and counts it, /hits returns the count. Its
- * keep-alive timeout outlasts a whole round, so the sockets of a resting variant are still open
- * when its turn comes again (the monitor's own sockets never rest that long). It exits when the
- * bench's end of its stdin closes, so a killed bench leaves no app behind.
- */
-const APP_SOURCE = `'use strict';
-const http = require('node:http');
-let hits = 0;
-const server = http.createServer((req, res) => {
-  if (req.url === '/health') {
-    hits++;
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': 15 });
-    return res.end('{"status":"ok"}');
-  }
-  if (req.url === '/hits') {
-    const body = String(hits);
-    res.writeHead(200, { 'content-length': body.length });
-    return res.end(body);
-  }
-  res.writeHead(404, { 'content-length': 0 });
-  res.end();
-});
-server.keepAliveTimeout = 600000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
-process.stdin.on('end', () => process.exit(0)).resume();
-`;
-
-/** Start one app; resolves with its port. */
-function startApp(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', APP_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'] });
-    children.push(child);
-    const t = setTimeout(() => reject(new Error(`app pid ${child.pid} did not listen within 30 s`)), 30_000);
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`app pid ${child.pid} exited ${code}`)));
-    child.stdout!.setEncoding('utf8').once('data', (line: string) => {
-      clearTimeout(t);
-      resolve(Number(line.trim()));
-    });
-  });
-}
-
-/** What one app answers to /hits (asked on a connection of its own; not counted). */
-function hitsOf(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/hits', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve(Number(body) || 0)).on('error', reject);
-    }).on('error', reject);
-  });
-}
-
-/** Total /health hits the apps answered. */
-async function totalHits(ports: readonly number[]): Promise<number> {
-  return (await Promise.all(ports.map(hitsOf))).reduce((a, b) => a + b, 0);
-}
-
 interface WindowResult {
   readonly probes: number;
   readonly failures: number;
@@ -130,6 +76,8 @@ interface WindowResult {
   readonly retainedBytes: number;
   readonly rssDeltaBytes: number;
   readonly gcs: number;
+  /** Of those, scavenges of the young generation (the rest: mark-sweep steps and weak callbacks). */
+  readonly scavenges: number;
   readonly gcMs: number;
 }
 
@@ -180,7 +128,7 @@ async function measuredWindow(prober: HttpProber, healths: readonly HealthConfig
   return {
     probes: PASSES * healths.length, failures, wallMs, cpuMs: (c.user + c.system) / 1000,
     allocatedBytes: used1 - used0 + freed, retainedBytes: usedHeap() - used0, rssDeltaBytes: rss1 - rss0,
-    gcs: stats.length, gcMs: stats.reduce((sum, s) => sum + s.cost, 0) / 1000,
+    gcs: stats.length, scavenges: stats.filter((x) => x.gcType === 'Scavenge').length, gcMs: stats.reduce((sum, s) => sum + s.cost, 0) / 1000,
   };
 }
 
@@ -193,16 +141,20 @@ interface Row {
 async function main(): Promise<number> {
   const startedAt = new Date();
   const started = performance.now();
-  const { variants, skipped } = await loadVariants();
+  const loaded = await loadVariants();
+  const only = opts.variants?.split(',').map((k) => k.trim());
+  const unknown = only?.filter((k) => !loaded.variants.some((v) => v.key === k) && !loaded.skipped.some((v) => v.key === k)) ?? [];
+  if (unknown.length) {
+    out.line(`--variants: unknown ${unknown.join(', ')}\n${HELP}`);
+    return 2;
+  }
+  const variants = loaded.variants.filter((v) => !only || only.includes(v.key));
+  const skipped = loaded.skipped.filter((v) => !only || only.includes(v.key));
   out.line(`probe-clients benchmark: ${APPS} apps, a pass every ${INTERVAL_MS} ms, ${ROUNDS} round(s) of ${PASSES} measured pass(es) per variant, ${variants.length} variants, ${cpus().length} CPU(s), node ${process.version}`);
   for (const s of skipped) out.line(`  skipped ${s.label}: ${s.why}`);
 
   const t0 = performance.now();
-  const ports: number[] = [];
-  for (let i = 0; i < APPS; i += 10) {
-    out.progress(`starting apps ${i + 1}-${Math.min(APPS, i + 10)} of ${APPS}`, 5000);
-    ports.push(...(await Promise.all(Array.from({ length: Math.min(10, APPS - i) }, startApp))));
-  }
+  const ports = await startApps(APPS, children, (text) => out.progress(text, 5000));
   out.done();
   out.line(`  ${APPS} apps listening on 127.0.0.1 (pids ${children[0]?.pid}-${children[children.length - 1]?.pid}) after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const healths: HealthConfig[] = ports.map((port) => ({
@@ -218,9 +170,12 @@ async function main(): Promise<number> {
     await runPasses(r.prober, healths, 3);
   }
   let sent = rows.length * 3 * APPS;
+  const random = mulberry32(11);
+  const orders: string[][] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < rows.length; k++) {
-      const r = rows[(round + k) % rows.length]!;
+    const order = shuffled(rows, random);
+    orders.push(order.map((r) => r.variant.key));
+    for (const r of order) {
       out.progress(`round ${round + 1}/${ROUNDS}: ${r.variant.label}`, 10_000);
       r.windows.push(await measuredWindow(r.prober, healths));
       sent += (PASSES + 1) * APPS;
@@ -246,16 +201,16 @@ async function main(): Promise<number> {
       kib(med(r, (w) => w.allocatedBytes / w.probes)),
       kib(med(r, (w) => w.retainedBytes)),
       kib(med(r, (w) => w.rssDeltaBytes)),
-      med(r, (w) => w.gcs).toFixed(1),
+      `${med(r, (w) => w.scavenges).toFixed(1)} / ${med(r, (w) => w.gcs - w.scavenges).toFixed(1)}`,
       String(r.windows.reduce((n, w) => n + w.failures, 0)),
     ];
   });
   const text = table(
-    ['variant', 'CPU ms/s', 'min-max', 'CPU us/probe', 'vs node:http', 'heap KiB/probe', 'heap kept KiB/window', 'RSS KiB/window', 'GCs/window', 'failed'],
+    ['variant', 'CPU ms/s', 'min-max', 'CPU us/probe', 'vs node:http', 'heap KiB/probe', 'heap kept KiB/window', 'RSS KiB/window', 'GCs/window minor / other', 'failed'],
     body,
   );
   const notes = [
-    `${APPS} apps, one pass over all of them every ${INTERVAL_MS} ms (all in parallel), deadline ${TIMEOUT_MS} ms; medians over ${ROUNDS} window(s) of ${PASSES} pass(es) per variant, variants rotated each round`,
+    `${APPS} apps, one pass over all of them every ${INTERVAL_MS} ms (all in parallel), deadline ${TIMEOUT_MS} ms; medians over ${ROUNDS} window(s) of ${PASSES} pass(es) per variant, variant order shuffled each round`,
     'CPU ms/s: process.cpuUsage() of the bench process over the window / wall seconds; min-max over the windows',
     'heap KiB/probe: used-heap growth plus what the GCs in the window freed (v8.GCProfiler), per probe; heap kept: used heap after a full GC at the window end minus at its start; RSS: VmRSS end - start of the window',
     `the apps answered ${answered} /health requests for ${sent} probes sent (warm-up and unmeasured passes included)`,
@@ -267,7 +222,7 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - started),
     machine: machine(),
-    options: { apps: APPS, intervalMs: INTERVAL_MS, rounds: ROUNDS, passesPerWindow: PASSES, timeoutMs: TIMEOUT_MS, quick: opts.quick === true },
+    options: { variants: only ?? 'all', apps: APPS, intervalMs: INTERVAL_MS, rounds: ROUNDS, passesPerWindow: PASSES, timeoutMs: TIMEOUT_MS, quick: opts.quick === true },
     variants: rows.map((r) => ({
       key: r.variant.key,
       label: r.variant.label,
@@ -279,11 +234,13 @@ async function main(): Promise<number> {
         heapKeptBytesPerWindow: Math.round(med(r, (w) => w.retainedBytes)),
         rssDeltaBytesPerWindow: Math.round(med(r, (w) => w.rssDeltaBytes)),
         gcsPerWindow: med(r, (w) => w.gcs),
+        scavengesPerWindow: med(r, (w) => w.scavenges),
       },
       failures: r.windows.reduce((n, w) => n + w.failures, 0),
       windows: r.windows.map((w) => ({ ...w, wallMs: jsonNumber(w.wallMs), cpuMs: jsonNumber(w.cpuMs), gcMs: jsonNumber(w.gcMs) })),
     })),
     skipped,
+    orders,
     probesSent: sent,
     healthAnswered: answered,
     table: text.split('\n'),
@@ -295,14 +252,7 @@ async function main(): Promise<number> {
 }
 
 async function cleanup(): Promise<void> {
-  for (const child of children) {
-    if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  stopApps(children);
 }
 
 runBench(main, cleanup, out);
