@@ -47,8 +47,8 @@ export interface EngineHooks {
   readonly onEvent?: (event: WorkerEvent) => void;
   readonly onObservation?: (app: string, obs: Observation) => void;
   readonly onRemedy?: (report: RemedyReport) => void;
-  /** What the engine sees of PM2 (`watch` hides exits, which PM2 itself answers). */
-  readonly pm2View?: (port: Pm2Port) => Pm2Port;
+  /** Exits are not crashes (`watch`: PM2 itself restarts the command; see EngineDeps.ignoreExits). */
+  readonly ignoreExits?: boolean;
 }
 
 export interface CloseOptions {
@@ -137,7 +137,8 @@ export class Monitor {
     // Reads the engine only once checks run, after `engine` exists.
     const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger) : undefined;
     const engine: Engine = new Engine(config, {
-      pm2: hooks.pm2View?.(pm2) ?? pm2, prober, clock, logger, restored,
+      pm2, prober, clock, logger, restored,
+      ...(hooks.ignoreExits ? { ignoreExits: true } : {}),
       ...(writer ? { onChange: writer.poke } : {}),
       onEvent: (e) => {
         notifier.notify({ ...e, killed: e.killed ? [...e.killed] : undefined, at: new Date(), host });

@@ -81,7 +81,9 @@ class Marks {
       this.at = 0;
       this.same = true;
       const s = v.state;
-      this.put(s.phase); this.put(s.consecutiveFailures); this.put(s.consecutiveSuccesses); this.put(s.failedRemedies);
+      // Not consecutiveSuccesses: it grows with every healthy check, and alone is not worth a write
+      // (it is written with the next real change; a restored count only shortens a recovery).
+      this.put(s.phase); this.put(s.consecutiveFailures); this.put(s.failedRemedies);
       this.put(s.leftStopped); this.put(s.circuit); this.put(s.circuitSince); this.put(s.lastReason);
       this.put(s.recentFailures.length); this.put(s.recentFailures.at(-1));
       this.put(s.backoffUntil > monoNow ? s.backoffUntil : 0);

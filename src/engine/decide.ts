@@ -93,6 +93,8 @@ export function transition(state: AppState, phase: Phase, now: number, patch: Pa
 
 /** Close the circuit and forget failed remedies (verified health, or `helpdesk-monitor reset`). */
 export function closeCircuit(state: AppState, now: number, why: string): { state: AppState; events: PolicyEvent[] } {
+  // Already closed with nothing to forget: the same state (a healthy check changes nothing to persist).
+  if (state.circuit === 'closed' && state.failedRemedies === 0 && state.backoffUntil === 0 && state.recentFailures.length === 0) return { state, events: [] };
   const events: PolicyEvent[] = state.circuit === 'closed' ? [] : [{ type: 'circuit_closed', detail: why }];
   return { state: { ...state, circuit: 'closed', circuitSince: now, recentFailures: [], failedRemedies: 0, backoffUntil: 0 }, events };
 }

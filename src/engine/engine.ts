@@ -29,7 +29,10 @@ export interface EngineDeps {
   readonly onObservation?: (app: string, obs: Observation) => void;
   /** What a previous run of the monitor knew, per app (state.json). */
   readonly restored?: ReadonlyMap<string, Restored>;
-  /** Exits are not crashes (watch: PM2 restarts the command itself; the engine steps in when PM2 gives up). */
+  /**
+   * Exits are not crashes (watch: PM2 restarts the command itself; the engine steps in when PM2
+   * gives up). The table still hears them.
+   */
   readonly ignoreExits?: boolean;
 }
 

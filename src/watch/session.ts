@@ -103,7 +103,10 @@ export async function startWatch(options: WatchOptions): Promise<WatchSession> {
     }
 
     await monitor.build({
-      pm2View: withoutExits,
+      // PM2 restarts a watched command that exits (autorestart), as the original's monitor
+      // restarted a dead process: counting the exit as a crash would restart it a second time.
+      // The engine still acts when PM2 gives up (errored, restart overlimit); silence is its job.
+      ignoreExits: true,
       onObservation: (app, obs) => story.observation(app, obs),
       onEvent: (e) => story.event(e),
       onRemedy: (r) => story.remedyDone(r.app),
@@ -148,27 +151,6 @@ async function giveBack(monitor: Monitor, removeApps: () => Promise<void>, story
   await removeApps().catch(() => undefined);
   await story.flush().catch(() => undefined);
   await monitor.close({ capMs: ENGINE_WAIT_MS, engineWaitMs: 0 });
-}
-
-/**
- * PM2 restarts a watched command that exits (autorestart), as the original's monitor restarted a
- * dead process. The engine would count that exit as a crash and restart the command a second time
- * right after PM2 did, so it does not see exit events. It still sees PM2 giving up (errored,
- * restart overlimit) and restarts the command then; silence is its job.
- */
-function withoutExits(port: Pm2Port): Pm2Port {
-  return {
-    list: () => port.list(),
-    describe: (pmId) => port.describe(pmId),
-    act: (action, pmId) => port.act(action, pmId),
-    start: (config) => port.start(config),
-    daemonPid: () => port.daemonPid(),
-    onProcessEvent: (listener) => port.onProcessEvent((e) => {
-      if (e.event !== 'exit') listener(e);
-    }),
-    onBusSignal: (listener) => port.onBusSignal(listener),
-    close: () => port.close(),
-  };
 }
 
 /** Create the log file and its folders when missing; its size when it existed. */

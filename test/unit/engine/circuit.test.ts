@@ -480,6 +480,16 @@ describe('success_threshold with the circuit closed', () => {
 });
 
 describe('closeCircuit: the manual reset', () => {
+  test('a closed circuit with nothing to forget is left as it is (a healthy check persists nothing new)', () => {
+    const clean: AppState = { ...initialState(0), phase: 'healthy', circuitSince: 5 };
+    const r = closeCircuit(clean, 9000, 'the app is healthy again');
+    assert.equal(r.state, clean);
+    assert.deepEqual(r.events, []);
+    let s = clean;
+    for (let i = 1; i <= 3; i++) s = decide(s, good(10_000 + i), APP).state;
+    assert.equal(s.circuitSince, 5, 'circuit_since stays when the circuit never changed');
+  });
+
   test('closes an open circuit, forgets failed remedies and the backoff, keeps the phase', () => {
     const { state, openedAt } = openedCircuit();
     const r = closeCircuit(state, openedAt + 500, 'reset by an operator');
