@@ -1,14 +1,17 @@
 /** `helpdesk-monitor check`: one engine pass for cron or a systemd timer, within a deadline. */
 import { runCheck } from '../app/check.js';
 import { MAX_TIMER_MS, formatDuration, parseDuration } from '../config/duration.js';
-import { locateConfig } from '../config/load.js';
+import { loadConfig, locateConfig } from '../config/load.js';
+import { inspectApps } from '../app/inspect.js';
+import type { Inspection } from '../engine/worker.js';
+import { connect } from './context.js';
 import { UsageError } from '../errors.js';
 import { pm2Home } from '../paths.js';
 import { parse } from './args.js';
 import { EXIT } from './exit.js';
 import { redactDeep, redactText } from '../redact.js';
 
-export const help = `Usage: helpdesk-monitor check [--app NAME]... [--config FILE] [--deadline DURATION] [--json] [--verbose]
+export const help = `Usage: helpdesk-monitor check [--app NAME]... [--config FILE] [--deadline DURATION] [--dry-run] [--json] [--verbose]
 
 One pass of the monitor: probe every configured app (or the named ones), re-probe a failing app
 up to its failure_threshold at its interval, and remedy it (stop, free ports, start, verify) as
@@ -33,6 +36,9 @@ Options:
   -a, --app NAME      check only this app (repeatable)
   -c, --config FILE   config file
       --deadline DURATION  end the pass after this long instead (e.g. 4m under a 5-minute timer)
+      --dry-run       probe every app once and say what a check would do, without acting (no
+                      re-probes, no remedy, no lock, no state written); the judgement is the
+                      engine's, the same one \`status\` prints
       --json          print one JSON document on stdout (logs go to stderr and the log file)
   -v, --verbose       log at debug level
   -h, --help          this help
@@ -49,6 +55,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     app: { type: 'string', short: 'a', multiple: true },
     config: { type: 'string', short: 'c' },
     deadline: { type: 'string' },
+    'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
   });
@@ -60,6 +67,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const deadlineMs = values.deadline === undefined ? undefined : parseDeadline(values.deadline);
   const home = pm2Home();
   const location = locateConfig(values.config, process.env, home);
+  if (values['dry-run']) return dryRun(location.path, home, values.app, values.json === true);
   // A timer or an operator stopping the check: exit through 'exit', which releases the lock.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)));
   const result = await runCheck({
@@ -97,6 +105,40 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exit(EXIT.unhealthy);
   }
   process.exitCode = result.healthy ? EXIT.ok : EXIT.unhealthy;
+}
+
+/** `check --dry-run`: the engine's inspection of the configured apps, printed; nothing acts. */
+async function dryRun(configPath: string, home: string, only: readonly string[] | undefined, json: boolean): Promise<void> {
+  const config = loadConfig(configPath);
+  const unknown = (only ?? []).filter((a) => !config.apps.some((c) => c.name === a));
+  if (unknown.length > 0) throw new UsageError(`--app: ${unknown.join(', ')} not in the config ${config.source}`);
+  const names = config.apps.map((a) => a.name).filter((n) => !only || only.includes(n));
+  const pm2 = await connect(home, false);
+  let looks: Inspection[];
+  try {
+    looks = await inspectApps({ config, pm2, names });
+  } finally {
+    await pm2.close();
+  }
+  const apps = looks.map((l) => {
+    const d = l.verdict.decision;
+    return {
+      name: l.app, healthy: l.verdict.healthy, strategy: l.strategy,
+      ...(l.verdict.reason ? { reason: l.verdict.reason } : {}),
+      phase: d.state.phase, would_remedy: d.action === 'remedy',
+      ...(d.action === 'none' && d.note ? { note: d.note } : {}),
+    };
+  });
+  const healthy = apps.every((a) => a.healthy);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(redactDeep({ healthy, dry_run: true, apps }), null, 2)}\n`);
+  } else {
+    for (const a of apps) {
+      const then = a.would_remedy ? ' (a check would remedy it now)' : a.healthy ? '' : a.note ? ` (${a.note})` : ` (${a.phase})`;
+      process.stdout.write(redactText(`${a.healthy ? 'OK  ' : 'FAIL'} ${a.name}: ${a.healthy ? 'healthy' : a.reason}${then}\n`));
+    }
+  }
+  process.exitCode = healthy ? EXIT.ok : EXIT.unhealthy;
 }
 
 function parseDeadline(raw: string): number {

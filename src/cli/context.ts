@@ -1,6 +1,6 @@
 /** What several commands need: an optional config, a PM2 connection, app configs by name. */
 import { loadConfig, locateConfig } from '../config/load.js';
-import { defaultAppConfig, type AppConfig, type MonitorConfig } from '../config/schema.js';
+import type { MonitorConfig } from '../config/schema.js';
 import { ConfigError, Pm2Error } from '../errors.js';
 import { connectPm2, pingDaemon, readDaemonPid, type Pm2Port } from '../pm2/adapter.js';
 import { loadPm2 } from '../pm2/load.js';
@@ -29,10 +29,7 @@ export async function connect(home: string, spawn: boolean): Promise<Pm2Port> {
   return connectPm2({ pm2Home: home, api });
 }
 
-/** The configured app, or defaults (PM2 status only, no ports) for an app the config does not list. */
-export function appConfigFor(name: string, config: MonitorConfig | undefined): AppConfig {
-  return config?.apps.find((a) => a.name === name) ?? defaultAppConfig(name);
-}
+export { appConfigFor } from '../app/inspect.js';
 
 /**
  * PM2 if its daemon answers, else a stand-in with an empty list that still knows the daemon pid

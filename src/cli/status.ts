@@ -6,21 +6,23 @@ import type { AppStateRecord } from '../engine/state-document.js';
 import { readStateDocument, stateFilePath } from '../state/state-file.js';
 import { inspectLock } from '../lock/lock.js';
 import { pm2Home, stateDir } from '../paths.js';
-import { probePm2Status } from '../probes/pm2-status.js';
-import { createHttpProber } from '../probes/http.js';
 import type { HttpOutcome } from '../probes/types.js';
 import { snapshotSync } from '../ports/sync.js';
 import { procAvailable } from '../proc/read.js';
 import { redactDeep, redactText } from '../redact.js';
 import { parse } from './args.js';
-import { appConfigFor, connect, optionalConfig } from './context.js';
+import { appConfigFor, inspectApps } from '../app/inspect.js';
+import { connect, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';
 
 export const help = `Usage: helpdesk-monitor status [APP...] [--config FILE] [--json]
 
 One row per app (the configured ones and every PM2 app): PM2 status, pid, uptime, restarts,
 a live health probe with its latency, the app's ports and who holds them, and the monitor's
-view (phase, consecutive failures, last remedy) from its state file.
+view (phase, consecutive failures, last remedy) from its state file. Health is judged by the
+monitor's own engine: every probe and rule the app has (HTTP, TCP, exec, log, memory), its
+restart strategy, startup grace and thresholds, so status and check never disagree; an app
+that is not healthy gets a line saying why. Nothing is restarted.
 
 Options:
   -c, --config FILE   config file (for health URLs, ports and the state dir)
@@ -37,8 +39,14 @@ Example:
 interface Row {
   readonly name: string;
   readonly healthy: boolean;
+  /** Why not healthy: the failing probe or rule, PM2's state, or the startup grace. */
+  readonly reason?: string;
+  /** How the app runs and restarts (restart_strategy, auto resolved). */
+  readonly strategy: string;
   readonly pm2: { readonly status: string; readonly pids: readonly number[]; readonly uptime_ms: number; readonly restarts: number };
   readonly health?: { readonly ok: boolean; readonly status?: number; readonly latency_ms: number; readonly failure?: string; readonly detail?: string };
+  /** TCP, exec, log and memory rules, as the monitor runs them. */
+  readonly probes?: readonly { readonly kind: string; readonly ok: boolean; readonly latency_ms: number; readonly detail?: string }[];
   readonly ports: readonly { readonly port: number; readonly holders: readonly { readonly pid: number; readonly command: string; readonly uid: number }[] }[];
   readonly monitor?: AppStateRecord;
 }
@@ -53,7 +61,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   const config = optionalConfig(values.config, home);
   const dir = stateDir(config?.stateDir);
   const pm2 = await connect(home, false);
-  const prober = createHttpProber();
   let rows: Row[];
   try {
     const list = await pm2.list();
@@ -61,25 +68,28 @@ export async function main(argv: readonly string[]): Promise<void> {
     const unknown = positionals.filter((n) => !names.includes(n));
     if (unknown.length > 0) throw new UsageError(`unknown app(s): ${unknown.join(', ')}`);
     const state = readStateDocument(stateFilePath(dir));
-    rows = await Promise.all(
-      names.filter((n) => positionals.length === 0 || positionals.includes(n)).map(async (name): Promise<Row> => {
-        const app = appConfigFor(name, config);
-        const s = probePm2Status(name, list);
-        const health = s.state === 'online' && app.health.url ? await prober.probe(app.health) : undefined;
-        const holders = procAvailable && app.ports.length > 0 ? snapshotSync(app.ports).holders : [];
-        const monitor = state?.apps[name];
-        return {
-          name,
-          healthy: s.state === 'online' && (health?.ok ?? true),
-          pm2: { status: s.state, pids: s.pids, uptime_ms: s.state === 'online' ? s.uptimeMs : 0, restarts: s.restarts },
-          ...(health ? { health: healthJson(health) } : {}),
-          ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map((h) => ({ pid: h.pid, command: h.command, uid: h.uid })) })),
-          ...(monitor ? { monitor } : {}),
-        };
-      }),
-    );
+    // The engine's own inspection: every probe and rule, judged as a check judges it.
+    const looks = await inspectApps({ pm2, names: names.filter((n) => positionals.length === 0 || positionals.includes(n)), ...(config ? { config } : {}) });
+    rows = looks.map((look): Row => {
+      const app = appConfigFor(look.app, config);
+      const s = look.observation.pm2;
+      const health = look.observation.http;
+      const holders = procAvailable && app.ports.length > 0 ? snapshotSync(app.ports).holders : [];
+      const monitor = state?.apps[look.app];
+      const others = look.observation.others ?? [];
+      return {
+        name: look.app,
+        healthy: look.verdict.healthy,
+        ...(look.verdict.reason ? { reason: look.verdict.reason } : {}),
+        strategy: look.strategy,
+        pm2: { status: s.state, pids: s.pids, uptime_ms: s.state === 'online' && s.uptimeMs < Number.MAX_SAFE_INTEGER ? s.uptimeMs : 0, restarts: s.restarts },
+        ...(health ? { health: healthJson(health) } : {}),
+        ...(others.length > 0 ? { probes: others.map((o) => ({ kind: o.kind, ok: o.ok, latency_ms: Math.round(o.latencyMs), ...(o.detail ? { detail: o.detail } : {}) })) } : {}),
+        ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map((h) => ({ pid: h.pid, command: h.command, uid: h.uid })) })),
+        ...(monitor ? { monitor } : {}),
+      };
+    });
   } finally {
-    prober.close();
     await pm2.close();
   }
   const lock = readLock(join(dir, 'monitor.lock'));
@@ -123,6 +133,7 @@ function renderTable(rows: readonly Row[], lock: { pid: number; hostname: string
     out.push(line([r.name, r.pm2.status, r.pm2.pids.join(',') || '-', r.pm2.uptime_ms ? formatDuration(r.pm2.uptime_ms) : '-', String(r.pm2.restarts), health, ports, monitor]));
   }
   for (const r of rows) {
+    if (!r.healthy && r.reason) out.push(cut(`  ${r.name}: ${r.reason}`, 80).trimEnd());
     const m = r.monitor;
     if (!m) continue;
     const at = (iso: string | undefined): string => (iso && iso !== 'indefinite' ? `${iso.slice(11, 19)}Z` : (iso ?? '?'));
