@@ -14,7 +14,7 @@ import { controlFilePath, readControl } from '../state/control.js';
 import type { LogHooks } from './log.js';
 import { openMonitor } from './open.js';
 import { watchConfig } from './reload.js';
-import { scheduleSelfReport } from './self-report.js';
+import { selfReport } from './self-report.js';
 
 export interface RunOptions extends LogHooks {
   readonly configPath: string;
@@ -52,11 +52,14 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     await monitor.connect();
     await monitor.build();
     const engine = monitor.start();
-    undo.push(scheduleSelfReport(monitor.logger));
+    const footprint = selfReport(monitor.logger);
+    undo.push(() => footprint.cancel());
+    await footprint.update();
     const controlFile = controlFilePath(monitor.stateDir);
     watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile, (m) => monitor.logger.warn(m))));
     undo.push(() => unwatchFile(controlFile));
-    const reloader = watchConfig(options.configPath, monitor, hooks);
+    // A reload may turn debug on or off: the footprint report follows the level.
+    const reloader = watchConfig(options.configPath, monitor, hooks, () => footprint.update());
     undo.push(reloader.stop);
     return {
       engine,

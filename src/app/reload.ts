@@ -27,7 +27,7 @@ export interface Reloader {
 }
 
 /** Watch `configPath` and reload `monitor` (built and started) from it. */
-export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogHooks): Reloader {
+export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogHooks, afterEach?: () => Promise<void>): Reloader {
   const { logger, clock, engine, notifier } = monitor;
   if (!engine || !notifier) throw new Error('watchConfig() before build()');
   const kept = monitor.stateDir;
@@ -73,7 +73,12 @@ export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogH
 
   // One reload at a time: a file change and a SIGHUP together must not interleave their swaps.
   let reloading: Promise<boolean> = Promise.resolve(true);
-  const reload = (): Promise<boolean> => (reloading = reloading.then(apply, apply));
+  const applyThen = async (): Promise<boolean> => {
+    const ok = await apply();
+    await afterEach?.().catch(() => undefined);
+    return ok;
+  };
+  const reload = (): Promise<boolean> => (reloading = reloading.then(applyThen, applyThen));
   watchFile(configPath, { interval: 1000 }, (cur, prev) => {
     if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void reload();
   });

@@ -214,7 +214,7 @@ const GRACE = '\u0000grace';
 function seeInstance(state: AppState, obs: Observation): AppState {
   const { pm2 } = obs;
   if (pm2.state !== 'online' || pm2.pids.length === 0) return state;
-  const pids = [...pm2.pids].sort((a, b) => a - b).join(',');
+  const pids = pm2.pids.length === 1 ? String(pm2.pids[0]) : [...pm2.pids].sort((a, b) => a - b).join(',');
   const seen = state.instance;
   // Uptime is wall clock minus PM2's pm_uptime: it only grows for one instance (an observation's
   // own time would not do: it includes the probes' duration, up to their timeout).

@@ -31,7 +31,8 @@ export interface ObserveInput {
   readonly paused: boolean;
   /** A failed remedy left the app stopped: look for squatters. */
   readonly leftStopped: boolean;
-  readonly daemonPid: number | undefined;
+  /** The PM2 daemon's pid (a file read: asked only when squatters are searched). */
+  readonly daemonPid: () => number | undefined;
   /** The app's rule trackers, owned by its worker (they remember across checks). */
   readonly rules: AppRules;
 }
@@ -50,9 +51,12 @@ export async function observe(input: ObserveInput): Promise<Observation> {
   const pm2 = input.strategy.status(app, list);
   const up = pm2.state === 'online';
   const http = up && app.health.url ? await input.limit(() => input.prober.probe(app.health)) : undefined;
-  const others = up ? [...(await input.limit(() => otherProbes(app))), ...ruleOutcomes(input, pm2.pids)] : [];
+  // No TCP or exec probe: no slot to wait for (the common case, checked every interval).
+  const probed = up && (app.tcp || app.healthCheckCommand) ? await input.limit(() => otherProbes(app)) : [];
+  const rules = up && (app.logInactivity || app.memory) ? ruleOutcomes(input, pm2.pids) : [];
+  const others = probed.length === 0 ? rules : rules.length === 0 ? probed : [...probed, ...rules];
   const suspicious = input.crashes > 0 || pm2.state === 'errored' || pm2.state === 'launching' || (pm2.state === 'stopped' && input.leftStopped);
-  const squatters = suspicious && procAvailable && app.ports.length > 0 ? findSquatters(pm2.pids, await input.freshList(), app.ports, input.daemonPid) : [];
+  const squatters = suspicious && procAvailable && app.ports.length > 0 ? findSquatters(pm2.pids, await input.freshList(), app.ports, input.daemonPid()) : [];
   return {
     at: input.now(), pm2, crashes: input.crashes, squatters,
     ...(http ? { http } : {}),

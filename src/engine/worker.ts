@@ -8,24 +8,15 @@ import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
-import { observe, type AppRules } from './observe.js';
-import type { Limiter } from './limiter.js';
-import type { ProcessTable } from '../pm2/table.js';
-import type { ProcessInfo } from '../pm2/adapter.js';
-import { chooseStrategy, choiceOutdated } from '../strategies/choose.js';
-import type { RestartStrategy, StrategyName } from '../strategies/types.js';
+import { AppLens, type LensDeps } from './lens.js';
+import type { StrategyName } from '../strategies/types.js';
 import { remedyLogFields } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { restoredNotices } from './restored.js';
 import { remedyEntry, type Control, type RemedyEntry, type WorkerEvent, type WorkerView } from './view.js';
 
-export interface WorkerDeps extends RemedyDeps {
+export interface WorkerDeps extends RemedyDeps, LensDeps {
   readonly logger: Logger;
-  /** PM2's process table, kept from the bus. */
-  readonly table: ProcessTable;
-  /** Environment for strategy commands (systemctl, the app's command); default process.env. */
-  readonly env?: NodeJS.ProcessEnv;
-  readonly limiter: Pick<Limiter, 'run'>;
   readonly onRemedy?: (report: RemedyReport) => void;
   readonly onEvent?: (event: WorkerEvent) => void;
   /** Every observation (the watch command tells its story from them). */
@@ -60,11 +51,9 @@ export class AppWorker {
   private lastError: string | undefined;
   /** The last check's failure was forgiven by startup_grace: the app is not judged yet. */
   private graced = false;
-  private readonly rules: AppRules = {};
   private missingLogTold = false;
   private readonly log: Logger;
-  /** How the app is run and restarted: chosen at the first check, once. */
-  private strategy: RestartStrategy | undefined;
+  private readonly lens: AppLens;
 
   constructor(
     readonly app: AppConfig,
@@ -75,6 +64,7 @@ export class AppWorker {
     this.history = [...(restored?.history ?? [])].slice(-HISTORY);
     this.resetSeen = restored?.resetSeen ?? 0;
     this.log = deps.logger.child({ app: app.name });
+    this.lens = new AppLens(app, deps, this.log);
   }
 
   /** Begin periodic checks (the first one right away). */
@@ -155,12 +145,7 @@ export class AppWorker {
    * acting and without changing the worker's state (the rules start afresh, as for a new monitor).
    */
   async inspect(maxListAgeMs = 0): Promise<Inspection> {
-    const list = await this.deps.table.current(maxListAgeMs);
-    const strategy = await this.strategyFor(list);
-    const observation = await observe({
-      app: this.app, list, freshList: () => this.freshList(list), strategy, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
-      crashes: 0, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(), rules: {},
-    });
+    const { observation, strategy } = await this.lens.look({ maxListAgeMs, crashes: 0, paused: this.paused(), leftStopped: this.state.leftStopped, freshRules: true });
     return { app: this.app.name, strategy: strategy.name, observation, verdict: verdictOf(this.state, observation, this.app), view: this.view() };
   }
 
@@ -178,22 +163,25 @@ export class AppWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const started = this.deps.clock.now();
       void this.runCheck(Infinity).then(() => {
         const again = this.pending;
         this.pending = false;
-        this.schedule(again ? 0 : this.nextDelay(this.deps.clock.now() - started));
+        this.schedule(again ? 0 : this.nextDelay());
       });
     }, ms);
   }
 
   /**
-   * Fixed rate: checks start one interval apart (a slow probe does not stretch the period, and
-   * checks never overlap). While PM2 is unreachable, retry less often instead of hammering it.
+   * Fixed rate on a shared beat: checks start on multiples of the interval, so a slow probe does
+   * not stretch the period, checks never overlap, and every app with the same interval wakes the
+   * monitor at the same instant (one timer pass for all of them, not one per app). While PM2 is
+   * unreachable, retry less often instead of hammering it.
    */
-  private nextDelay(tookMs: number): number {
-    if (this.lastError) return Math.min(30_000, this.app.health.intervalMs * 4);
-    return Math.max(0, this.app.health.intervalMs - tookMs);
+  private nextDelay(): number {
+    const interval = this.app.health.intervalMs;
+    if (this.lastError) return Math.min(30_000, interval * 4);
+    const now = this.deps.clock.now();
+    return Math.ceil((now + 1) / interval) * interval - now;
   }
 
   /** One check; `maxListAgeMs` 0 when no bus keeps the table fresh (the one-pass check). */
@@ -227,12 +215,7 @@ export class AppWorker {
     const crashes = this.crashes;
     this.crashes = 0;
     try {
-      const list = await this.deps.table.current(maxListAgeMs);
-      const strategy = await this.strategyFor(list);
-      obs = await observe({
-        app: this.app, list, freshList: () => this.freshList(list), strategy, prober: this.deps.prober, limit: (t) => this.deps.limiter.run(t), now: () => this.deps.clock.now(),
-        crashes, paused: this.paused(), leftStopped: this.state.leftStopped, daemonPid: this.deps.pm2.daemonPid(), rules: this.rules,
-      });
+      obs = (await this.lens.look({ maxListAgeMs, crashes, paused: this.paused(), leftStopped: this.state.leftStopped })).observation;
       this.deps.onObservation?.(this.app.name, obs);
       if (this.lastError) this.log.info('PM2 reachable again', { after: this.lastError });
       this.lastError = undefined;
@@ -257,11 +240,9 @@ export class AppWorker {
     }
     this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy`, { hung: d.hung, strategy: this.app.strategy });
     this.deps.onEvent?.({ type: 'remedy_started', app: this.app.name, reason: d.reason });
-    const report = await runRemedy(this.app, d.reason, d.hung, this.strategy ?? (await this.strategyFor(await this.deps.table.current())), this.deps);
-    this.deps.table.invalidate();
+    const report = await runRemedy(this.app, d.reason, d.hung, await this.lens.strategy(), this.deps);
     // A restarted app gets a fresh log timeout and memory count.
-    this.rules.log?.reset(this.deps.clock.now());
-    this.rules.memory?.reset();
+    this.lens.restarted(this.deps.clock.now());
     this.crashes = 0;
     const now = this.deps.clock.now();
     this.lastRemedy = report;
@@ -278,25 +259,6 @@ export class AppWorker {
     this.emitPolicy(after.events);
     this.deps.onRemedy?.(report);
     return true;
-  }
-
-  /** The app's strategy, chosen once (an `auto` app seen outside PM2 moves to PM2 once PM2 lists it). */
-  private async strategyFor(list: readonly ProcessInfo[]): Promise<RestartStrategy> {
-    if (this.strategy && !choiceOutdated(this.app, this.strategy, list)) return this.strategy;
-    const { pm2, clock, seen, pm2Home, env } = this.deps;
-    const chosen = await chooseStrategy(this.app, list, { pm2, clock, ...(seen ? { seen } : {}), ...(pm2Home ? { pm2Home } : {}), ...(env ? { env } : {}) });
-    if (this.app.strategy === 'auto') this.log.info(`restart_strategy auto: ${chosen.name}${this.strategy ? ` (was ${this.strategy.name})` : ''}`);
-    this.strategy = chosen;
-    return chosen;
-  }
-
-  /** A full list from PM2 for the squatter search; the table when PM2 does not answer. */
-  private async freshList(table: readonly ProcessInfo[]): Promise<readonly ProcessInfo[]> {
-    try {
-      return await this.deps.table.refresh('squatter search');
-    } catch {
-      return table;
-    }
   }
 
   private emitPolicy(events: readonly PolicyEvent[]): void {

@@ -18,7 +18,8 @@
  * built once (agent, shared headers) and reused; nothing is merged per call.
  */
 import http, { type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { urlToHttpOptions } from 'node:url';
 import type { HealthConfig } from '../config/schema.js';
 import type { HttpFailure, HttpOutcome } from './types.js';
@@ -42,14 +43,21 @@ const noop = (): void => {};
 
 interface Agents {
   readonly http: http.Agent;
-  readonly https: https.Agent;
+  /** Made at the first https URL: node:https brings TLS and crypto (a few MiB of RSS) that plain http apps never need. */
+  https(): https.Agent;
 }
+
+const requireBuiltin = createRequire(import.meta.url);
+let httpsModule: typeof https | undefined;
+/** node:https, loaded on first use. */
+const httpsLib = (): typeof https => (httpsModule ??= requireBuiltin('node:https') as typeof https);
 
 /** Make a prober that shares keep-alive agents across all apps. */
 export function createHttpProber(now: () => number = () => performance.now()): HttpProber {
+  let httpsAgent: https.Agent | undefined;
   const agents: Agents = {
     http: new http.Agent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 2, timeout: 30_000 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 2, timeout: 30_000 }),
+    https: () => (httpsAgent ??= new (httpsLib().Agent)({ keepAlive: true, maxSockets: 4, maxFreeSockets: 2, timeout: 30_000 })),
   };
   const targets = new Map<string, RequestOptions>();
   /** The request options of a probed URL, built once (throws on a URL that cannot be probed). */
@@ -69,7 +77,7 @@ export function createHttpProber(now: () => number = () => performance.now()): H
     },
     close() {
       agents.http.destroy();
-      agents.https.destroy();
+      httpsAgent?.destroy();
     },
   };
 }
@@ -77,7 +85,7 @@ export function createHttpProber(now: () => number = () => performance.now()): H
 /** Options for one URL; an unsupported scheme throws an error with `code` (axios' words). */
 function requestOptions(url: URL, agents: Agents, code: string, prefix: string): RequestOptions {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw Object.assign(new Error(`${prefix}${url.protocol}`), { code });
-  return { ...urlToHttpOptions(url), agent: url.protocol === 'https:' ? agents.https : agents.http, headers: HEADERS };
+  return { ...urlToHttpOptions(url), agent: url.protocol === 'https:' ? agents.https() : agents.http, headers: HEADERS };
 }
 
 /** One probe: settles exactly once, at the answer's end, a failure, the deadline or an abort. */
@@ -148,7 +156,7 @@ function probeOnce(
       }
     };
     const send = (options: RequestOptions): void => {
-      req = (options.protocol === 'https:' ? https : http).request(options, onResponse);
+      req = (options.protocol === 'https:' ? httpsLib() : http).request(options, onResponse);
       req.on('error', onError);
       req.end();
     };
