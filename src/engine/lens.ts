@@ -45,8 +45,8 @@ export class AppLens {
   /** One observation of the app, with the strategy that made it. */
   async look(input: LookInput): Promise<{ observation: Observation; strategy: RestartStrategy }> {
     const { deps } = this;
-    const list = await deps.table.current(input.maxListAgeMs);
-    const strategy = await this.strategyFor(list);
+    const list = deps.table.peek(input.maxListAgeMs) ?? (await deps.table.current(input.maxListAgeMs));
+    const strategy = this.chosen && !choiceOutdated(this.app, this.chosen, list) ? this.chosen : await this.strategyFor(list);
     const observation = await observe({
       app: this.app, list, freshList: () => this.freshList(list), strategy, prober: deps.prober, limit: (t) => deps.limiter.run(t), now: () => deps.clock.now(),
       crashes: input.crashes, paused: input.paused, leftStopped: input.leftStopped, daemonPid: () => deps.pm2.daemonPid(), rules: input.freshRules ? {} : this.rules,

@@ -52,6 +52,15 @@ export class ProcessTable {
     return this.refresh(this.stale ?? (this.busDown ? 'bus down' : 'reconcile'));
   }
 
+  /**
+   * The table without waiting, when current() would not list (the common case: a check reads
+   * it every interval and should not pay for a promise to get it); undefined otherwise.
+   */
+  peek(maxAgeMs = Infinity): readonly ProcessInfo[] | undefined {
+    if (this.stale !== undefined || this.busDown || this.loadedAt === undefined) return undefined;
+    return this.clock.now() - this.loadedAt >= Math.min(maxAgeMs, this.options.reconcileMs()) ? undefined : this.rows;
+  }
+
   /** A full list now (joining one in flight). */
   refresh(reason: RefreshReason): Promise<ProcessInfo[]> {
     if (this.inflight) return this.inflight;

@@ -62,6 +62,22 @@ describe('ProcessTable', () => {
     assert.deepEqual([...table.refreshes], [['start', 1], ['reconcile', 1]]);
   });
 
+  test('peek() answers without a promise exactly when current() would not list', async () => {
+    const { clock, table } = setup([row(0, 'api')]);
+    assert.equal(table.peek(), undefined, 'nothing loaded yet');
+    await table.current();
+    assert.equal(table.peek()?.length, 1);
+    assert.equal(table.peek(0), undefined, 'a one-pass check wants a fresh list');
+    table.invalidate();
+    assert.equal(table.peek(), undefined, 'stale after our own action');
+    await table.current();
+    clock.t += 30_000;
+    assert.equal(table.peek(), undefined, 'due for the reconcile');
+    await table.current();
+    table.busDisconnected();
+    assert.equal(table.peek(), undefined, 'the bus lost the daemon');
+  });
+
   test('a missed event is corrected by the reconcile', async () => {
     const { pm2, clock, table } = setup([row(0, 'api')]);
     await table.current();
