@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { HealthConfig } from '../../../src/config/schema.js';
 import { createHttpProber, type HttpProber } from '../../../src/probes/http.js';
+import { healthConfig } from '../../helpers/health-config.js';
 
 let server: Server;
 let other: Server;
@@ -96,16 +97,7 @@ after(async () => {
   }
 });
 
-const health = (path: string, patch: Partial<HealthConfig> = {}): HealthConfig => ({
-  url: `${base}${path}`,
-  timeoutMs: 2000,
-  intervalMs: 5000,
-  failureThreshold: 3,
-  expectStatus: [200],
-  maxBodyBytes: 1024,
-  followRedirects: false,
-  ...patch,
-});
+const health = (path: string, patch: Partial<HealthConfig> = {}): HealthConfig => healthConfig(`${base}${path}`, { maxBodyBytes: 1024, ...patch });
 const follow = (path: string, patch: Partial<HealthConfig> = {}): HealthConfig => health(path, { followRedirects: true, ...patch });
 const brief = (r: Awaited<ReturnType<HttpProber['probe']>>): unknown[] => (r.ok ? [true, r.status] : [false, r.failure, r.status, r.detail]);
 

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { HealthConfig } from '../../../src/config/schema.js';
 import { Limiter } from '../../../src/engine/limiter.js';
 import { createHttpProber, type HttpProber } from '../../../src/probes/http.js';
+import { healthConfig } from '../../helpers/health-config.js';
 
 let server: Server;
 let base: string;
@@ -68,16 +69,7 @@ after(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const health = (path: string, patch: Partial<HealthConfig> = {}): HealthConfig => ({
-  url: `${base}${path}`,
-  timeoutMs: 2000,
-  intervalMs: 5000,
-  failureThreshold: 3,
-  expectStatus: [200],
-  maxBodyBytes: 64 * 1024,
-  followRedirects: false,
-  ...patch,
-});
+const health = (path: string, patch: Partial<HealthConfig> = {}): HealthConfig => healthConfig(`${base}${path}`, { maxBodyBytes: 64 * 1024, ...patch });
 
 describe('createHttpProber', () => {
   test('200 is ok with a latency', async () => {
