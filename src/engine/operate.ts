@@ -5,7 +5,7 @@
  */
 import type { AppConfig } from '../config/schema.js';
 import type { FreePortsResult } from '../ports/free-port.js';
-import { freePortsAroundLive, instancesOf, stopFreeStart } from '../strategies/pm2.js';
+import { freePortsAroundLive, instancesOf, lookUpApp, stopFreeStart } from '../strategies/pm2.js';
 import { runStep, type StepReporter } from '../steps/steps.js';
 import { describeFreed } from '../steps/wording.js';
 import { verifyHealthy, type ActDeps } from './verify.js';
@@ -33,12 +33,9 @@ export async function operate(op: Operation, app: AppConfig, deps: ActDeps, repo
     return verify(app, deps, report, options, r.ports);
   }
   const fail = (detail: string, ports?: FreePortsResult): OperationResult => ({ app: app.name, ok: false, detail, ...(ports ? { ports } : {}) });
-  const found = await runStep(report, 'look up the app in PM2', () => deps.pm2.list(), (l) => {
-    const n = instancesOf(app, l).length;
-    return [n > 0, n > 0 ? `${n} instance(s)` : `no PM2 app named "${app.name}"`];
-  });
-  if (!found.ok) return fail(found.value ? `no PM2 app named "${app.name}" (start it the first time from its ecosystem file)` : `cannot list PM2 processes: ${found.detail}`);
-  const instances = instancesOf(app, found.value);
+  const found = await lookUpApp(app, deps, report);
+  if (!found.ok) return fail(found.detail);
+  const instances = instancesOf(app, found.list);
   let ports: FreePortsResult | undefined;
   if (app.ports.length > 0) {
     // The app's live instances keep serving (start of an online app, reload): spare them.

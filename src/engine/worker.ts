@@ -31,7 +31,6 @@ export interface Inspection {
   readonly strategy: StrategyName;
   readonly observation: Observation;
   readonly verdict: Verdict;
-  readonly view: WorkerView;
 }
 
 const HISTORY = 100;
@@ -146,7 +145,7 @@ export class AppWorker {
    */
   async inspect(maxListAgeMs = 0): Promise<Inspection> {
     const { observation, strategy } = await this.lens.look({ maxListAgeMs, crashes: 0, paused: this.paused(), leftStopped: this.state.leftStopped, freshRules: true });
-    return { app: this.app.name, strategy: strategy.name, observation, verdict: verdictOf(this.state, observation, this.app), view: this.view() };
+    return { app: this.app.name, strategy: strategy.name, observation, verdict: verdictOf(this.state, observation, this.app) };
   }
 
   view(): WorkerView {

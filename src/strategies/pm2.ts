@@ -96,6 +96,16 @@ async function stopApp(app: AppConfig, list: readonly ProcessInfo[], hung: boole
   await Promise.all(stops);
 }
 
+/** The first step of every PM2 action: PM2's list, with at least one instance of the app in it. */
+export async function lookUpApp(app: AppConfig, deps: Pick<Pm2Deps, 'pm2'>, report: StepReporter): Promise<{ ok: true; list: ProcessInfo[] } | { ok: false; detail: string }> {
+  const found = await runStep(report, 'look up the app in PM2', () => deps.pm2.list(), (l) => {
+    const n = instancesOf(app, l).length;
+    return [n > 0, n > 0 ? `${n} instance(s)` : `no PM2 app named "${app.name}"`];
+  });
+  if (found.ok) return { ok: true, list: found.value };
+  return { ok: false, detail: found.value ? `no PM2 app named "${app.name}" (start it the first time from its ecosystem file)` : `cannot list PM2 processes: ${found.detail}` };
+}
+
 /**
  * Look the app up, stop it through PM2, free its ports, and (for a restart) start every known
  * instance by pm_id. The scope is built before stopping: the app's pids and their children are
@@ -103,12 +113,9 @@ async function stopApp(app: AppConfig, list: readonly ProcessInfo[], hung: boole
  */
 export async function stopFreeStart(op: 'stop' | 'restart', app: AppConfig, deps: Pm2Deps, report: StepReporter, hung = false): Promise<StrategyResult> {
   const fail = (detail: string, ports?: FreePortsResult): StrategyResult => ({ ok: false, detail, ...(ports ? { ports } : {}) });
-  const found = await runStep(report, 'look up the app in PM2', () => deps.pm2.list(), (l) => {
-    const n = instancesOf(app, l).length;
-    return [n > 0, n > 0 ? `${n} instance(s)` : `no PM2 app named "${app.name}"`];
-  });
-  if (!found.ok) return fail(found.value ? `no PM2 app named "${app.name}" (start it the first time from its ecosystem file)` : `cannot list PM2 processes: ${found.detail}`);
-  const list = found.value;
+  const found = await lookUpApp(app, deps, report);
+  if (!found.ok) return fail(found.detail);
+  const list = found.list;
   const scope = appScope(app, list, deps);
   // Stop first, so PM2 cannot respawn the app into a port we are freeing.
   const stopped = await runStep(report, 'stop through PM2', () => stopApp(app, list, hung, deps, scope), () => [true, hung ? 'stopped (hung: killed at once)' : 'stopped']);

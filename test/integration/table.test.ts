@@ -56,8 +56,17 @@ const app = (name: string, port: number, extra: Record<string, unknown> = {}): R
 test('checks every 200 ms read the table: PM2 is listed at the start and at each reconcile, not per check', T, async () => {
   const port = spyPort();
   const observed = new Map<string, number>();
+  const ats: number[] = [];
+  // Start off the beat (120 ms past a multiple of 200 ms): checks that merely followed the first
+  // one at 200 ms steps would stay off it.
+  while (Math.abs((performance.now() % 200) - 120) > 5) await new Promise((r) => setTimeout(r, 1));
   const m = startTestMonitor(sb, { reconcile_interval: '2s', apps: [app('tb-a', PORT_A), app('tb-b', PORT_B)] }, {
-    pm2: port, onObservation: (name) => observed.set(name, (observed.get(name) ?? 0) + 1),
+    pm2: port,
+    onObservation: (name, obs) => {
+      const n = (observed.get(name) ?? 0) + 1;
+      observed.set(name, n);
+      if (n > 1) ats.push(obs.at); // the first check runs at once; the rest on the beat
+    },
   });
   monitors.push(m);
   await new Promise((r) => setTimeout(r, 5000));
@@ -66,6 +75,10 @@ test('checks every 200 ms read the table: PM2 is listed at the start and at each
   assert.ok(checks >= 30, `the apps were checked ${checks} times in 5 s`);
   // Start + one reconcile every 2 s (2 or 3 in 5 s); never one per check.
   assert.ok(port.lists >= 2 && port.lists <= 4, `PM2 was listed ${port.lists} times for ${checks} checks`);
+  // Apps with one interval share a beat: their checks start on multiples of 200 ms of the
+  // monotonic clock (an observation ends a probe's latency later), one wake-up for both.
+  const onBeat = ats.filter((at) => at % 200 < 80).length;
+  assert.ok(onBeat >= 0.8 * ats.length, `${onBeat} of ${ats.length} checks on the 200 ms beat: ${ats.slice(0, 12).map((a) => Math.round(a % 200)).join(',')}`);
   assert.equal(m.engine.table.refreshes.get('start'), 1);
   assert.ok((m.engine.table.refreshes.get('reconcile') ?? 0) >= 1);
 });
