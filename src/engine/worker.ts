@@ -180,7 +180,10 @@ export class AppWorker {
     const interval = this.app.health.intervalMs;
     if (this.lastError) return Math.min(30_000, interval * 4);
     const now = this.deps.clock.now();
-    return Math.ceil((now + 1) / interval) * interval - now;
+    // The next beat at least a little ahead: a timer may fire a millisecond early, and a check
+    // ending just before a beat must not run again at once (a doubled tick).
+    const guard = Math.min(100, interval / 10);
+    return Math.ceil((now + guard) / interval) * interval - now;
   }
 
   /** One check; `maxListAgeMs` 0 when no bus keeps the table fresh (the one-pass check). */
