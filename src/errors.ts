@@ -19,15 +19,18 @@ export class HelpdeskError extends Error {
 /** The config file is missing, unreadable or invalid. Exit code 2. */
 export class ConfigError extends HelpdeskError {
   override readonly name = 'ConfigError';
+  /** `headline`: the whole message when one sentence says it better than a list (a missing file). */
   constructor(
     readonly file: string,
     readonly issues: readonly ConfigIssue[],
+    readonly headline?: string,
   ) {
     super(
-      `invalid config ${file}:\n` +
-        issues
-          .map((i) => `  - ${i.path || '(root)'}: ${i.message}${i.value === undefined ? '' : ` (got ${i.value})`}`)
-          .join('\n'),
+      headline ??
+        `invalid config ${file}:\n` +
+          issues
+            .map((i) => `  - ${i.path || '(root)'}: ${i.message}${i.value === undefined ? '' : ` (got ${i.value})`}`)
+            .join('\n'),
     );
   }
 }

@@ -9,6 +9,7 @@ import { extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { redactConfigValue, redactText, rememberConfigSecrets } from '../redact.js';
+import { readConfigText, syntaxMessage } from './file.js';
 import { closest } from './suggest.js';
 import { KNOWN_KEYS, defaultsSchema, rootSchema, toMonitorConfig, type MonitorConfig } from './schema.js';
 
@@ -30,12 +31,8 @@ export function locateConfig(flag: string | undefined, env: NodeJS.ProcessEnv, p
   if (env[CONFIG_ENV]) return { path: resolve(env[CONFIG_ENV]), origin: CONFIG_ENV };
   const fromModule = moduleSetting(env, pm2Home, 'config');
   if (fromModule) return { path: resolve(fromModule), origin: `pm2 set ${MODULE_NAME}:config` };
-  throw new ConfigError('(none)', [
-    {
-      path: '',
-      message: `no config file given: pass --config FILE, set ${CONFIG_ENV}=FILE, or run \`pm2 set ${MODULE_NAME}:config FILE\``,
-    },
-  ]);
+  const message = `no config file given: pass --config FILE, set ${CONFIG_ENV}=FILE, or run \`pm2 set ${MODULE_NAME}:config FILE\``;
+  throw new ConfigError('(none)', [{ path: '', message }], message);
 }
 
 /** A module setting: PM2 passes them as a JSON env var to the module; outside PM2 read module_conf.json. */
@@ -78,7 +75,11 @@ export function loadConfig(file: string): MonitorConfig {
   } catch (err) {
     // Parsers quote the text they choke on: the last word on anything a config error prints.
     if (!(err instanceof ConfigError)) throw err;
-    throw new ConfigError(err.file, err.issues.map((i) => ({ ...i, message: redactText(i.message), ...(i.value === undefined ? {} : { value: redactText(i.value) }) })));
+    throw new ConfigError(
+      err.file,
+      err.issues.map((i) => ({ ...i, message: redactText(i.message), ...(i.value === undefined ? {} : { value: redactText(i.value) }) })),
+      err.headline === undefined ? undefined : redactText(err.headline),
+    );
   }
 }
 
@@ -106,19 +107,15 @@ function readDocument(path: string): unknown {
       throw new ConfigError(path, [{ path: '', message: `cannot load the ecosystem file: ${(err as Error).message}` }]);
     }
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(path, [{ path: '', message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
-  }
+  const text = readConfigText(path);
   try {
     return ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    const kind = ext === '.json' ? 'JSON' : 'YAML';
     // V8 quotes a cut of the text (`Unexpected token '}', ..."oken=abc}" is not valid JSON`): a
-    // cut token no longer looks like a URL to the redaction, so the quote is left out.
-    throw new ConfigError(path, [{ path: '', message: `not valid ${kind}: ${(err as Error).message.split('\n')[0]?.replace(/, .*is not valid JSON$/, '')}` }]);
+    // cut token no longer looks like a URL to the redaction, so the quote is left out. YAML's
+    // message quotes whole lines, which the redaction sees as they are.
+    if (ext === '.json') throw new ConfigError(path, [{ path: '', message: `not valid JSON: ${(err as Error).message.split('\n')[0]?.replace(/, .*is not valid JSON$/, '')}` }]);
+    throw new ConfigError(path, [{ path: '', message: syntaxMessage('YAML', err) }]);
   }
 }
 

@@ -3,6 +3,7 @@
  * camelCase objects the rest of the code sees. Unknown keys are errors.
  */
 import { z } from 'zod';
+import { parsePort } from '../text/port.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
@@ -166,6 +167,24 @@ const bodySize = sizeUpTo(MAX_BODY_BYTES, `expected at most 16MiB (${MAX_BODY_BY
 
 const port = z.number().int().min(1).max(65535);
 const validPort = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
+const PORT_HINT = 'expected a port: an integer 1-65535, or a string of digits like "8080"';
+/** One port as people write it in YAML or JSON: 8080 or "8080" (not "0x50", "080" or " 80"). */
+const portOf = (v: unknown): number | undefined =>
+  typeof v === 'number' ? (validPort(v) ? v : undefined) : typeof v === 'string' ? parsePort(v) : undefined;
+/**
+ * `ports:` as one port (8080, "8080") or a list of them; always a list once parsed. A bad entry
+ * of a list is reported at its own index.
+ */
+const portList = z.unknown().transform((v, ctx): number[] => {
+  const list = Array.isArray(v) ? (v as unknown[]) : [v];
+  const out: number[] = [];
+  list.forEach((item, i) => {
+    const n = portOf(item);
+    if (n === undefined) ctx.addIssue({ code: 'custom', message: Array.isArray(v) ? PORT_HINT : `${PORT_HINT}, or a list of them`, input: item, ...(Array.isArray(v) ? { path: [i] } : {}) });
+    else out.push(n);
+  });
+  return out;
+});
 const httpStatus = z.number().int().min(100).max(599);
 
 const healthSchema = z.strictObject({
@@ -183,7 +202,7 @@ const healthSchema = z.strictObject({
   /** A TCP connect probe: a port, or "host:port". */
   tcp: z
     .union(
-      [port, z.string().refine((v) => /^[\w.-]+:\d{1,5}$/.test(v) && validPort(Number(v.slice(v.lastIndexOf(':') + 1))), 'expected a port or "host:port" (port 1-65535)')],
+      [port, z.string().refine((v) => parsePort(v) !== undefined || (/^[\w.-]+:\d{1,5}$/.test(v) && validPort(Number(v.slice(v.lastIndexOf(':') + 1)))), 'expected a port or "host:port" (port 1-65535)')],
       { error: 'expected a port or "host:port"' },
     )
     .optional(),
@@ -229,7 +248,7 @@ export const appSchema = z.strictObject({
   name: z.string({ error: 'expected string (the PM2 app name)' }).min(1, 'expected the PM2 app name'),
   health: healthSchema.prefault({}),
   startup_grace: duration.default(10_000),
-  ports: z.array(port).default([]),
+  ports: portList.default([]),
   kill_scope: z.enum(['app', 'user', 'any']).default('app'),
   kill_grace: duration.default(2000),
   verify_timeout: positiveDuration.default(30_000),
@@ -373,6 +392,8 @@ export function toAppConfig(a: z.output<typeof appSchema>): AppConfig {
 
 function parseTcp(v: number | string): { host: string; port: number } {
   if (typeof v === 'number') return { host: '127.0.0.1', port: v };
+  const bare = parsePort(v);
+  if (bare !== undefined) return { host: '127.0.0.1', port: bare };
   const i = v.lastIndexOf(':');
   return { host: v.slice(0, i), port: Number(v.slice(i + 1)) };
 }

@@ -6,10 +6,10 @@
  * through the schema, so the engine's defaults stay in one place) and a PM2 app definition.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { appSchema, rootSchema, toAppConfig, toMonitorConfig, type AppConfig, type MonitorConfig } from '../config/schema.js';
+import { readConfigText, syntaxMessage } from '../config/file.js';
 import { closest } from '../config/suggest.js';
 import { ConfigError, UsageError, type ConfigIssue } from '../errors.js';
 
@@ -98,13 +98,7 @@ export function parseWatchArgs(positionals: readonly string[], cwd: string, name
 /** Read and parse the original YAML file. Throws ConfigError (exit 2) listing every problem. */
 export function loadWatchConfig(file: string, cwd: string): WatchSpec[] {
   const path = resolve(cwd, file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(path, [{ path: '', message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
-  }
-  return parseWatchYaml(text, path, cwd);
+  return parseWatchYaml(readConfigText(path, 'create it or pass the command, log and timeout as arguments'), path, cwd);
 }
 
 /** Parse the text of a monitor_mutex YAML file (`processes:`). Throws ConfigError. */
@@ -113,7 +107,7 @@ export function parseWatchYaml(text: string, file: string, cwd: string): WatchSp
   try {
     doc = parseYaml(text, { prettyErrors: true });
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
+    throw new ConfigError(file, [{ path: '', message: syntaxMessage('YAML', err) }]);
   }
   if (!isRecord(doc)) {
     throw new ConfigError(file, [{ path: '', message: 'expected a mapping with a `processes:` list (monitor_mutex format)' }]);

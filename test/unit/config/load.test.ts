@@ -103,6 +103,19 @@ describe('loadConfig: valid files', () => {
     assert.equal(app.health.failureThreshold, 3);
   });
 
+  test('ports: a number, a numeric string, or a list of either', () => {
+    const cfg = loadConfig(write('.yaml', 'apps:\n  - { name: a, ports: 18880 }\n  - { name: b, ports: "18881" }\n  - { name: c, ports: ["18882", 18883] }\n  - { name: d, health: { tcp: "5000" } }\n'));
+    assert.deepEqual(cfg.apps.map((a) => a.ports), [[18880], [18881], [18882, 18883], []]);
+    assert.deepEqual(cfg.apps[3]!.tcp, { host: '127.0.0.1', port: 5000 });
+  });
+
+  test('ports: a bad entry is named at its own index, and a bad single value at ports', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - { name: a, ports: [80, "0x50", 70000, "080"] }\n  - { name: b, ports: "http" }\n'));
+    assert.deepEqual(err.issues.map((i) => [i.path, i.value]), [['apps[0].ports[1]', '"0x50"'], ['apps[0].ports[2]', '70000'], ['apps[0].ports[3]', '"080"'], ['apps[1].ports', '"http"']]);
+    assert.match(err.issues[0]!.message, /an integer 1-65535, or a string of digits/);
+    assert.match(err.issues[3]!.message, /or a list of them/);
+  });
+
   test('the design document example: durations with units and a threshold', () => {
     const cfg = loadConfig(
       write(
@@ -259,6 +272,18 @@ describe('loadConfig: errors', () => {
     assert.match(err.message, /not valid YAML/);
   });
 
+  test('a YAML error keeps the whole message: the line, the column, the offending line and a caret under the spot', () => {
+    const err = loadError(write('.yaml', 'apps:\n  - name: api\n    health:\n      url: http://127.0.0.1:1/\n   timeout: 2s\n'));
+    assert.match(err.message, /at line 5, column 1:/);
+    const lines = err.message.split('\n');
+    const offending = lines.findIndex((l) => l.endsWith('   timeout: 2s'));
+    assert.ok(offending > 0, `the offending line is quoted: ${err.message}`);
+    const caret = lines.slice(offending + 1).find((l) => l.trim() === '^');
+    assert.ok(caret !== undefined, `a caret follows it: ${err.message}`);
+    // The caret sits under column 1 of the quoted line: both carry the same indentation.
+    assert.equal(caret.indexOf('^'), lines[offending]!.indexOf('   timeout'));
+  });
+
   test('bad JSON syntax', () => {
     const err = loadError(write('.json', '{"apps": ['));
     assert.match(err.message, /not valid JSON/);
@@ -267,7 +292,12 @@ describe('loadConfig: errors', () => {
   test('a missing file', () => {
     const file = join(dir, 'does-not-exist.yaml');
     const err = loadError(file);
-    assert.match(err.message, /cannot read the file: ENOENT/);
+    assert.equal(err.message, `no such file: ${file}; create it or pass --config FILE`);
+  });
+
+  test('a directory given as the config', () => {
+    const err = loadError(dir);
+    assert.match(err.message, /this is a directory, not a config file/);
   });
 
   test('a document that is not a mapping', () => {
