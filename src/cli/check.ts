@@ -1,5 +1,6 @@
 /** `helpdesk-monitor check`: one engine pass for cron or a systemd timer, within a deadline. */
-import { runCheck } from '../app/check.js';
+import { runCheck, type CheckResult } from '../app/check.js';
+import { healthJson, printJson, remedyJson, type HealthJson } from './json.js';
 import { MAX_TIMER_MS, formatDuration, parseDuration } from '../config/duration.js';
 import { loadConfig, locateConfig } from '../config/load.js';
 import { inspectApps } from '../app/inspect.js';
@@ -9,9 +10,10 @@ import { UsageError } from '../errors.js';
 import { pm2Home } from '../paths.js';
 import { parse } from './args.js';
 import { EXIT } from './exit.js';
-import { redactDeep, redactText } from '../redact.js';
+import { redactText } from '../redact.js';
 
-export const help = `Usage: helpdesk-monitor check [--app NAME]... [--config FILE] [--deadline DURATION] [--dry-run] [--json] [--verbose]
+export const help = `Usage: helpdesk-monitor check [--app NAME]... [--config FILE] [--deadline DURATION] [--dry-run]
+                              [--strict] [--exit-remedied] [--json] [--verbose]
 
 One pass of the monitor: probe every configured app (or the named ones), re-probe a failing app
 up to its failure_threshold at its interval, and remedy it (stop, free ports, start, verify) as
@@ -39,12 +41,22 @@ Options:
       --dry-run       probe every app once and say what a check would do, without acting (no
                       re-probes, no remedy, no lock, no state written); the judgement is the
                       engine's, the same one \`status\` prints
-      --json          print one JSON document on stdout (logs go to stderr and the log file)
+      --strict        count an app stopped through PM2 as a failure (by default it is left
+                      alone and reported as STOP, exit 0: a maintenance stop must not fail
+                      every timer run)
+      --exit-remedied exit 4 instead of 0 when everything is healthy but an app needed a remedy
+                      in this pass (for timers that alert on it)
+      --json          print one JSON document on stdout (logs go to the log file only)
   -v, --verbose       log at debug level
   -h, --help          this help
 
-Exit codes: 0 all healthy (after remedies), 1 something is still unhealthy, PM2 is down or the
-deadline passed, 2 bad usage or invalid config, 3 skipped: another live instance holds the lock.
+Output: one line per app on stdout: \`OK   app: healthy\`, \`OK   app: remedied (why); healthy
+again after 2.3s\`, \`STOP app: stopped through PM2; left alone\`, or \`FAIL app: why\`. The log
+(what the engine did, step by step) goes to stderr and the log file.
+
+Exit codes: 0 every app healthy, remedied or stopped on purpose, 1 something is still unhealthy,
+PM2 is down or the deadline passed, 2 bad usage or invalid config, 3 skipped: another live
+instance holds the lock, 4 healthy after a remedy (only with --exit-remedied).
 
 Example (crontab, every 5 minutes):
   */5 * * * * helpdesk-monitor check --config /srv/helpdesk/monitor.yaml || [ $? -eq 3 ]
@@ -57,6 +69,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     deadline: { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
+    strict: { type: 'boolean' },
+    'exit-remedied': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
   });
   if (values.help) {
@@ -77,34 +91,76 @@ export async function main(argv: readonly string[]): Promise<void> {
     ...(values.verbose ? { logLevel: 'debug' as const } : {}),
     console: values.json ? 'none' : 'stderr',
   });
+  const strict = values.strict === true;
+  const outcomes = outcomesOf(result, strict);
+  const failed = outcomes.some((o) => o.result === 'failed' || o.result === 'unfinished');
+  const remedied = outcomes.some((o) => o.result === 'remedied');
   if (values.json) {
-    const apps = result.views.map((v) => ({
-      name: v.app,
-      healthy: v.state.phase === 'healthy' && !result.unfinished.includes(v.app),
-      ...(result.unfinished.includes(v.app) ? { unfinished: true } : {}),
-      phase: v.state.phase,
-      consecutive_failures: v.state.consecutiveFailures,
-      ...(v.state.lastReason ? { reason: v.state.lastReason } : {}),
-      ...(v.lastObservation?.http ? { health: v.lastObservation.http } : {}),
-      ...(v.lastRemedy ? { remedy: { ok: v.lastRemedy.ok, reason: v.lastRemedy.reason, failure: v.lastRemedy.failure, steps: v.lastRemedy.steps, killed: v.lastRemedy.ports?.killed ?? [], refused: v.lastRemedy.ports?.refused ?? [] } } : {}),
-    }));
-    const doc = { healthy: result.healthy, apps, deadline_ms: result.deadlineMs, ...(result.unfinished.length > 0 ? { unfinished: result.unfinished } : {}) };
-    process.stdout.write(`${JSON.stringify(redactDeep(doc), null, 2)}\n`);
+    const by = (r: AppOutcome['result']): string[] => outcomes.filter((o) => o.result === r).map((o) => o.name);
+    const doc = {
+      healthy: !failed, strict, remedied: by('remedied'), stopped: by('stopped'),
+      apps: outcomes.map(({ line: _line, ...o }) => o),
+      deadline_ms: result.deadlineMs,
+      ...(result.unfinished.length > 0 ? { unfinished: result.unfinished } : {}),
+    };
+    printJson(doc);
   } else {
-    const cut = ` (unfinished at the ${formatDuration(result.deadlineMs)} deadline)`;
-    for (const v of result.views) {
-      const late = result.unfinished.includes(v.app);
-      const remedy = v.lastRemedy ? ` (remedy ${v.lastRemedy.ok ? 'succeeded' : `failed: ${v.lastRemedy.failure}`})` : '';
-      process.stderr.write(redactText(`${v.state.phase === 'healthy' && !late ? 'OK  ' : 'FAIL'} ${v.app}: ${v.state.phase}${v.state.lastReason ? `: ${v.state.lastReason}` : ''}${remedy}${late ? cut : ''}\n`));
-    }
-    // Apps the deadline caught before the engine even started (PM2 slow to answer).
-    for (const name of result.unfinished.filter((n) => !result.views.some((v) => v.app === n))) process.stderr.write(`FAIL ${name}: not checked${cut}\n`);
+    for (const o of outcomes) process.stdout.write(redactText(`${o.line}\n`));
   }
   if (result.unfinished.length > 0) {
     // Unfinished checks are still running: end them with the process (the lock is released).
     process.exit(EXIT.unhealthy);
   }
-  process.exitCode = result.healthy ? EXIT.ok : EXIT.unhealthy;
+  process.exitCode = failed ? EXIT.unhealthy : remedied && values['exit-remedied'] ? EXIT.remedied : EXIT.ok;
+}
+
+/** What the pass came to for one app, and the line that says it. */
+interface AppOutcome {
+  readonly name: string;
+  /** healthy; remedied (healthy after a remedy in this pass); stopped through PM2 on purpose; failed; unfinished at the deadline. */
+  readonly result: 'healthy' | 'remedied' | 'stopped' | 'failed' | 'unfinished';
+  readonly healthy: boolean;
+  readonly phase: string;
+  readonly consecutive_failures: number;
+  readonly reason?: string;
+  readonly health?: HealthJson;
+  readonly remedy?: ReturnType<typeof remedyJson>;
+  readonly line: string;
+}
+
+/**
+ * Judge each app for the exit code. An app stopped through PM2 (and not left stopped by a failed
+ * remedy) is someone's decision, not a failure: a maintenance stop must not fail every timer run.
+ * `--strict` counts it as failed.
+ */
+function outcomesOf(result: CheckResult, strict: boolean): AppOutcome[] {
+  const cut = ` (unfinished at the ${formatDuration(result.deadlineMs)} deadline)`;
+  const out = result.views.map((v): AppOutcome => {
+    const late = result.unfinished.includes(v.app);
+    const r = v.lastRemedy;
+    const phase = v.state.phase;
+    const outcome: AppOutcome['result'] = late ? 'unfinished' : phase === 'healthy' ? (r?.ok ? 'remedied' : 'healthy') : phase === 'stopped' && !strict ? 'stopped' : 'failed';
+    const why = v.state.lastReason ? `: ${v.state.lastReason}` : '';
+    const line = {
+      healthy: `OK   ${v.app}: healthy`,
+      remedied: `OK   ${v.app}: remedied (${r?.reason}); healthy again after ${formatDuration(r?.timeToHealthyMs ?? r?.totalMs ?? 0)}`,
+      stopped: `STOP ${v.app}: stopped through PM2; left alone (--strict counts it as a failure)`,
+      failed: `FAIL ${v.app}: ${phase}${why}${r ? ` (remedy ${r.ok ? 'succeeded' : `failed: ${r.failure}`})` : ''}`,
+      unfinished: `FAIL ${v.app}: ${phase}${why}${cut}`,
+    }[outcome];
+    return {
+      name: v.app, result: outcome, healthy: outcome === 'healthy' || outcome === 'remedied', phase, consecutive_failures: v.state.consecutiveFailures,
+      ...(v.state.lastReason ? { reason: v.state.lastReason } : {}),
+      ...(v.lastObservation?.http ? { health: healthJson(v.lastObservation.http) } : {}),
+      ...(r ? { remedy: remedyJson(r, v.history.at(-1)?.at) } : {}),
+      line,
+    };
+  });
+  // Apps the deadline caught before the engine even started (PM2 slow to answer).
+  for (const name of result.unfinished.filter((n) => !result.views.some((v) => v.app === n))) {
+    out.push({ name, result: 'unfinished', healthy: false, phase: 'unknown', consecutive_failures: 0, line: `FAIL ${name}: not checked${cut}` });
+  }
+  return out;
 }
 
 /** `check --dry-run`: the engine's inspection of the configured apps, printed; nothing acts. */
@@ -131,7 +187,7 @@ async function dryRun(configPath: string, home: string, only: readonly string[] 
   });
   const healthy = apps.every((a) => a.healthy);
   if (json) {
-    process.stdout.write(`${JSON.stringify(redactDeep({ healthy, dry_run: true, apps }), null, 2)}\n`);
+    printJson({ healthy, dry_run: true, apps });
   } else {
     for (const a of apps) {
       const then = a.would_remedy ? ' (a check would remedy it now)' : a.healthy ? '' : a.note ? ` (${a.note})` : ` (${a.phase})`;

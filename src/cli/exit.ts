@@ -1,7 +1,8 @@
 /** Exit codes and the top-level error handler shared by every command. */
 import { ConfigError, LockHeldError, UnsafePathError, UsageError, describeError } from '../errors.js';
 
-export const EXIT = { ok: 0, unhealthy: 1, usage: 2, locked: 3 } as const;
+/** 4 only with `check --exit-remedied`: healthy, but only after a remedy in this pass. */
+export const EXIT = { ok: 0, unhealthy: 1, usage: 2, locked: 3, remedied: 4 } as const;
 
 /** Map an error to its exit code and print it for a person. */
 export function failWith(err: unknown): never {

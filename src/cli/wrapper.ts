@@ -7,7 +7,8 @@ import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { operate, startEcosystem, type Operation, type OperationResult } from '../engine/operate.js';
 import { redactingReporter } from '../steps/steps.js';
-import { redactDeep, redactText } from '../redact.js';
+import { redactText } from '../redact.js';
+import { freedJson, printJson } from './json.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';
 import { parse } from './args.js';
@@ -82,10 +83,11 @@ export function mainFor(op: Operation) {
     }
     const ok = results.length > 0 && results.every((r) => r.ok);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(redactDeep({ operation: op, target, ok, results }), null, 2)}\n`);
+      printJson({ operation: op, target, ok, results: results.map((r) => ({ app: r.app, ok: r.ok, detail: r.detail, ...(r.ports ? { ports: freedJson(r.ports) } : {}) })) });
     } else {
-      for (const r of results) process.stderr.write(`${r.ok ? 'OK  ' : 'FAIL'} ${r.app}: ${redactText(r.detail)}\n`);
-      if (results.length === 0) process.stderr.write(`nothing to ${op}: no apps matched "${target}"\n`);
+      // The steps went to stderr as they ran; the outcome is the command's output.
+      for (const r of results) process.stdout.write(`${r.ok ? 'OK  ' : 'FAIL'} ${r.app}: ${redactText(r.detail)}\n`);
+      if (results.length === 0) process.stdout.write(`nothing to ${op}: no apps matched "${target}"\n`);
     }
     process.exitCode = ok ? EXIT.ok : EXIT.unhealthy;
   };

@@ -119,6 +119,22 @@ function readDocument(path: string): unknown {
   }
 }
 
+/**
+ * The state_dir a config file names, read without validating anything else: `status` shows the
+ * last saved state from the right place even while the file is invalid. Undefined when the file
+ * cannot be read or names none.
+ */
+export function stateDirHint(file: string): string | undefined {
+  try {
+    const doc = readDocument(resolve(file));
+    if (!isRecord(doc)) return undefined;
+    const named = doc['state_dir'] ?? (isRecord(doc['monitor']) ? doc['monitor']['state_dir'] : undefined);
+    return typeof named === 'string' && named !== '' ? named : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** yaml is loaded on first use: JSON and ecosystem configs never pay for it. */
 function parseYaml(text: string): unknown {
   const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');

@@ -145,7 +145,7 @@ test('status (plain) fits 80 columns, with the MONITOR column filled in', T, asy
 test('check exits 0 when every app is healthy', T, async () => {
   const r = await runCli(['check', '--config', okConfig()], env, 60_000);
   assert.equal(r.code, 0, cliFailed('check', r));
-  assert.match(r.stderr, new RegExp(`^OK +${APP}: healthy$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^OK +${APP}: healthy$`, 'm'));
   assert.equal((await sb.info(APP))?.pid, app.pid, 'a healthy app is left alone');
 });
 
@@ -158,7 +158,7 @@ test('check --json prints exactly one JSON document', T, async () => {
   assert.equal(doc.apps[0]?.healthy, true);
   assert.equal(doc.apps[0]?.phase, 'healthy');
   assert.equal(doc.apps[0]?.health?.status, 200);
-  assert.doesNotMatch(r.stderr, /^OK /m, 'no human summary with --json');
+  assert.doesNotMatch(r.stdout, /^OK /m, 'no human summary with --json');
 });
 
 test('check exits 1 when an app stays unhealthy after the remedy, and says why', T, async () => {
@@ -183,7 +183,7 @@ test('check exits 1 when an app stays unhealthy after the remedy, and says why',
 
   const plain = await runCli(['check', '--config', config], env, 60_000);
   assert.equal(plain.code, 1, cliFailed('check (sick, plain)', plain));
-  assert.match(plain.stderr, new RegExp(`^FAIL ${SICK}: .*204`, 'm'), 'the summary line says why');
+  assert.match(plain.stdout, new RegExp(`^FAIL ${SICK}: .*204`, 'm'), 'the summary line says why');
 });
 
 test('check exits 2 on an invalid config or bad usage', T, async () => {

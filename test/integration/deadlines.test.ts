@@ -173,8 +173,8 @@ test('at its deadline check reports the unfinished apps, logs them, releases the
   // Without --json, the unfinished app is a FAIL line naming the deadline.
   const plain = await runCli(['check', '--deadline', '2s', '--config', config], env, 60_000);
   assert.equal(plain.code, 1, cliFailed('check --deadline 2s', plain));
-  assert.match(plain.stderr, new RegExp(`^FAIL ${TRICKLE}: .*\\(unfinished at the 2s deadline\\)$`, 'm'));
-  assert.match(plain.stderr, new RegExp(`^OK +${HEALTHY}: healthy$`, 'm'));
+  assert.match(plain.stdout, new RegExp(`^FAIL ${TRICKLE}: .*\\(unfinished at the 2s deadline\\)$`, 'm'));
+  assert.match(plain.stdout, new RegExp(`^OK +${HEALTHY}: healthy$`, 'm'));
 });
 
 test('check --deadline refuses what is not a duration a timer can hold; --help documents the deadline', T, async () => {

@@ -177,7 +177,7 @@ test('`check` keeps the circuit across runs: the second check does not remedy wh
   assert.equal(one.code, 1, show(one));
   assert.equal(remedyStarts(one.stderr.split('\n'), CHK).length, 1, `the first check remedies once:\n${one.stderr}`);
   assert.match(one.stderr, lineRe(CHK, 'circuit opened: 1 failed remedies within 600 s'));
-  assert.match(one.stderr, new RegExp(`FAIL ${CHK}: unhealthy: .*\\(remedy failed: `));
+  assert.match(one.stdout, new RegExp(`FAIL ${CHK}: unhealthy: .*\\(remedy failed: `));
   const starts1 = pm2Starts(sb, CHK);
   assert.equal(starts1, starts0 + 1, 'PM2 started it once for the remedy');
   assert.equal(appRecord(stateDir, CHK)?.circuit, 'open');
@@ -185,7 +185,7 @@ test('`check` keeps the circuit across runs: the second check does not remedy wh
   const two = await runCli(['check', '--config', config], env, 60_000);
   assert.equal(two.code, 1, show(two));
   assert.deepEqual(remedyStarts(two.stderr.split('\n'), CHK), [], `the second check does not remedy:\n${two.stderr}`);
-  assert.match(two.stderr, new RegExp(`FAIL ${CHK}: unhealthy: PM2 marked the app errored`));
+  assert.match(two.stdout, new RegExp(`FAIL ${CHK}: unhealthy: PM2 marked the app errored`));
   assert.doesNotMatch(two.stderr, /\(remedy /, 'no remedy reported');
   assert.equal(pm2Starts(sb, CHK), starts1, 'PM2 did not start it');
   const rec = appRecord(stateDir, CHK);

@@ -74,7 +74,7 @@ for (const [what, text, warning] of WRONG_TYPED) {
     writeFileSync(join(stateDir, 'state.json'), text);
     const one = await runCli(['check', '--config', config], env, 60_000);
     assert.equal(one.code, 0, `the healthy app is checked and found healthy: ${show(one)}`);
-    assert.match(one.stderr, new RegExp(`OK\\s+${APP}`), show(one));
+    assert.match(one.stdout, new RegExp(`OK\\s+${APP}`), show(one));
     const warned = stateWarnings(one.stderr);
     assert.equal(warned.length, 1, `one warning:\n${one.stderr}`);
     assert.match(warned[0]!, warning);

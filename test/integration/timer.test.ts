@@ -124,7 +124,7 @@ test('install-timer --systemd writes a service and a timer that pass systemd-ana
   // What systemd would run (argv and environment by its quoting rules), run here: check passes.
   const run = runService(service);
   assert.equal(run.status, 0, `the ExecStart command exits 0:\n${run.stderr}`);
-  assert.match(run.stderr, new RegExp(`^OK +${APP}: healthy$`, 'm'));
+  assert.match(run.stdout, new RegExp(`^OK +${APP}: healthy$`, 'm'));
 
   // A config path with every character systemd, sh or cron treat specially still verifies, and
   // the command line systemd would build from it (unquoted, %% -> %, $$ -> $) names the file.
@@ -145,7 +145,7 @@ test('install-timer --systemd writes a service and a timer that pass systemd-ana
   assert.deepEqual(execArgv(oddExec).slice(2), ['check', '--config', odd], oddExec);
   const oddRun = runService(oddText);
   assert.equal(oddRun.status, 0, `the odd ExecStart runs check on ${odd}:\n${oddRun.stderr}\n${oddExec}`);
-  assert.match(oddRun.stderr, new RegExp(`^OK +${APP}: healthy$`, 'm'));
+  assert.match(oddRun.stdout, new RegExp(`^OK +${APP}: healthy$`, 'm'));
 
   // --every is honoured; uninstall removes both files.
   const r10 = await runCli(['install-timer', '--systemd', '--unit-dir', unitDir, '--config', config, '--every', '10m'], env, 60_000);

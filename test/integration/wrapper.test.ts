@@ -87,7 +87,7 @@ test('restart kills a stray holding the port, brings the app back healthy and sh
   }
   const freed = stepLine(r.stderr, name, `free ports ${PORT_RESTART},${PORT_SPARE}`);
   assert.match(freed?.detail ?? '', new RegExp(`killed pid ${stray.id.pid} .*on port ${PORT_RESTART}`), 'the free step names the killed stray');
-  assert.match(r.stderr, new RegExp(`^OK +${name}: healthy$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^OK +${name}: healthy$`, 'm'));
   assert.equal(r.stdout, '', 'nothing on stdout without --json');
 });
 
@@ -102,7 +102,7 @@ test('restart whose health check never passes exits 1 and prints the reason', T,
   const r = await runCli(['restart', name, '--config', config], env, 60_000);
   const took = Date.now() - t0;
   assert.equal(r.code, 1, cliFailed('restart', r));
-  assert.match(r.stderr, new RegExp(`^FAIL ${name}: not healthy: .*expected 204`, 'm'), 'the final line says why');
+  assert.match(r.stdout, new RegExp(`^FAIL ${name}: not healthy: .*expected 204`, 'm'), 'the final line says why');
   const verify = stepLine(r.stderr, name, `wait for online and ${health(PORT_FAIL)}`);
   assert.ok(verify && !verify.ok, `the verify step failed with a duration:\n${r.stderr}`);
   assert.match(verify.detail, /HTTP 200, expected 204/);
@@ -136,7 +136,7 @@ test('stop exits 0 with the app stopped and its ports free (a leftover in its sc
   const confirm = stepLine(r.stderr, name, `confirm ports ${PORT_LIFE},${PORT_SPARE} are free`);
   assert.ok(confirm?.ok, r.stderr);
   assert.match(confirm.detail, new RegExp(`killed pid ${leftover.id.pid} .*on port ${PORT_SPARE}`));
-  assert.match(r.stderr, new RegExp(`^OK +${name}: stopped, ports free$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^OK +${name}: stopped, ports free$`, 'm'));
   await waitFor('the app process gone', () => !isAlive(firstId), 10_000);
 });
 
@@ -153,7 +153,7 @@ test('start of a stopped app exits 0 once it is healthy', T, async () => {
   assert.equal(now?.status, 'online');
   assert.equal(await healthPid(PORT_LIFE), now?.pid, '/health answers from the started instance');
   assert.ok(stepLine(r.stderr, name, 'start through PM2')?.ok, r.stderr);
-  assert.match(r.stderr, new RegExp(`^OK +${name}: healthy$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^OK +${name}: healthy$`, 'm'));
 });
 
 test('start of an app that is already online leaves it running (same pid) and exits 0', T, async () => {
@@ -230,7 +230,7 @@ test('start of an ecosystem file starts its app under PM2 and verifies the monit
   assert.equal(await healthPid(PORT_ECO), now?.pid, '/health answers from the started app');
   assert.match(r.stderr, new RegExp(`✔ pm2 start ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d`), r.stderr);
   assert.match(r.stderr, new RegExp(`✔ ${name}: wait for online and http://127.0.0.1:${PORT_ECO}/health \\(\\d`), r.stderr);
-  assert.match(r.stderr, new RegExp(`^OK +${name}: healthy$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^OK +${name}: healthy$`, 'm'));
 });
 
 test('an app PM2 does not know: exit 1 with the reason', T, async () => {
