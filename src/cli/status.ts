@@ -121,7 +121,8 @@ export async function main(argv: readonly string[]): Promise<void> {
  * has applied it (or when none runs), and gone at once after `resume`.
  */
 function withPause(rec: AppStateRecord | undefined, paused: number | 'indefinite' | undefined): AppStateRecord | undefined {
-  const paused_until = paused === undefined ? undefined : paused === 'indefinite' ? 'indefinite' : new Date(paused).toISOString();
+  // A pause that has ended is no pause (the file keeps it until the next pause or resume).
+  const paused_until = paused === undefined || (paused !== 'indefinite' && paused <= Date.now()) ? undefined : paused === 'indefinite' ? 'indefinite' : new Date(paused).toISOString();
   if (!rec && paused_until === undefined) return undefined;
   const { paused_until: _stale, ...base } = rec ?? { phase: 'unknown' as const, consecutive_failures: 0, failed_remedies: 0 };
   return { ...base, ...(paused_until === undefined ? {} : { paused_until }) };

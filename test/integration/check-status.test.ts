@@ -116,9 +116,11 @@ test('status (plain) prints a row per app with status, pid and health', T, async
   assert.match(row, / online /);
   assert.match(row, new RegExp(` ${app.pid} `));
   assert.match(row, / 200 \d+ms /);
-  const other = lines.find((l) => /^cs-pm2-only\S*… /.test(l));
-  assert.ok(other, `the PM2-only app has a row, its long name cut with an ellipsis: ${r.stdout}`);
-  assert.match(other, new RegExp(` ${pm2Only.pid} `));
+  // A name longer than its column is never cut: it gets a line of its own, the cells follow.
+  const at = lines.indexOf(PM2_ONLY);
+  assert.ok(at > 0, `the PM2-only app's long name on a line of its own: ${r.stdout}`);
+  assert.match(lines[at + 1] ?? '', new RegExp(`^ +online +${pm2Only.pid} `));
+  assert.match(r.stdout, new RegExp(`port ${PORT_APP_EXTRA} is held by pid ${strayPid} `), 'the stray is named under the table');
   assert.match(lines.at(-1) ?? '', /^monitor: not running/);
 
   // Naming apps narrows the table; an unknown name is bad usage.

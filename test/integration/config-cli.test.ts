@@ -66,8 +66,8 @@ const BAD: readonly BadConfig[] = [
   {
     what: 'a JSON file with a wrong type',
     name: 'monitor.json',
-    text: JSON.stringify({ apps: [{ name: 'api', ports: ['5000'] }] }),
-    expect: ['apps[0].ports[0]', '"5000"'],
+    text: JSON.stringify({ apps: [{ name: 'api', ports: ['http'] }] }),
+    expect: ['apps[0].ports[0]', '"http"'],
   },
   {
     what: 'a JSON file with a syntax error',
