@@ -245,9 +245,9 @@ test('`pause APP --for 1m` holds remedies even with the circuit closed (status s
 
   const doc = await statusJson();
   assert.equal(doc.apps.find((a) => a.name === LONG)?.monitor?.paused_until, rec.paused_until, 'status --json shows paused_until');
-  // The table's MONITOR column (18 wide) cuts "unhealthy 12x OPEN PAUSED"; the note line under
-  // the table carries the pause in full.
+  // The MONITOR column says PAUSED (over the open circuit); the note under the table gives the end.
   const table = await runCli(['status', '--config', config], env, 60_000);
+  assert.match(table.stdout, new RegExp(`^${LONG}(\\n)? .* PAUSED$`, 'm'), `the row says PAUSED:\n${table.stdout}`);
   assert.match(table.stdout, new RegExp(`^  ${LONG}: .*paused until \\d\\d:\\d\\d:\\d\\dZ`, 'm'), `the status table shows the pause:\n${table.stdout}`);
 
   // Close the circuit: only the pause now stands between the failing app and a remedy.
