@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { MonitorConfig } from '../config/schema.js';
 import { LockHeldError } from '../errors.js';
-import { acquireLock, type HeldLock } from '../lock/lock.js';
+import { acquireLock, type HeldLock, type LockRole } from '../lock/lock.js';
+import { roleOfArgs } from '../lock/role.js';
 import type { Logger } from '../log/logger.js';
 import { stateDir } from '../paths.js';
 
@@ -15,8 +16,19 @@ export interface AppLock {
   readonly name: string;
 }
 
-/** The monitor's lock, or per-app locks (`held` words the error when another run has one). */
-export type LockPlan = 'monitor' | { readonly apps: readonly AppLock[]; readonly held: (lock: AppLock, err: LockHeldError) => Error };
+/**
+ * The monitor's lock, or per-app locks (`held` words the error when another run has one). The
+ * role goes into the lock record, so a refused start names its holder ("the PM2 module (pid N)").
+ */
+export type LockPlan = 'monitor' | { readonly apps: readonly AppLock[]; readonly role: LockRole; readonly held: (lock: AppLock, err: LockHeldError) => Error };
+
+/**
+ * The door this process is, for the monitor's lock: the PM2 module, `run` and `check` share one
+ * plan, and the process tells them apart (its arguments, and under PM2 the script PM2 loaded).
+ */
+export function monitorRole(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): LockRole | undefined {
+  return roleOfArgs(argv.slice(1), env['pm_exec_path']);
+}
 
 /** The lock file of a config's state dir. */
 export const lockPath = (config: MonitorConfig): string => join(stateDir(config.stateDir), 'monitor.lock');
@@ -24,8 +36,9 @@ export const lockPath = (config: MonitorConfig): string => join(stateDir(config.
 /** Take what the plan asks for, or nothing (a lock taken before a failure is given back). */
 export function takeLocks(config: MonitorConfig, plan: LockPlan, logger: Logger): HeldLock[] {
   if (plan === 'monitor') {
+    const role = monitorRole();
     return [acquireLock({
-      path: lockPath(config),
+      path: lockPath(config), ...(role ? { role } : {}),
       onTakeover: (why, prev) => logger.warn(`took over a stale lock: ${why}`, prev ? { previous_pid: prev.pid, started_at: prev.started_at } : {}),
     })];
   }
@@ -34,7 +47,7 @@ export function takeLocks(config: MonitorConfig, plan: LockPlan, logger: Logger)
     // In one order for every run, so two runs with overlapping apps cannot each hold half.
     for (const lock of [...plan.apps].sort((a, b) => a.name.localeCompare(b.name))) {
       try {
-        held.push(acquireLock({ path: lock.path, onTakeover: (why) => logger.warn(`took over the stale lock of ${lock.name}: ${why}`) }));
+        held.push(acquireLock({ path: lock.path, role: plan.role, onTakeover: (why) => logger.warn(`took over the stale lock of ${lock.name}: ${why}`) }));
       } catch (err) {
         throw err instanceof LockHeldError ? plan.held(lock, err) : err;
       }

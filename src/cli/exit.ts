@@ -1,5 +1,6 @@
 /** Exit codes and the top-level error handler shared by every command. */
 import { ConfigError, LockHeldError, UnsafePathError, UsageError, describeError } from '../errors.js';
+import { CommandUsageError } from './args.js';
 
 /** 4 only with `check --exit-remedied`: healthy, but only after a remedy in this pass. */
 export const EXIT = { ok: 0, unhealthy: 1, usage: 2, locked: 3, remedied: 4 } as const;
@@ -8,7 +9,8 @@ export const EXIT = { ok: 0, unhealthy: 1, usage: 2, locked: 3, remedied: 4 } as
 export function failWith(err: unknown): never {
   if (err instanceof ConfigError || err instanceof UsageError || err instanceof UnsafePathError) {
     process.stderr.write(`helpdesk-monitor: ${err.message}\n`);
-    if (err instanceof UsageError) process.stderr.write('Run `helpdesk-monitor --help` for usage.\n');
+    if (err instanceof CommandUsageError) process.stderr.write(`Run \`helpdesk-monitor ${err.command} --help\` for its options.\n`);
+    else if (err instanceof UsageError) process.stderr.write('Run `helpdesk-monitor --help` for usage.\n');
     process.exit(EXIT.usage);
   }
   if (err instanceof LockHeldError) {

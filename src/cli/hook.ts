@@ -5,7 +5,9 @@ import { freePortsAroundLive } from '../strategies/pm2.js';
 import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';
+import { printableJson } from '../text/printable.js';
 import { parse } from './args.js';
+import { freedJson } from './port-report.js';
 import { connectIfRunning, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';
 
@@ -43,7 +45,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const deps = { pm2, prober, clock: systemClock };
     const r = await freePortsAroundLive(app, deps);
     const ok = r.free || r.live > 0;
-    if (values.json) process.stdout.write(`${JSON.stringify({ app: app.name, ok, ...r }, null, 2)}\n`);
+    // printableJson: a holder's command line stays whole, but no raw control character reaches the terminal.
+    if (values.json) process.stdout.write(`${printableJson({ app: app.name, ok, ...freedJson(r) }, 2)}\n`);
     else process.stderr.write(`${app.name}: ${describeFreed(r)}\n`);
     process.exitCode = ok ? EXIT.ok : EXIT.unhealthy;
   } finally {

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { freePortsAroundLive } from '../strategies/pm2.js';
 import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
-import { readDaemonPid } from '../pm2/adapter.js';
+import { readDaemonPid, type Pm2Port, type ProcessInfo } from '../pm2/adapter.js';
 import { runFreePorts } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
@@ -13,6 +13,7 @@ import { createHttpProber } from '../probes/http.js';
 import { parsePort } from '../text/port.js';
 import { printable, printableJson } from '../text/printable.js';
 import { parse } from './args.js';
+import { freedJson, pm2AppsIn, withPm2Notes, type Pm2AppOf } from './port-report.js';
 import { connectIfRunning, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';
 
@@ -42,7 +43,9 @@ export const killHelp = `Usage: helpdesk-monitor kill-port PORT... [--dry-run] [
 
 Free the given TCP ports: an explicit operator action, so any listener is a target, except
 PID 1, the PM2 daemon and the monitor itself (and its parent shell), which are never killed.
-SIGTERM first, SIGKILL after the grace, then confirm the port is free.
+SIGTERM first, SIGKILL after the grace, then confirm the port is free. A listener that is a live
+PM2 app (or a child of one) is named as such: PM2 may restart the app after the kill, and
+\`helpdesk-monitor stop APP\` is the way to stop it for good.
 PORT is a plain decimal number 1-65535. Command lines are printed with control characters
 escaped (\\x1b), never raw.
 
@@ -77,10 +80,12 @@ export async function cleanupMain(argv: readonly string[]): Promise<void> {
   const deps = { pm2, prober: createHttpProber(), clock: systemClock };
   const results: Outcome[] = [];
   try {
+    // Read before anything is killed: a killed app's pid is gone (or replaced) after.
+    const list = await listOf(pm2);
     for (const app of apps.filter((a) => a.ports.length > 0)) {
       const r = await freePortsAroundLive(app, deps, values['dry-run'] === true);
       // Ports held only by the app's own live instances are in use, not squatted.
-      results.push({ app: app.name, result: r, ok: r.free || r.live > 0 });
+      results.push({ app: app.name, result: r, ok: r.free || r.live > 0, pm2Apps: pm2AppsIn(r, list) });
     }
   } finally {
     deps.prober.close();
@@ -104,16 +109,33 @@ export async function killMain(argv: readonly string[]): Promise<void> {
   });
   const graceMs = values.grace === undefined ? 2000 : parseDuration(values.grace);
   if (graceMs === undefined) throw new UsageError(`--grace: expected a duration like 2s, got "${printable(values.grace ?? '')}"`);
-  const daemonPid = readDaemonPid(pm2Home());
+  const home = pm2Home();
+  const daemonPid = readDaemonPid(home);
+  // PM2's list before anything is killed: a killed app's pid is gone (or already replaced) after.
+  // No daemon pid file, no PM2 to ask (and no PM2 library to load).
+  const list = daemonPid ? await listOf(await connectIfRunning(home), true) : [];
   const scope = buildScope({ scope: 'port', ...(daemonPid ? { daemonPid } : {}) });
   const result = await runFreePorts({ ports, scope, graceMs, now: () => performance.now(), dryRun: values['dry-run'] === true });
-  report([{ app: '(kill-port)', result, ok: result.free }], values.json === true, values['dry-run'] === true);
+  report([{ app: '(kill-port)', result, ok: result.free, pm2Apps: pm2AppsIn(result, list) }], values.json === true, values['dry-run'] === true);
+}
+
+/** PM2's processes, or none when PM2 does not answer (the ports are freed all the same). */
+async function listOf(pm2: Pm2Port, close = false): Promise<ProcessInfo[]> {
+  try {
+    return await pm2.list();
+  } catch {
+    return [];
+  } finally {
+    if (close) await pm2.close();
+  }
 }
 
 interface Outcome {
   readonly app: string;
   readonly result: FreePortsResult;
   readonly ok: boolean;
+  /** The pids of the result that are live PM2 apps (or their children). */
+  readonly pm2Apps: ReadonlyMap<number, Pm2AppOf>;
 }
 
 function report(results: readonly Outcome[], json: boolean, dryRun: boolean): void {
@@ -121,9 +143,10 @@ function report(results: readonly Outcome[], json: boolean, dryRun: boolean): vo
   const ok = dryRun || results.every((r) => r.ok);
   if (json) {
     // Commands stay whole in JSON (a consumer may match on them); printableJson escapes what JSON.stringify leaves raw.
-    process.stdout.write(`${printableJson({ ok, dry_run: dryRun, results: results.map((r) => ({ app: r.app, ...r.result })) }, 2)}\n`);
+    process.stdout.write(`${printableJson({ ok, dry_run: dryRun, results: results.map((r) => ({ app: r.app, ...freedJson(r.result, r.pm2Apps) })) }, 2)}\n`);
   } else {
-    for (const { app, result } of results) {
+    for (const { app, result: plain, pm2Apps } of results) {
+      const result = withPm2Notes(plain, pm2Apps);
       const prefix = app === '(kill-port)' ? '' : `${app}: `;
       // A command line is whatever its process chose (escape sequences included): printed, never obeyed.
       for (const w of result.wouldKill) process.stdout.write(`${prefix}would kill pid ${w.pid} (${printable(w.command)}) on port ${w.port}: ${printable(w.why, 1000)}\n`);

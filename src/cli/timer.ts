@@ -47,6 +47,15 @@ Remove what install-timer wrote: the systemd units (disabled first when systemct
 the marked crontab line (only lines in the exact form install-timer writes; every other byte of
 the crontab stays as it was). Safe to run when nothing is installed.
 
+Options (as for install-timer):
+      --systemd       remove the units (from /etc/systemd/system, ~/.config/systemd/user with
+                      --user, or --unit-dir DIR)
+      --cron          remove the marked line from the user's crontab
+      --unit-dir DIR  where the units are (no systemctl calls then)
+      --user          systemd user units
+      --crontab FILE  edit this file instead of calling \`crontab\`
+  -h, --help          this help
+
 Example:
   helpdesk-monitor uninstall-timer --cron
 `;

@@ -9,8 +9,12 @@
  * A holder on another host (shared filesystem) is stale only when its heartbeat is older than
  * the limit.
  */
+import type { LockRole } from './role.js';
+
 export interface LockRecord {
   readonly pid: number;
+  /** Which door wrote it (absent in records written before the field existed: see role.ts). */
+  readonly role?: LockRole;
   readonly hostname: string;
   /** Wall-clock ISO times: for people and for other hosts. */
   readonly started_at: string;

@@ -15,12 +15,17 @@ import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { createExclusive as createFile, readOwnFile, writeFileAtomic } from '../fsx/safe-write.js';
 import { isGoneState, procFacts } from '../proc/read.js';
 import { judgeHolder, type HolderFacts, type LockRecord } from './holder.js';
+import { describeHolder, isLockRole, type LockRole } from './role.js';
+
+export { describeHolder, type LockRole } from './role.js';
 
 /** Lock files this process holds now: a record naming our pid is ours only if listed here. */
 const heldHere = new Set<string>();
 
 export interface LockOptions {
   readonly path: string;
+  /** Which door takes it: recorded, so a refused start can say who holds the lock. */
+  readonly role?: LockRole;
   /** A holder on another host is stale after this long without a heartbeat. */
   readonly remoteStaleAfterMs?: number;
   readonly heartbeatMs?: number;
@@ -45,7 +50,7 @@ export function acquireLock(options: LockOptions): HeldLock {
     remoteStaleAfterMs: options.remoteStaleAfterMs ?? 10 * 60_000,
     self: { pid: process.pid, holds: heldHere.has(resolve(options.path)) },
   };
-  const mine = ownRecord(facts.hostname);
+  const mine = ownRecord(facts.hostname, options.role);
   for (let attempt = 0; attempt < 20; attempt++) {
     if (createExclusive(options.path, mine)) return hold(options, mine);
     const current = readRecord(options.path);
@@ -120,11 +125,12 @@ function takeOver(options: LockOptions, seen: LockRecord | 'corrupt', mine: Lock
   }
 }
 
-function ownRecord(host: string): LockRecord {
+function ownRecord(host: string, role: LockRole | undefined): LockRecord {
   const now = new Date().toISOString();
   const facts = procFacts(process.pid);
   return {
     pid: process.pid, hostname: host, started_at: now, heartbeat_at: now,
+    ...(role === undefined ? {} : { role }),
     command: process.argv.slice(1).join(' '),
     ...(facts === undefined ? {} : { start_ticks: facts.startTicks, cmdline: facts.command }),
     token: randomBytes(8).toString('hex'),
@@ -166,6 +172,7 @@ function readRecord(path: string): LockRecord | 'gone' | 'corrupt' | 'writing' {
     if (!Number.isInteger(rec.pid) || typeof rec.hostname !== 'string' || typeof rec.started_at !== 'string') return 'corrupt';
     return {
       pid: rec.pid!, hostname: rec.hostname, started_at: rec.started_at,
+      ...(isLockRole(rec.role) ? { role: rec.role } : {}),
       heartbeat_at: typeof rec.heartbeat_at === 'string' ? rec.heartbeat_at : rec.started_at,
       command: typeof rec.command === 'string' ? rec.command : '',
       ...(Number.isInteger(rec.start_ticks) ? { start_ticks: rec.start_ticks! } : {}),
@@ -198,7 +205,7 @@ function heldError(path: string, rec: LockRecord | undefined, why: string): Lock
   if (rec.pid === process.pid) return new LockHeldError(`this process (pid ${rec.pid}) already holds the lock ${path}`, rec.pid);
   const age = Date.now() - Date.parse(rec.started_at);
   return new LockHeldError(
-    `another helpdesk-monitor holds the lock: pid ${rec.pid} on ${rec.hostname}, running for ${Number.isFinite(age) ? formatDuration(age) : '?'} (${rec.command}). ` +
+    `another helpdesk-monitor holds the lock: ${describeHolder(rec)} on ${rec.hostname}, running for ${Number.isFinite(age) ? formatDuration(age) : '?'}. ` +
       `If that process is really gone, remove ${path}.`,
     rec.pid,
   );

@@ -67,6 +67,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchSession> {
     // One lock per watched command (its PM2 app), so two runs never fight over one app.
     lock: {
       apps: specs.map((s) => ({ path: join(dir, `${s.pm2Name}.lock`), name: s.pm2Name })),
+      role: 'watch',
       held: (lock, err) => {
         const spec = specs.find((s) => s.pm2Name === lock.name);
         return new LockHeldError(`${spec?.name ?? lock.name} (PM2 app ${lock.name}) is already watched: ${err.message}`, err.holderPid);

@@ -217,7 +217,7 @@ test('check exits 3, naming the holder pid, while `run` holds the lock', T, asyn
     await run.waitForLine(/watching 1 app/, 30_000);
     const r = await runCli(['check', '--config', config], env, 60_000);
     assert.equal(r.code, 3, cliFailed('check while run holds the lock', r));
-    assert.match(r.stderr, new RegExp(`holds the lock: pid ${run.child.pid} `), 'the message names the holder');
+    assert.match(r.stderr, new RegExp(`holds the lock: \`run\` \\(pid ${run.child.pid}\\) on `), 'the message names the holder by role');
     const j = await runCli(['check', '--json', '--config', config], env, 60_000);
     assert.equal(j.code, 3, cliFailed('check --json while run holds the lock', j));
   } finally {

@@ -65,8 +65,8 @@ test('kill-port prints a squatter\'s escape sequences escaped (human and JSON) a
   const json = await runCli(['kill-port', '--dry-run', '--json', port], env, 60_000);
   assert.equal(json.code, 0, show(json));
   assert.deepEqual(rawControls(json.stdout), [], `no raw control character in the JSON text: ${show(json)}`);
-  const doc = JSON.parse(json.stdout) as { results: { wouldKill: { pid: number; command: string }[] }[] };
-  const target = doc.results[0]?.wouldKill.find((w) => w.pid === s.id.pid);
+  const doc = JSON.parse(json.stdout) as { results: { would_kill: { pid: number; command: string }[] }[] };
+  const target = doc.results[0]?.would_kill.find((w) => w.pid === s.id.pid);
   assert.ok(target, json.stdout);
   assert.ok(target.command.endsWith(EVIL.replace('\n', ' ')), `the JSON value is the command itself: ${JSON.stringify(target.command)}`);
 

@@ -79,7 +79,7 @@ test('while `run` holds the lock, 20 checks started together all exit 3', T, asy
     const results = await Promise.all(Array.from({ length: 20 }, () => runCli(['check', '--config', config], env, 120_000)));
     results.forEach((r, i) => {
       assert.equal(r.code, 3, `check #${i}: ${show(r)}`);
-      assert.match(r.stderr, new RegExp(`holds the lock: pid ${run.child.pid} `), `check #${i} names the holder`);
+      assert.match(r.stderr, new RegExp(`holds the lock: \`run\` \\(pid ${run.child.pid}\\) on `), `check #${i} names the holder by role`);
     });
     assert.equal(run.child.exitCode, null, 'run is still running');
     assert.equal((JSON.parse(readFileSync(lock, 'utf8')) as Record_).pid, run.child.pid, 'the lock is unchanged');
@@ -110,7 +110,7 @@ test('8 `run`s started together: exactly one keeps running, the others exit 3; S
     for (const l of losers) {
       const end = await l.exited;
       assert.equal(end.code, 3, `a loser exits 3:\n${l.stderrLines.join('\n')}`);
-      assert.ok(l.stderrLines.some((x) => x.includes(`holds the lock: pid ${survivor.child.pid} `) || x.includes('lock file is being written')), `a loser names the holder:\n${l.stderrLines.join('\n')}`);
+      assert.ok(l.stderrLines.some((x) => x.includes(`holds the lock: \`run\` (pid ${survivor.child.pid}) on `) || x.includes('lock file is being written')), `a loser names the holder:\n${l.stderrLines.join('\n')}`);
     }
     await survivor.waitForLine(/watching 1 app/, 30_000);
     // `run` installs its SIGTERM handler a little after this line (src/cli/run.ts); a SIGTERM sent
@@ -190,7 +190,7 @@ test('a live local holder keeps its lock however old its record is (with or with
   const text = writeLock(lock, { pid: idle.pid, hostname: hostname(), started_at: ANCIENT, heartbeat_at: ANCIENT, command: 'helpdesk-monitor run (by hand)', start_ticks: ticks });
   const r = await runCli(['check', '--config', config], env, 60_000);
   assert.equal(r.code, 3, show(r));
-  assert.match(r.stderr, new RegExp(`holds the lock: pid ${idle.pid} on ${hostname()}`));
+  assert.match(r.stderr, new RegExp(`holds the lock: \`run\` \\(pid ${idle.pid}\\) on ${hostname()}`), 'an old record (no role) by the command it recorded');
   assert.equal(readFileSync(lock, 'utf8'), text, 'the lock file is untouched');
 
   const run = await runCli(['run', '--config', config], env, 60_000);
@@ -241,7 +241,7 @@ test('a holder on another host: an old heartbeat is taken over, a fresh one is r
   const fresh = writeLock(lock, { pid: 4242, hostname: other, started_at: ANCIENT, heartbeat_at: new Date().toISOString(), command: 'x' });
   const r = await runCli(['check', '--config', config], env, 60_000);
   assert.equal(r.code, 3, show(r));
-  assert.match(r.stderr, new RegExp(`holds the lock: pid 4242 on ${other}`));
+  assert.match(r.stderr, new RegExp(`holds the lock: pid 4242 \\(x\\) on ${other}`), 'a holder of unknown role by pid and command');
   assert.equal(readFileSync(lock, 'utf8'), fresh, 'untouched');
 });
 
@@ -289,7 +289,7 @@ test('a live helpdesk-monitor named with its exact cmdline and start ticks keeps
     const text = writeLock(lock, { ...real, started_at: ANCIENT, heartbeat_at: ANCIENT });
     const r = await runCli(['check', '--config', config], env, 60_000);
     assert.equal(r.code, 3, show(r));
-    assert.match(r.stderr, new RegExp(`holds the lock: pid ${holder.child.pid} on ${hostname()}`));
+    assert.match(r.stderr, new RegExp(`holds the lock: \`run\` \\(pid ${holder.child.pid}\\) on ${hostname()}`));
     assert.equal(readFileSync(lock, 'utf8'), text, 'untouched');
   } finally {
     holder.child.kill('SIGTERM');

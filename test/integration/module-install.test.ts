@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { runCli } from '../helpers/cli.js';
+import { sandboxCliEnv } from '../helpers/operator.js';
 
 const PORT = 47300;
 const HEALTH = `http://127.0.0.1:${PORT}/health`;
@@ -48,6 +50,12 @@ test('pm2 install of the packed tarball runs the module, which remedies a hung a
   sb.pm2Cli(['set', 'helpdesk-monitor:config', configFile]);
   await waitFor('module watching the app', () => /watching 1 app\(s\): hd/.test(moduleLog()), 30_000);
   await waitFor('module sees hd healthy', () => /\[hd\] \w+ -> healthy/.test(moduleLog()), 30_000);
+  // A check is kept out while the module runs, and names it by role, not by PM2's container path.
+  // (`pm2 set` restarted the module: its pid now is not the one above.)
+  const held = await runCli(['check', '--config', configFile], sandboxCliEnv(sb), 60_000);
+  const now = (await sb.list()).find((p) => p.name === 'helpdesk-monitor' && p.isModule);
+  assert.equal(held.code, 3, held.stderr);
+  assert.match(held.stderr, new RegExp(`holds the lock: the PM2 module \\(pid ${now?.pid}\\) on `), held.stderr);
 
   process.kill(app.pid, 'SIGSTOP');
   await waitFor('a new healthy instance', async () => {

@@ -217,7 +217,7 @@ test('the installed cron line works under sh: check runs, and exit 3 (lock held)
     await run.waitForLine(/watching 1 app/, 30_000);
     const held = sh(command);
     assert.equal(held.status, 0, 'exit 3 is success for cron');
-    assert.match(readFileSync(log, 'utf8'), new RegExp(`holds the lock: pid ${run.child.pid} `), 'the skip is logged');
+    assert.match(readFileSync(log, 'utf8'), new RegExp(`holds the lock: \`run\` \\(pid ${run.child.pid}\\) on `), 'the skip is logged');
   } finally {
     run.child.kill('SIGTERM');
     assert.equal((await run.exited).code, 0);

@@ -207,7 +207,7 @@ processes:
     // The same commands again: the first run owns them.
     const second = await runCli(['watch', '--config', config], cliEnv(sb.env), 20_000);
     assert.equal(second.code, 3, `exit 3 when another watch holds the commands\n${second.stderr}`);
-    assert.match(second.stderr, /already watched/);
+    assert.match(second.stderr, /already watched: another helpdesk-monitor holds the lock: `watch` \(pid \d+\) on /, 'the holder by role');
 
     // The chatty one: new bytes at every check, never a timeout, never restarted.
     assert.ok(run.matching(/\[Worker\] new log bytes: \+\d+$/).length >= 5, 'new log bytes are told');
