@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
 import type { MonitorConfig } from '../config/schema.js';
 import type { Observation } from '../engine/decide.js';
+import { pauseOfRecord } from '../engine/control-log.js';
 import { Engine } from '../engine/engine.js';
 import type { RemedyReport } from '../engine/remedy.js';
 import { restoreApp } from '../engine/state-document.js';
@@ -124,12 +125,16 @@ export class Monitor {
     const { pm2, prober, clock, logger, config } = this;
     if (!pm2 || !prober) throw new Error('build() before connect()');
     const persist = this.plan.persist ?? true;
-    const restored = new Map<string, ReturnType<typeof restoreApp>>();
+    const restored = new Map<string, ReturnType<typeof restoreApp> & { pause?: ReturnType<typeof pauseOfRecord> }>();
     const statePath = stateFilePath(this.stateDir);
     if (persist) {
       const saved = openStateFile(statePath);
       if (saved.warning) logger.warn(saved.warning);
-      for (const [name, rec] of Object.entries(saved.apps)) restored.set(name, restoreApp(rec, clock.now()));
+      for (const [name, rec] of Object.entries(saved.apps)) {
+        // The pause the last run had told: the same pause in control.json is not news to log again.
+        const pause = pauseOfRecord(rec.paused_until);
+        restored.set(name, { ...restoreApp(rec, clock.now()), ...(pause === undefined ? {} : { pause }) });
+      }
     }
     const notifier = await openNotifier(config.notify, logger, clock);
     this.notifier = notifier;

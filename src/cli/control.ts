@@ -1,6 +1,12 @@
-/** `reset`, `pause` and `resume`: operator input to the running monitor (and the next `check`). */
+/**
+ * `reset`, `pause` and `resume`: operator input to the running monitor (and the next `check`).
+ * Each records who asked (account, uid, this command's pid, sudo's user): the monitor's log
+ * names them when it applies the change.
+ */
+import { userInfo } from 'node:os';
 import { parseDuration } from '../config/duration.js';
-import { controlFilePath, updateControl } from '../state/control.js';
+import type { Requester } from '../engine/view.js';
+import { controlFilePath, requesterOf, updateControl } from '../state/control.js';
 import { UsageError } from '../errors.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { parse } from './args.js';
@@ -10,8 +16,9 @@ const common = `Options:
   -c, --config FILE   config file (the app must be in it; its state_dir holds control.json)
   -h, --help          this help
 
-The running monitor (module or \`run\`) picks the change up within a second; without one, the
-next \`check\` applies it. Exit codes: 0 done, 2 bad usage or invalid config.`;
+The running monitor (module or \`run\`) picks the change up within a second and logs it with who
+asked (user, uid, pid; sudo's user too); without one, the next \`check\` applies and logs it.
+Exit codes: 0 done, 2 bad usage or invalid config.`;
 
 export const resetHelp = `Usage: helpdesk-monitor reset APP [--config FILE]
 
@@ -46,6 +53,17 @@ Example:
   helpdesk-monitor resume helpdesk-backend
 `;
 
+/** Who runs this command. */
+function me(): Requester {
+  let username: string | undefined;
+  try {
+    username = userInfo().username;
+  } catch {
+    // a uid without a passwd entry (a container): requesterOf falls back to $USER or the uid
+  }
+  return requesterOf({ username, uid: process.getuid?.(), pid: process.pid, env: process.env });
+}
+
 function target(argv: readonly string[], extra: Parameters<typeof parse>[1], help: string) {
   const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, ...extra });
   if (values.help) {
@@ -63,7 +81,7 @@ function target(argv: readonly string[], extra: Parameters<typeof parse>[1], hel
 export async function resetMain(argv: readonly string[]): Promise<void> {
   const t = target(argv, {}, resetHelp);
   if (!t) return;
-  updateControl(t.file, t.app, { resetAt: Date.now() });
+  updateControl(t.file, t.app, { resetAt: Date.now(), by: me() });
   process.stdout.write(`${t.app}: circuit reset requested (closed by the monitor within a second, or at the next check)\n`);
 }
 
@@ -77,13 +95,13 @@ export async function pauseMain(argv: readonly string[]): Promise<void> {
     if (ms === undefined || ms <= 0) throw new UsageError(`--for: expected a duration like 30m, got "${raw}"`);
     until = Date.now() + ms;
   }
-  updateControl(t.file, t.app, { pausedUntil: until });
+  updateControl(t.file, t.app, { pausedUntil: until, by: me() });
   process.stdout.write(`${t.app}: remedies paused ${until === 'indefinite' ? 'until `helpdesk-monitor resume`' : `until ${new Date(until).toISOString()}`}\n`);
 }
 
 export async function resumeMain(argv: readonly string[]): Promise<void> {
   const t = target(argv, {}, resumeHelp);
   if (!t) return;
-  updateControl(t.file, t.app, { pausedUntil: null });
+  updateControl(t.file, t.app, { pausedUntil: null, by: me() });
   process.stdout.write(`${t.app}: remedies resumed\n`);
 }

@@ -1,18 +1,24 @@
 /**
  * Life of the PM2 module (`pm2 install helpdesk-monitor`): settings come from PM2's env
  * (`pm2 set helpdesk-monitor:<key>`). A missing or invalid config never crash-loops the module:
- * it says what to do and waits for the file to appear or become valid.
+ * it says what to do and waits for the file to appear or become valid. Everything it says goes
+ * to stdout with the level in the line, as the monitor's log does under PM2 (one stream, read in
+ * order by `pm2 logs`); its first line names the command and how to put it on PATH.
  */
-import { statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { startMonitor, type RunningMonitor } from '../app/lifetime.js';
 import { sleep } from '../clock.js';
 import { CONFIG_ENV, MODULE_NAME, moduleSetting } from '../config/load.js';
 import { ConfigError, LockHeldError, describeError } from '../errors.js';
+import { textLines, type LineLevel } from '../log/line.js';
 import { pm2Home } from '../paths.js';
+import { commandPlace, startLine } from './command-path.js';
 import { exitOnSignals } from './exit.js';
 
 /** Run as the PM2 module until a signal stops us. */
 export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  say('info', introduction());
   const home = pm2Home(env);
   const configPath = moduleSetting(env, home, 'config') ?? env[CONFIG_ENV];
   let monitor: RunningMonitor | undefined;
@@ -24,7 +30,7 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
   // SIGHUP re-reads the config; while no monitor runs the loop below already watches the file.
   process.on('SIGHUP', () => void monitor?.reload());
   if (!configPath) {
-    say(`no config set: run \`pm2 set ${MODULE_NAME}:config /absolute/path/to/monitor.yaml\` (or an ecosystem.config.js with monitor: blocks)`);
+    say('warn', `no config set: run \`pm2 set ${MODULE_NAME}:config /absolute/path/to/monitor.yaml\` (or an ecosystem.config.js with monitor: blocks)`);
     setInterval(() => undefined, 60_000); // stay up quietly; `pm2 set` restarts us with the setting
     return;
   }
@@ -49,9 +55,12 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
         // lock, a state dir to chmod, a full disk) is fixed outside the config: retry in 10 s.
         const msg = describeError(err);
         if (err instanceof ConfigError) {
-          if (msg !== lastError) say(`cannot start: ${msg}\nwaiting for ${configPath} to change`);
+          if (msg !== lastError) say('error', `cannot start: ${msg}\nwaiting for ${configPath} to change`);
         } else {
-          if (msg !== lastError) say(`${err instanceof LockHeldError ? 'standing by' : 'cannot start, retrying every 10 s'}: ${msg}`);
+          if (msg !== lastError) {
+            if (err instanceof LockHeldError) say('warn', `standing by: ${msg}`);
+            else say('error', `cannot start, retrying every 10 s: ${msg}`);
+          }
           retryAt = Date.now() + 10_000;
         }
         lastError = msg;
@@ -69,6 +78,27 @@ function mtimeOf(path: string): number {
   }
 }
 
-function say(message: string): void {
-  process.stdout.write(`${new Date().toISOString()} error helpdesk-monitor ${message}\n`);
+/** A line (or lines) in the monitor log's text form, before the monitor and its log exist. */
+function say(level: LineLevel, message: string): void {
+  process.stdout.write(textLines(new Date().toISOString(), level, message));
+}
+
+/** `helpdesk-monitor <version> started; its command is <path> (put it on PATH: ...)`. */
+function introduction(): string {
+  // dist/src/cli/module.js -> the package root
+  const root = resolve(import.meta.dirname, '..', '..', '..');
+  let version = '(unknown version)';
+  try {
+    version = (JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { version?: string }).version ?? version;
+  } catch {
+    // a package without its package.json still runs; the line says so
+  }
+  const place = commandPlace(root, MODULE_NAME);
+  let executable = true;
+  try {
+    accessSync(place.command, constants.X_OK);
+  } catch {
+    executable = false;
+  }
+  return startLine(MODULE_NAME, version, place, executable);
 }

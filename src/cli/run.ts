@@ -34,7 +34,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const location = locateConfig(values.config, process.env, home);
   const starting = startMonitor({
     configPath: location.path, pm2Home: home,
-    // Under PM2 (a plain app), info lines belong in the out log, not the error log.
+    // Under PM2 (a plain app), every line goes to the out log, errors too (level in the line):
+    // `pm2 logs` prints the err file and the out file apart, and the story must read in order.
     console: process.env['pm_id'] === undefined ? 'stderr' : 'stdout',
     ...(values.verbose ? { logLevel: 'debug' as const } : {}),
   });

@@ -18,10 +18,26 @@ export interface WorkerEvent {
   readonly killed?: readonly number[];
 }
 
-/** Operator input from `pause`, `resume` and `reset` (wall-clock times). */
+/** Who asked for an operator change: the account, and the process that wrote it. */
+export interface Requester {
+  /** The account that ran the command (`root` under sudo). */
+  readonly user: string;
+  readonly uid?: number;
+  readonly pid?: number;
+  /** How it was asked (`cli`). */
+  readonly via?: string;
+  /** The account that ran sudo, when the command ran under it. */
+  readonly sudoUser?: string;
+}
+
+/** Operator input from `pause`, `resume` and `reset` (wall-clock times), with who asked. */
 export interface Control {
   readonly pausedUntil?: number | 'indefinite';
   readonly resetAt?: number;
+  readonly pausedBy?: Requester;
+  /** Who ended the last pause with `resume` (the pause itself is gone from the file). */
+  readonly resumedBy?: Requester;
+  readonly resetBy?: Requester;
 }
 
 export interface WorkerView {

@@ -8,11 +8,13 @@ import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
+import { controlEvents, describeControlEvent, requesterText, type ControlEvent, type PauseEnd } from './control-log.js';
 import { AppLens, type LensDeps } from './lens.js';
 import type { StrategyName } from '../strategies/types.js';
 import { remedyLogFields } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { restoredNotices } from './restored.js';
+import { remedyTrigger } from './trigger.js';
 import { remedyEntry, type Control, type RemedyEntry, type WorkerEvent, type WorkerView } from './view.js';
 
 export interface WorkerDeps extends RemedyDeps, LensDeps {
@@ -47,6 +49,10 @@ export class AppWorker {
   private lastRemedy: RemedyReport | undefined;
   private control: Control = {};
   private resetSeen = 0;
+  /** The pause in force as the log last told it (restored from state.json): changes are told once. */
+  private pauseTold: PauseEnd | undefined;
+  /** Who reset the app's circuit or backoff: the remedy that reset lets go names them. */
+  private resetBy: string | undefined;
   private lastError: string | undefined;
   /** The last check's failure was forgiven by startup_grace: the app is not judged yet. */
   private graced = false;
@@ -57,11 +63,12 @@ export class AppWorker {
   constructor(
     readonly app: AppConfig,
     private readonly deps: WorkerDeps,
-    restored?: { state: AppState; history: readonly RemedyEntry[]; resetSeen: number },
+    restored?: { state: AppState; history: readonly RemedyEntry[]; resetSeen: number; pause?: PauseEnd },
   ) {
     this.state = restored?.state ?? initialState(deps.clock.now());
     this.history = [...(restored?.history ?? [])].slice(-HISTORY);
     this.resetSeen = restored?.resetSeen ?? 0;
+    this.pauseTold = restored?.pause;
     this.log = deps.logger.child({ app: app.name });
     this.lens = new AppLens(app, deps, this.log);
   }
@@ -96,17 +103,39 @@ export class AppWorker {
     this.schedule(0);
   }
 
-  /** New operator input: a reset newer than the last one seen closes the circuit at once. */
+  /**
+   * New operator input: each change since what the worker had is logged once, with who asked;
+   * a reset newer than the last one seen closes the circuit at once.
+   */
   applyControl(control: Control): void {
     this.control = control;
-    if (control.resetAt !== undefined && control.resetAt > this.resetSeen) {
-      this.resetSeen = control.resetAt;
+    const reset = this.tellControl();
+    if (reset) {
       const { state, events } = closeCircuit(this.state, this.deps.clock.now(), 'reset by an operator');
+      // Only a reset that lifted something (an open circuit, a backoff) lets a remedy go.
+      if (state !== this.state) this.resetBy = reset.by ? requesterText(reset.by) : 'an operator';
       this.setState({ ...state, consecutiveFailures: 0 }, 'reset by an operator');
       this.emitPolicy(events);
       this.deps.onChange?.(true);
       this.trigger();
     }
+  }
+
+  /**
+   * Log what the operator's control changed since the worker last told it (a pause that
+   * started, changed, was resumed or ran out; a new reset) and remember it; returns a new reset.
+   */
+  private tellControl(): Extract<ControlEvent, { kind: 'reset' }> | undefined {
+    const wallNow = Date.now();
+    const told = { ...(this.pauseTold === undefined ? {} : { pause: this.pauseTold }), resetSeen: this.resetSeen };
+    const { events, memory } = controlEvents(told, this.control, wallNow);
+    this.pauseTold = memory.pause;
+    this.resetSeen = memory.resetSeen;
+    for (const e of events) {
+      const line = describeControlEvent(e, wallNow);
+      this.log.log(line.level, line.message);
+    }
+    return events.find((e) => e.kind === 'reset');
   }
 
   /**
@@ -216,6 +245,7 @@ export class AppWorker {
     let obs: Observation;
     const crashes = this.crashes;
     this.crashes = 0;
+    this.tellControl(); // a pause that ran out since the last check
     try {
       obs = (await this.lens.look({ maxListAgeMs, crashes, paused: this.paused(), leftStopped: this.state.leftStopped })).observation;
       this.deps.onObservation?.(this.app.name, obs);
@@ -232,7 +262,10 @@ export class AppWorker {
     const missing = obs.others?.find((o) => o.kind === 'log' && o.info?.['missing']);
     if (missing && !this.missingLogTold) this.log.warn(`${missing.detail}: the log rule waits for it`);
     this.missingLogTold = missing !== undefined;
-    const d = decide(this.state, obs, this.app);
+    const prev = this.state;
+    const d = decide(prev, obs, this.app);
+    const resetBy = this.resetBy;
+    if (d.action === 'remedy' || d.state.phase === 'healthy') this.resetBy = undefined;
     this.graced = d.action === 'none' && d.graced === true;
     this.setState(d.state, d.action === 'remedy' ? d.reason : undefined);
     this.emitPolicy(d.events);
@@ -240,7 +273,8 @@ export class AppWorker {
       if (d.note) this.log.debug(d.note);
       return d.events.length > 0;
     }
-    this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy`, { hung: d.hung, strategy: this.app.strategy });
+    const trigger = remedyTrigger({ obs, prev, failures: d.state.consecutiveFailures, threshold: this.app.health.failureThreshold, ...(resetBy ? { resetBy } : {}) });
+    this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy (trigger: ${trigger.text})`, { hung: d.hung, strategy: this.app.strategy, trigger: trigger.kind });
     this.deps.onEvent?.({ type: 'remedy_started', app: this.app.name, reason: d.reason });
     const report = await runRemedy(this.app, d.reason, d.hung, await this.lens.strategy(), this.deps);
     // A restarted app gets a fresh log timeout and memory count.

@@ -1,6 +1,8 @@
 /**
- * winston set up once: human text or JSON lines, to stderr and to a size-rotated file.
- * stdout stays free for `--json` output of the CLI.
+ * winston set up once: human text or JSON lines, to the console and to a size-rotated file.
+ * The console is stderr for the CLI (stdout stays free for `--json` output), and stdout under
+ * PM2 for every level: PM2 keeps a process's stdout and stderr in two files and `pm2 logs`
+ * prints one after the other, so lines split by level would be read out of order.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -8,6 +10,7 @@ import winston from 'winston';
 import type { LogConfig } from '../config/schema.js';
 import { APPEND_NOFOLLOW, PRIVATE_FILE_MODE, ensureAppendable } from '../fsx/safe-write.js';
 import { redactDeep, redactText } from '../redact.js';
+import { textLine } from './line.js';
 
 export type Logger = winston.Logger;
 
@@ -19,7 +22,10 @@ export interface LoggerOptions {
   readonly maxSizeBytes?: number;
   readonly maxFiles?: number;
   readonly gzip?: boolean;
-  /** Console stream: stderr by default; stdout inside PM2 so `pm2 logs` shows info lines as out. */
+  /**
+   * Console stream: stderr by default; stdout inside PM2, where every level goes there (the level
+   * is in the line), so `pm2 logs` shows the story in one file and in order.
+   */
   readonly console?: 'stderr' | 'stdout' | 'none';
   /** The console's own level when it shows less than the file (watch: errors only, unless verbose). */
   readonly consoleLevel?: LogConfig['level'];
@@ -27,11 +33,7 @@ export interface LoggerOptions {
 
 const text = winston.format.printf((info) => {
   const { level, message, timestamp, app, ...rest } = info as Record<string, unknown>;
-  const fields = Object.entries(rest)
-    .filter(([k]) => typeof k === 'string' && !k.startsWith('Symbol'))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`)
-    .join(' ');
-  return `${String(timestamp)} ${String(level).padEnd(5)} ${app ? `[${String(app)}] ` : ''}${String(message)}${fields ? ` ${fields}` : ''}`;
+  return textLine(String(timestamp), String(level), String(message), app ? String(app) : undefined, rest);
 });
 
 /**
@@ -77,7 +79,7 @@ function loggerOptions(options: LoggerOptions): winston.LoggerOptions {
     transports.push(
       new winston.transports.Console({
         ...(options.consoleLevel ? { level: options.consoleLevel } : {}),
-        stderrLevels: options.console === 'stdout' ? ['error'] : ['error', 'warn', 'info', 'debug'],
+        stderrLevels: options.console === 'stdout' ? [] : ['error', 'warn', 'info', 'debug'],
       }),
     );
   }

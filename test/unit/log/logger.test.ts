@@ -93,3 +93,53 @@ describe('the console shows less than the file when asked', () => {
     for (const line of ['debug line', 'info line', 'error line', 'late error']) assert.match(written, new RegExp(line));
   });
 });
+
+describe('under PM2 the console is one stream', () => {
+  // PM2 keeps stdout and stderr in two files and `pm2 logs` prints one after the other: a story
+  // split by level would read out of order.
+  for (const format of ['text', 'json'] as const) {
+    test(`${format}: console stdout gets every level, in order, with the level in the line; stderr gets nothing; the file is as before`, () => {
+      const file = join(dir, `one-stream-${format}.log`);
+      const script = `
+        const { createLogger } = await import(process.argv[1]);
+        const logger = createLogger({ level: 'debug', format: process.argv[3], file: process.argv[2], console: 'stdout' });
+        logger.warn('check failed (1/2)', { app: 'api' });
+        logger.error('failing -> unhealthy (2/2)', { app: 'api' });
+        logger.info('unhealthy -> remedying', { app: 'api' });
+        logger.debug('a detail');
+        await new Promise((r) => logger.on('finish', r).end());
+      `;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(join(import.meta.dirname, '..', '..', '..', 'src', 'log', 'logger.js')).href, file, format], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '', 'nothing on stderr');
+      const lines = r.stdout.trim().split('\n');
+      const expected: [string, string][] = [['warn', 'check failed (1/2)'], ['error', 'failing -> unhealthy (2/2)'], ['info', 'unhealthy -> remedying'], ['debug', 'a detail']];
+      assert.equal(lines.length, expected.length, r.stdout);
+      expected.forEach(([level, message], i) => {
+        if (format === 'json') {
+          const line = JSON.parse(lines[i]!) as Record<string, unknown>;
+          assert.equal(line['level'], level);
+          assert.equal(line['message'], message);
+        } else {
+          assert.match(lines[i]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z ${level.padEnd(5)} `));
+          assert.ok(lines[i]!.endsWith(level === 'debug' ? message : `[api] ${message}`), lines[i]);
+        }
+      });
+      const written = readFileSync(file, 'utf8').trim().split('\n');
+      assert.equal(written.length, expected.length, 'the file has every line too');
+    });
+  }
+
+  test('the default console (the CLI) is stderr for every level: stdout stays free for --json', () => {
+    const script = `
+      const { createLogger } = await import(process.argv[1]);
+      const logger = createLogger({ level: 'debug', format: 'text' });
+      logger.error('an error'); logger.info('an info');
+      await new Promise((r) => logger.on('finish', r).end());
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(join(import.meta.dirname, '..', '..', '..', 'src', 'log', 'logger.js')).href], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /error an error\n.*info {2}an info/);
+  });
+});

@@ -4,7 +4,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { controlFilePath, readControl, updateControl } from '../../../src/state/control.js';
+import { controlFilePath, readControl, requesterOf, updateControl } from '../../../src/state/control.js';
+import type { Requester } from '../../../src/engine/view.js';
 import { UnsafePathError } from '../../../src/errors.js';
 
 let dir: string;
@@ -262,5 +263,78 @@ describe('control.json is written privately and never through a link', () => {
     chmodSync(dirname(path), 0o770);
     assert.throws(() => updateControl(path, 'api', { pausedUntil: T }), (err: unknown) => err instanceof UnsafePathError && /is writable by its group .*chmod 700/.test(err.message));
     assert.equal(existsSync(path), false);
+  });
+});
+
+describe('who asked is recorded beside each change', () => {
+  const ALICE: Requester = { user: 'alice', uid: 1000, pid: 4242, via: 'cli' };
+  const BOB: Requester = { user: 'root', uid: 0, pid: 5151, via: 'cli', sudoUser: 'bob' };
+
+  test('pause, reset, resume: each keeps its own requester; a resume drops the pause and its requester', () => {
+    const path = freshPath();
+    updateControl(path, 'api', { pausedUntil: T, by: ALICE });
+    updateControl(path, 'api', { resetAt: R, by: BOB });
+    assert.deepEqual(onDisk(path), {
+      version: 1,
+      apps: {
+        api: {
+          paused_until: '2024-05-01T12:30:00.000Z', paused_by: { user: 'alice', uid: 1000, pid: 4242, via: 'cli' },
+          reset_at: '2024-05-01T12:00:00.000Z', reset_by: { user: 'root', uid: 0, pid: 5151, via: 'cli', sudo_user: 'bob' },
+        },
+      },
+    });
+    assert.deepEqual(readControl(path).get('api'), { pausedUntil: T, pausedBy: ALICE, resetAt: R, resetBy: BOB });
+    updateControl(path, 'api', { pausedUntil: null, by: BOB });
+    assert.deepEqual(readControl(path).get('api'), { resumedBy: BOB, resetAt: R, resetBy: BOB });
+    // A new pause forgets the old resume.
+    updateControl(path, 'api', { pausedUntil: 'indefinite', by: ALICE });
+    assert.deepEqual(readControl(path).get('api'), { pausedUntil: 'indefinite', pausedBy: ALICE, resetAt: R, resetBy: BOB });
+  });
+
+  test('a change without a requester does not keep the previous one', () => {
+    const path = freshPath();
+    updateControl(path, 'api', { pausedUntil: T, by: ALICE });
+    updateControl(path, 'api', { pausedUntil: 'indefinite' });
+    assert.deepEqual(readControl(path).get('api'), { pausedUntil: 'indefinite' });
+  });
+
+  test('an old control.json without requesters still reads (no warning)', () => {
+    const warnings: string[] = [];
+    const path = broken(JSON.stringify({ version: 1, apps: { api: { paused_until: 'indefinite', reset_at: '2024-05-01T12:00:00.000Z' } } }));
+    assert.deepEqual(readControl(path, (w) => warnings.push(w)).get('api'), { pausedUntil: 'indefinite', resetAt: R });
+    assert.deepEqual(warnings, []);
+  });
+
+  test('a malformed requester is dropped; the pause and reset it came with still apply, nothing kept aside', () => {
+    const warnings: string[] = [];
+    const path = broken(JSON.stringify({
+      version: 1,
+      apps: { api: { paused_until: 'indefinite', paused_by: { user: 7 }, reset_at: '2024-05-01T12:00:00.000Z', reset_by: 'alice', resumed_by: null } },
+    }));
+    assert.deepEqual(readControl(path, (w) => warnings.push(w)).get('api'), { pausedUntil: 'indefinite', resetAt: R });
+    assert.deepEqual(warnings, []);
+    assert.equal(asides(path).length, 0);
+  });
+
+  test('a requester of a pause that is gone is not reported as the pauser', () => {
+    const path = broken(JSON.stringify({ version: 1, apps: { api: { paused_by: { user: 'alice' } } } }));
+    assert.deepEqual(readControl(path).get('api'), {});
+  });
+});
+
+describe('requesterOf', () => {
+  test('the account, uid and pid; via cli', () => {
+    assert.deepEqual(requesterOf({ username: 'alice', uid: 1000, pid: 4242, env: {} }), { user: 'alice', uid: 1000, pid: 4242, via: 'cli' });
+  });
+  test('under sudo: root, and the account that ran sudo', () => {
+    assert.deepEqual(requesterOf({ username: 'root', uid: 0, pid: 7, env: { SUDO_USER: 'alice' } }), { user: 'root', uid: 0, pid: 7, via: 'cli', sudoUser: 'alice' });
+  });
+  test('no passwd entry (a container): $USER, else $LOGNAME, else the uid', () => {
+    assert.equal(requesterOf({ username: undefined, uid: 1234, pid: 7, env: { USER: 'ci' } }).user, 'ci');
+    assert.equal(requesterOf({ username: undefined, uid: 1234, pid: 7, env: { LOGNAME: 'svc' } }).user, 'svc');
+    assert.equal(requesterOf({ username: undefined, uid: 1234, pid: 7, env: {} }).user, 'uid 1234');
+  });
+  test('SUDO_USER equal to the account itself adds nothing', () => {
+    assert.equal(requesterOf({ username: 'alice', uid: 1000, pid: 7, env: { SUDO_USER: 'alice' } }).sudoUser, undefined);
   });
 });
