@@ -5,9 +5,8 @@ import { freePortsAroundLive } from '../strategies/pm2.js';
 import { describeFreed } from '../steps/wording.js';
 import { pm2Home } from '../paths.js';
 import { createHttpProber } from '../probes/http.js';
-import { printableJson } from '../text/printable.js';
 import { parse } from './args.js';
-import { freedJson } from './port-report.js';
+import { freedJson, printJson } from './json.js';
 import { connectIfRunning, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';
 
@@ -45,8 +44,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const deps = { pm2, prober, clock: systemClock };
     const r = await freePortsAroundLive(app, deps);
     const ok = r.free || r.live > 0;
-    // printableJson: a holder's command line stays whole, but no raw control character reaches the terminal.
-    if (values.json) process.stdout.write(`${printableJson({ app: app.name, ok, ...freedJson(r) }, 2)}\n`);
+    // A holder's command line stays whole, but no raw control character reaches the terminal.
+    if (values.json) printJson({ app: app.name, ok, ...freedJson(r) });
     else process.stderr.write(`${app.name}: ${describeFreed(r)}\n`);
     process.exitCode = ok ? EXIT.ok : EXIT.unhealthy;
   } finally {

@@ -9,6 +9,7 @@ import { remedyEntry, type RemedyEntry } from '../engine/view.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import type { HttpOutcome } from '../probes/types.js';
 import { redactDeep } from '../redact.js';
+import { printableJson } from '../text/printable.js';
 
 /** An HTTP probe's outcome. */
 export interface HealthJson {
@@ -24,19 +25,33 @@ export function healthJson(h: HttpOutcome): HealthJson {
   return h.ok ? { ok: true, status: h.status, latency_ms } : { ok: false, latency_ms, failure: h.failure, detail: h.detail, ...(h.status ? { status: h.status } : {}) };
 }
 
-/** Freeing ports: who was killed, who was refused and why, what is still held. */
-export interface FreedJson {
-  readonly ports: readonly number[];
-  readonly free: boolean;
-  readonly killed: FreePortsResult['killed'];
-  readonly refused: FreePortsResult['refused'];
-  readonly still_held: readonly number[];
-  readonly would_kill: FreePortsResult['wouldKill'];
-  readonly elapsed_ms: number;
+/** A pid's place in PM2, when it is a live PM2 app or a child of one (kill-port, cleanup-ports). */
+export interface Pm2AppOf {
+  readonly name: string;
+  readonly pm_id: number;
+  readonly relation: 'app' | 'child';
+  readonly module: boolean;
 }
 
-export function freedJson(r: FreePortsResult): FreedJson {
-  return { ports: r.ports, free: r.free, killed: r.killed, refused: r.refused, still_held: r.stillHeld, would_kill: r.wouldKill, elapsed_ms: Math.round(r.elapsedMs) };
+/**
+ * Freeing ports: who was killed, who was refused and why, what is still held. Each record of a
+ * PM2 app's pid says so (`pm2_app`).
+ */
+export function freedJson(r: FreePortsResult & { readonly live?: number }, apps: ReadonlyMap<number, Pm2AppOf> = new Map()): Record<string, unknown> {
+  const tag = <T extends { readonly pid: number }>(rec: T): T | (T & { pm2_app: Pm2AppOf }) => {
+    const a = apps.get(rec.pid);
+    return a ? { ...rec, pm2_app: a } : rec;
+  };
+  return {
+    ports: r.ports,
+    killed: r.killed.map(tag),
+    refused: r.refused.map(tag),
+    still_held: r.stillHeld,
+    free: r.free,
+    would_kill: r.wouldKill.map(tag),
+    elapsed_ms: Math.round(r.elapsedMs),
+    ...(r.live === undefined ? {} : { live: r.live }),
+  };
 }
 
 /** A remedy run in this process: the history's summary, plus the time to healthy. */
@@ -44,7 +59,10 @@ export function remedyJson(r: RemedyReport, at = new Date().toISOString()): Reme
   return { ...remedyEntry(r, at), ...(r.timeToHealthyMs === undefined ? {} : { time_to_healthy_ms: Math.round(r.timeToHealthyMs) }) };
 }
 
-/** Print one document on stdout, redacted, two-space indented. */
+/**
+ * Print one document on stdout, two-space indented: redacted, and with the control characters a
+ * process name could carry escaped (the terminal showing it must not obey them).
+ */
 export function printJson(doc: unknown): void {
-  process.stdout.write(`${JSON.stringify(redactDeep(doc), null, 2)}\n`);
+  process.stdout.write(`${printableJson(redactDeep(doc), 2)}\n`);
 }

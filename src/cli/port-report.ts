@@ -1,19 +1,14 @@
 /**
  * How a port-freeing result is shown by the commands (kill-port, cleanup-ports, hook): which pids
  * are live PM2 apps (killing one is a restart of that app, which an operator should see before
- * and after), and the JSON form (snake_case keys, whole milliseconds).
+ * and after). The JSON form is json.ts's freedJson.
  */
 import type { ProcessInfo } from '../pm2/adapter.js';
 import type { FreePortsResult, KillRecord, Refusal } from '../ports/free-port.js';
 import { ancestry } from '../proc/tree.js';
+import type { Pm2AppOf } from './json.js';
 
-/** A pid's PM2 app: the app's own process, or a process it started. */
-export interface Pm2AppOf {
-  readonly name: string;
-  readonly pm_id: number;
-  readonly relation: 'app' | 'child';
-  readonly module: boolean;
-}
+export type { Pm2AppOf };
 
 /**
  * The live PM2 app a pid is, or descends from (nearest first); undefined for any other process.
@@ -64,23 +59,5 @@ export function withPm2Notes(r: FreePortsResult, apps: ReadonlyMap<number, Pm2Ap
     wouldKill: r.wouldKill.map((w) => note(w, false, true)),
     killed: r.killed.map((k) => note(k, true, true)),
     refused: r.refused.map((x) => note(x, false, false)),
-  };
-}
-
-/** A result as JSON: snake_case keys, whole milliseconds; each record of a PM2 app's pid says so (`pm2_app`). */
-export function freedJson(r: FreePortsResult & { readonly live?: number }, apps: ReadonlyMap<number, Pm2AppOf> = new Map()): Record<string, unknown> {
-  const tag = <T extends { readonly pid: number }>(rec: T): T | (T & { pm2_app: Pm2AppOf }) => {
-    const a = apps.get(rec.pid);
-    return a ? { ...rec, pm2_app: a } : rec;
-  };
-  return {
-    ports: r.ports,
-    killed: r.killed.map(tag),
-    refused: r.refused.map(tag),
-    still_held: r.stillHeld,
-    free: r.free,
-    would_kill: r.wouldKill.map(tag),
-    elapsed_ms: Math.round(r.elapsedMs),
-    ...(r.live === undefined ? {} : { live: r.live }),
   };
 }

@@ -11,9 +11,10 @@ import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import { createHttpProber } from '../probes/http.js';
 import { parsePort } from '../text/port.js';
-import { printable, printableJson } from '../text/printable.js';
+import { printable } from '../text/printable.js';
 import { parse } from './args.js';
-import { freedJson, pm2AppsIn, withPm2Notes, type Pm2AppOf } from './port-report.js';
+import { freedJson, printJson } from './json.js';
+import { pm2AppsIn, withPm2Notes, type Pm2AppOf } from './port-report.js';
 import { connectIfRunning, optionalConfig } from './context.js';
 import { EXIT } from './exit.js';
 
@@ -142,8 +143,8 @@ function report(results: readonly Outcome[], json: boolean, dryRun: boolean): vo
   // A dry run changes nothing, so it succeeds when it could look.
   const ok = dryRun || results.every((r) => r.ok);
   if (json) {
-    // Commands stay whole in JSON (a consumer may match on them); printableJson escapes what JSON.stringify leaves raw.
-    process.stdout.write(`${printableJson({ ok, dry_run: dryRun, results: results.map((r) => ({ app: r.app, ...freedJson(r.result, r.pm2Apps) })) }, 2)}\n`);
+    // Commands stay whole in JSON (a consumer may match on them); printJson escapes what JSON.stringify leaves raw.
+    printJson({ ok, dry_run: dryRun, results: results.map((r) => ({ app: r.app, ...freedJson(r.result, r.pm2Apps) })) });
   } else {
     for (const { app, result: plain, pm2Apps } of results) {
       const result = withPm2Notes(plain, pm2Apps);

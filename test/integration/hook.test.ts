@@ -14,6 +14,7 @@ import { runCli } from '../helpers/cli.js';
 import { PidLedger, holdersOf, isAlive, spawnForeignHolder, watchDescendants } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, pidAlive, sandboxCliEnv, spawnStray } from '../helpers/operator.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 
 const HOOK = join(ROOT, 'hooks', 'pre-start.cjs');
 const APP_CWD = join(ROOT, 'examples', 'helpdesk-backend');
@@ -197,6 +198,7 @@ test('`hook pre-start --app NAME` frees a stray in the app\'s scope and exits 0'
   const j = await runCli(['hook', 'pre-start', '--app', name, '--config', config, '--json'], env, 60_000);
   assert.equal(j.code, 0, j.stderr);
   const doc = JSON.parse(j.stdout) as { app: string; ok: boolean; free: boolean; killed: { pid: number }[] };
+  assertMatchesSchema('hook', doc);
   assert.equal(doc.app, name);
   assert.equal(doc.ok, true);
   assert.equal(doc.free, true);

@@ -9,6 +9,7 @@ import { createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '..
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { holdersOf } from '../helpers/holders.js';
 import { pidAlive, sandboxCliEnv } from '../helpers/operator.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 
 const T = { timeout: 180_000 };
 let sb: Sandbox;
@@ -51,7 +52,7 @@ test('kill-port --dry-run names the live PM2 app it would kill; the kill says it
   const target = doc.results[0]!.would_kill.find((w) => w.pid === app.pid);
   assert.deepEqual(target?.pm2_app, { name: 'kp-api', pm_id: app.pmId, relation: 'app', module: false }, json.stdout);
   assert.ok(Number.isInteger(doc.results[0]!.elapsed_ms), `elapsed_ms is whole: ${doc.results[0]!.elapsed_ms}`);
-  assert.deepEqual((json.stdout.match(/"[^"]+":/g) ?? []).filter((k) => /[A-Z]/.test(k)), [], 'no camelCase key');
+  assertMatchesSchema('ports', doc); // and snake_case keys, integer *_ms
 
   const kill = await runCli(['kill-port', '--grace', '2s', String(port)], env, 60_000);
   assert.equal(kill.code, 0, show(kill));

@@ -2,7 +2,8 @@
 // and after the kill, and the JSON form of a result: snake_case keys, whole milliseconds.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describePm2App, freedJson, pm2AppOf, pm2AppsIn, withPm2Notes } from '../../../src/cli/port-report.js';
+import { freedJson } from '../../../src/cli/json.js';
+import { describePm2App, pm2AppOf, pm2AppsIn, withPm2Notes } from '../../../src/cli/port-report.js';
 import type { ProcessInfo } from '../../../src/pm2/adapter.js';
 import type { FreePortsResult } from '../../../src/ports/free-port.js';
 import { describeFreed } from '../../../src/steps/wording.js';

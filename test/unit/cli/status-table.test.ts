@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MONITOR_LEGEND, renderStatusTable, uptimeCell, type StatusRow } from '../../../src/cli/status-table.js';
 import type { AppStateRecord } from '../../../src/engine/state-document.js';
+import { ROOT } from '../../helpers/sandbox.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const iso = (offsetMs: number): string => new Date(NOW + offsetMs).toISOString();
@@ -93,6 +96,13 @@ describe('status table', () => {
 
   test('uptime in whole units', () => {
     assert.deepEqual([59_999, 60_000, 3_599_000, 3_600_000, 86_400_000].map(uptimeCell), ['59s', '1m', '59m', '1h', '1d']);
+  });
+
+  test('the README explains every word of the legend', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const words = [...MONITOR_LEGEND.matchAll(/^ {2}(\S+(?: [A-Z]\S*)?) {2,}/gm)].map((m) => m[1]!);
+    assert.ok(words.length >= 11, words.join(', '));
+    for (const w of words) assert.ok(readme.includes(`| \`${w}\` |`), `README row for ${w}`);
   });
 
   test('the legend names every word the MONITOR column can hold', () => {
