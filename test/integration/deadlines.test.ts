@@ -13,6 +13,7 @@ import winston from 'winston';
 import { createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { configIn, freshDir, sandboxCliEnv } from '../helpers/operator.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Observation } from '../../src/engine/decide.js';
@@ -74,7 +75,7 @@ interface CheckDoc {
   healthy: boolean;
   deadline_ms: number;
   unfinished?: string[];
-  apps: { name: string; healthy: boolean; phase: string; unfinished?: boolean; reason?: string; health?: { ok: boolean; failure?: string; latency_ms?: number; latencyMs?: number } }[];
+  apps: { name: string; healthy: boolean; phase: string; result: string; reason?: string; health?: { ok: boolean; failure?: string; latency_ms?: number } }[];
 }
 
 test('with concurrency 1, a healthy app is observed by the trickling app\'s probe deadline, not after it', T, async () => {
@@ -134,7 +135,7 @@ test('check against a trickling /health ends within its deadline, and the next c
   const app = doc.apps.find((a) => a.name === TRICKLE);
   assert.ok(app);
   assert.equal(app.healthy, false);
-  assert.equal(app.unfinished, undefined);
+  assert.equal(app.result, 'failed', 'failed, not unfinished');
   assert.match(app.reason ?? '', /health timeout: no answer within \d+ ms$/, 'a timeout, in whole milliseconds');
   assert.equal(doc.unfinished, undefined);
 
@@ -161,7 +162,8 @@ test('at its deadline check reports the unfinished apps, logs them, releases the
   assert.equal(doc.deadline_ms, 3000);
   assert.equal(doc.healthy, false);
   assert.deepEqual(doc.unfinished, [TRICKLE]);
-  assert.deepEqual(doc.apps.map((a) => [a.name, a.healthy, a.unfinished ?? false]), [[TRICKLE, false, true], [HEALTHY, true, false]]);
+  assert.deepEqual(doc.apps.map((a) => [a.name, a.healthy, a.result]), [[TRICKLE, false, 'unfinished'], [HEALTHY, true, 'healthy']]);
+  assertMatchesSchema('check', doc);
   const log = readFileSync(join(stateDir, 'monitor.log'), 'utf8');
   assert.match(log, new RegExp(`check deadline of 3s passed; unfinished: ${TRICKLE}`));
   assert.deepEqual(readdirSync(stateDir).filter((f) => f.startsWith('monitor.lock')), [], 'no lock file left behind');
