@@ -139,7 +139,7 @@ function notesFor(r: StatusRow, now: number): string[] {
   const m = r.monitor;
   if (!m) return notes;
   if (pausedNow(m.paused_until, now)) notes.push(`remedies paused ${m.paused_until === 'indefinite' ? 'until `helpdesk-monitor resume`' : `until ${at(m.paused_until, now)}`}`);
-  if (m.circuit && m.circuit !== 'closed') notes.push(`circuit ${m.circuit} since ${at(m.circuit_since, now)} after ${m.failed_remedies} failed remedies; \`helpdesk-monitor reset ${r.name}\` closes it`);
+  if (m.circuit && m.circuit !== 'closed') notes.push(`circuit ${m.circuit} since ${at(m.circuit_since, now)} after ${m.failed_remedies} failed ${m.failed_remedies === 1 ? 'remedy' : 'remedies'}; \`helpdesk-monitor reset ${r.name}\` closes it`);
   if (m.backoff_until && Date.parse(m.backoff_until) > now) notes.push(`no remedy before ${at(m.backoff_until, now)} (backoff)`);
   const last = m.last_remedy;
   if (last) {
