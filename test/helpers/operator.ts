@@ -11,10 +11,20 @@ import YAML from 'yaml';
 import { cliEnv } from './cli.js';
 import { holdersOf, type PidLedger, type ProcIdentity } from './holders.js';
 import { exampleApp, waitFor, type Sandbox } from './sandbox.js';
+import type { ProcessInfo } from '../../src/pm2/adapter.js';
 
 /** The env every CLI child of a test gets: the sandbox env and its PM2_HOME, no config pointer. */
 export function sandboxCliEnv(sb: Sandbox, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return cliEnv({ ...sb.env, PM2_HOME: sb.home }, extra);
+}
+
+/** Start `options` (default: the example app on `port`) under the sandbox's PM2; resolves once PM2's pid answers /health. */
+export async function startHealthy(sb: Sandbox, name: string, port: number, options: Record<string, unknown> = exampleApp(name, port)): Promise<ProcessInfo> {
+  await sb.start(options);
+  return waitFor(`${name} healthy`, async () => {
+    const info = await sb.info(name);
+    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
+  }, 30_000);
 }
 
 /** A fresh directory under `parent` (the sandbox home, so teardown removes it). */

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, createSandbox, exampleApp, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { ROOT, createSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { cliEnv, runCli, startCli, writeRaw } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, pidsWithCommandLine, sandboxCliEnv, spawnStray } from '../helpers/operator.js';
+import { configIn, freshDir, pidsWithCommandLine, sandboxCliEnv, spawnStray, startHealthy as startHealthyApp } from '../helpers/operator.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
 
 const APP_CWD = join(ROOT, 'examples', 'helpdesk-backend');
@@ -31,13 +31,7 @@ let app: ProcessInfo;
 let pm2Only: ProcessInfo;
 let strayPid = 0;
 
-async function startHealthy(name: string, port: number): Promise<ProcessInfo> {
-  await sb.start(exampleApp(name, port));
-  return waitFor(`${name} healthy`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
-  }, 30_000);
-}
+const startHealthy = (name: string, port: number): Promise<ProcessInfo> => startHealthyApp(sb, name, port);
 
 /** The healthy config: one app with two ports; its own state dir. */
 function okConfig(stateDir = freshDir(sb.home, 'state')): string {

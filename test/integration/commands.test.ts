@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startTestMonitor } from '../helpers/monitor.js';
 import { startCli } from '../helpers/cli.js';
 import { PidLedger, identify, isAlive, type ProcIdentity, thaw } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, pidsWithCommandLine, sandboxCliEnv } from '../helpers/operator.js';
+import { configIn, freshDir, healthPid, pidsWithCommandLine, sandboxCliEnv, startHealthy as startHealthyApp } from '../helpers/operator.js';
 import { lineRe, pm2Starts, quietFor } from '../helpers/flap.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
@@ -52,13 +52,7 @@ after(async () => {
   await sb?.teardown();
 });
 
-async function startHealthy(name: string, port: number): Promise<ProcessInfo> {
-  await sb.start(exampleApp(name, port));
-  return waitFor(`${name} healthy`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
-  }, 30_000);
-}
+const startHealthy = (name: string, port: number): Promise<ProcessInfo> => startHealthyApp(sb, name, port);
 
 /** Live processes whose command line contains one of the markers: pid -> command line. */
 function markerProcesses(markers: readonly string[]): Map<number, string> {

@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createSandbox, exampleApp, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger, holdersOf, thaw } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
+import { configIn, freshDir, healthPid, sandboxCliEnv, startHealthy as startHealthyApp } from '../helpers/operator.js';
 import { flapApp, lineRe, writeFlapScript } from '../helpers/flap.js';
 import { bodiesAt, startReceiver, type Receiver } from '../helpers/receiver.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
@@ -68,13 +68,7 @@ const appCfg = (name: string, port: number): Record<string, unknown> => ({
   ports: [port],
 });
 
-async function startHealthy(name: string, port: number): Promise<ProcessInfo> {
-  await sb.start(exampleApp(name, port));
-  return waitFor(`${name} healthy`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
-  }, 30_000);
-}
+const startHealthy = (name: string, port: number): Promise<ProcessInfo> => startHealthyApp(sb, name, port);
 
 function freeze(pid: number): void {
   stopped.push(pid);

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createSandbox, exampleApp, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import type { ProcessInfo } from '../../src/pm2/adapter.js';
+import { createSandbox, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { configIn, freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
+import { configIn, freshDir, sandboxCliEnv, startHealthy as startHealthyApp } from '../helpers/operator.js';
 import { assertMatchesSchema } from '../helpers/schema.js';
 
 const PORT_UP = 48100;
@@ -27,13 +28,7 @@ let stateDir: string;
 
 const show = (what: string, r: CliResult): string => `${what}: exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
-async function startHealthy(name: string, port: number): Promise<void> {
-  await sb.start(exampleApp(name, port));
-  await waitFor(`${name} healthy`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
-  }, 30_000);
-}
+const startHealthy = (name: string, port: number): Promise<ProcessInfo> => startHealthyApp(sb, name, port);
 
 const appEntry = (name: string, port: number) => ({
   name, health: { url: health(port), timeout: '1s', interval: '500ms', failure_threshold: 1 }, startup_grace: 0, ports: [port], verify_timeout: '15s',

@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger, thaw } from '../helpers/holders.js';
-import { freshDir, healthPid, sandboxCliEnv } from '../helpers/operator.js';
+import { freshDir, healthPid, sandboxCliEnv, startHealthy as startHealthyApp } from '../helpers/operator.js';
 import { lineRe } from '../helpers/flap.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
@@ -48,13 +48,7 @@ after(async () => {
   await sb?.teardown();
 });
 
-async function startHealthy(name: string, port: number): Promise<ProcessInfo> {
-  await sb.start({ name, script: appScript, env: { PORT: String(port) }, autorestart: true });
-  return waitFor(`${name} healthy`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
-  }, 30_000);
-}
+const startHealthy = (name: string, port: number): Promise<ProcessInfo> => startHealthyApp(sb, name, port, { name, script: appScript, env: { PORT: String(port) }, autorestart: true });
 
 /** SIGSTOP the app and wait until the monitor replaced it with a healthy instance. */
 async function hangAndWaitReplaced(name: string, port: number): Promise<void> {

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { EXAMPLE_APP, ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import type { ProcessInfo } from '../../src/pm2/adapter.js';
+import { EXAMPLE_APP, ROOT, createSandbox, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { PidLedger, holdersOf, identify, isAlive } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, sandboxCliEnv, spawnStray, stepLine } from '../helpers/operator.js';
+import { configIn, freshDir, healthPid, sandboxCliEnv, spawnStray, stepLine, startHealthy as startHealthyApp } from '../helpers/operator.js';
 
 const APP_CWD = join(ROOT, 'examples', 'helpdesk-backend');
 const PORT_RESTART = 47600;
@@ -34,13 +35,7 @@ after(async () => {
 });
 
 /** Start an example app in the sandbox and wait until /health answers from the PM2 instance. */
-async function startHealthy(name: string, port: number) {
-  await sb.start(exampleApp(name, port));
-  return waitFor(`${name} healthy`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
-  }, 30_000);
-}
+const startHealthy = (name: string, port: number): Promise<ProcessInfo> => startHealthyApp(sb, name, port);
 
 /** A config for one app: health URL, its ports, fast verification. */
 function appConfig(name: string, port: number, health_: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
