@@ -22,8 +22,9 @@ Exit codes: 0 done, 2 bad usage or invalid config.`;
 
 export const resetHelp = `Usage: helpdesk-monitor reset APP [--config FILE]
 
-Close APP's circuit breaker by hand: forget its failed remedies and backoff, and let the
-monitor remedy it again at once if it is still unhealthy.
+Close APP's circuit breaker by hand: forget its failed remedies, failures in a row and backoff.
+If the app is still unhealthy, the monitor remedies it again once failure_threshold checks in a
+row have failed (at once with the default of one failed check after a crash).
 
 ${common}
 
