@@ -24,7 +24,7 @@ export const resetHelp = `Usage: helpdesk-monitor reset APP [--config FILE]
 
 Close APP's circuit breaker by hand: forget its failed remedies, failures in a row and backoff.
 If the app is still unhealthy, the monitor remedies it again once failure_threshold checks in a
-row have failed (at once with the default of one failed check after a crash).
+row have failed again.
 
 ${common}
 
