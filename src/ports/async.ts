@@ -9,6 +9,7 @@ import { killJudged } from './kill.js';
 import { judge } from './scope.js';
 import { procAvailable } from '../proc/read.js';
 import { answerSync } from './sync.js';
+import { listeningInodes, socketsOf } from '../proc/sockets.js';
 
 /** Run the plan asynchronously (engine, CLI): /proc answers on Linux, find-process elsewhere. */
 export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResult> {
@@ -16,6 +17,24 @@ export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResu
   let step = plan.next();
   while (!step.done) step = plan.next(await answer(step.value));
   return step.value;
+}
+
+/**
+ * The ports on which something other than `pids` listens (a stray), or undefined when that cannot
+ * be told now (one of `pids` is exiting). On Linux: the TCP tables and the fds of `pids` only, not
+ * a scan of every process's fds; elsewhere find-process (one holder per port).
+ */
+export async function portsHeldBeyond(ports: readonly number[], pids: readonly number[]): Promise<number[] | undefined> {
+  if (!procAvailable) {
+    const allowed = new Set(pids);
+    const { holders } = await snapshotPortable(ports);
+    return [...new Set(holders.filter((h) => !allowed.has(h.pid)).map((h) => h.port))].sort((a, b) => a - b);
+  }
+  const listening = listeningInodes(new Set(ports));
+  if (listening.size === 0) return [];
+  const own = socketsOf(pids);
+  if (own === undefined) return undefined;
+  return [...new Set([...listening].filter(([inode]) => !own.has(inode)).map(([, port]) => port))].sort((a, b) => a - b);
 }
 
 async function answer(effect: Effect): Promise<EffectAnswer> {
