@@ -1,13 +1,13 @@
 /**
  * The PM2 strategy and its steps, shared by remedies and the wrapper commands: stop through PM2
  * (so PM2 does not respawn behind our back), free the app's ports under its safety scope, start
- * by pm_id; or, for a remedy when only the app holds its ports, PM2's own restart (it counts it).
+ * by pm_id; or, for a remedy when the app alone holds its ports, PM2's own restart (it counts it).
  */
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import type { Pm2Port, ProcessInfo } from '../pm2/adapter.js';
 import { probePm2Status } from '../probes/pm2-status.js';
-import { portsHeldBeyond, runFreePorts } from '../ports/async.js';
+import { runFreePorts, surveyPorts, type PortSurvey } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import type { ScopeContext } from '../ports/scope.js';
@@ -146,40 +146,42 @@ async function cycle(op: 'stop' | 'restart', app: AppConfig, list: readonly Proc
 }
 
 /**
- * A remedy's restart. When every instance is online and nothing but them (or the PM2 daemon, which
- * holds a cluster app's socket) listens on the app's ports, PM2's own restart does what stop,
- * free, start would (the stop with kill_timeout and tree kill, then the start), and PM2 counts it
- * in `restarts`. Otherwise (a stray holds a port, the app is not online): stop, free, start, which
- * PM2 counts as nothing (a stop, then a start of a stopped app). Never throws.
+ * A remedy's restart. When every instance is online and holds the app's ports, and nothing else
+ * listens on them (the PM2 daemon aside: it holds a cluster app's socket), PM2's own restart does
+ * what stop, free, start would (the stop with kill_timeout and tree kill, then the start), and PM2
+ * counts it in `restarts`. That is the usual hang. Otherwise: stop, free, start, which PM2 counts
+ * as nothing (a stop, then a start of a stopped app). A stray holds a port; or the app is not
+ * online; or a port has no listener: the app crashed or is starting, and a stranger may bind the
+ * port any moment (the free step, right before the start, looks again). Never throws.
  */
 export async function remedyRestart(app: AppConfig, deps: Pm2Deps, report: StepReporter, hung = false): Promise<StrategyResult> {
   const found = await lookUpApp(app, deps, report);
   if (!found.ok) return { ok: false, detail: found.detail };
   const list = found.list;
-  if (!(await ownPortsOnly(app, list, deps, report))) return cycle('restart', app, list, deps, report, hung);
+  if (!(await holdsItsPortsAlone(app, list, deps, report))) return cycle('restart', app, list, deps, report, hung);
   const scope = appScope(app, list, deps);
   const restarted = await runStep(report, 'restart through PM2', () => stopApp(app, list, hung, deps, scope, 'restart'), () => [true, hung ? 'restarted (hung: killed at once)' : 'restarted']);
   if (!restarted.ok) return { ok: false, detail: `restart failed: ${restarted.detail}` };
   return { ok: true, detail: 'restarted by PM2' };
 }
 
-/** Are all instances online, and are the ports (if any) held by them alone? The survey is a step of its own. */
-async function ownPortsOnly(app: AppConfig, list: readonly ProcessInfo[], deps: Pm2Deps, report: StepReporter): Promise<boolean> {
+/** Are all instances online, and do they alone listen on every port of the app? The survey is a step of its own. */
+async function holdsItsPortsAlone(app: AppConfig, list: readonly ProcessInfo[], deps: Pm2Deps, report: StepReporter): Promise<boolean> {
   const mine = instancesOf(app, list);
   if (!mine.every((p) => p.status === 'online' && p.pid > 0)) return false;
   if (app.ports.length === 0) return true;
-  // The daemon holds a cluster app's listening socket; it is never killed, so it is no stray.
   const daemon = deps.pm2.daemonPid();
   const pids = [...mine.map((p) => p.pid), ...(daemon ? [daemon] : [])];
-  const survey = await runStep(report, `survey ports ${app.ports.join(',')}`, () => portsHeldBeyond(app.ports, pids), (beyond) => [
-    true,
-    beyond === undefined
-      ? 'an instance is exiting: stop, free, start'
-      : beyond.length === 0
-        ? 'only the app listens on its ports: PM2 restarts it'
-        : `something other than the app listens on port ${beyond.join(',')}: stop, free, start`,
-  ]);
-  return survey.value !== undefined && survey.value.length === 0;
+  const survey = await runStep(report, `survey ports ${app.ports.join(',')}`, () => surveyPorts(app.ports, pids), (s) => [true, describeSurvey(s)]);
+  const s = survey.value;
+  return s !== undefined && s.strays.length === 0 && s.empty.length === 0;
+}
+
+function describeSurvey(s: PortSurvey | undefined): string {
+  if (s === undefined) return 'an instance is exiting: stop, free, start';
+  if (s.strays.length > 0) return `something other than the app listens on port ${s.strays.join(',')}: stop, free, start`;
+  if (s.empty.length > 0) return `nothing listens on port ${s.empty.join(',')}: stop, free, start`;
+  return 'only the app listens on its ports: PM2 restarts it';
 }
 
 /** Apps PM2 runs: status from PM2's table; a remedy restarts through PM2 (remedyRestart). */

@@ -1,5 +1,5 @@
-// The pm2 strategy's remedy restart (issue 12): PM2's own restart when only the app's online
-// instances hold its ports (PM2 then counts it), stop -> free -> start otherwise. PM2 answers by
+// The pm2 strategy's remedy restart (issue 12): PM2's own restart when the app's online instances
+// alone hold its ports (PM2 then counts it), stop -> free -> start otherwise. PM2 answers by
 // hand here; the instances and strays are real processes on loopback ports, found through /proc.
 // test/integration/crash-squatter.test.ts drives a real daemon.
 import assert from 'node:assert/strict';
@@ -129,6 +129,19 @@ describe('remedyRestart', { skip }, () => {
     assert.match(rec.steps[1]!.detail, new RegExp(`other than the app listens on port ${stray.port}`));
     assert.deepEqual(r.ports?.killed.map((k) => k.pid), [stray.child.pid]);
     // The start comes after the stop: PM2 starts a stopped app (and counts nothing).
+    assert.deepEqual(pm2.acts, [['stop', 0], ['restart', 0]]);
+  });
+
+  test('online, but nothing listens on the port (crashed, or still starting): stop, free, start', async () => {
+    const gone = await listener();
+    gone.child.kill('SIGKILL');
+    await new Promise((r) => gone.child.once('exit', r));
+    const pm2 = new FakePm2([row(0, 2_000_000)]);
+    const rec = recordingReporter(systemClock);
+    const r = await remedyRestart(appWith([gone.port]), deps(pm2), rec);
+    assert.ok(r.ok, r.detail);
+    assert.match(rec.steps.find((s) => s.step === `survey ports ${gone.port}`)?.detail ?? '', new RegExp(`nothing listens on port ${gone.port}`));
+    assert.deepEqual(rec.steps.map((s) => s.step).slice(2), ['stop through PM2', `free ports ${gone.port}`, 'start through PM2']);
     assert.deepEqual(pm2.acts, [['stop', 0], ['restart', 0]]);
   });
 
