@@ -6,27 +6,32 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from '../test/helpers/sandbox.js';
+import { EXAMPLE_APP, ROOT } from '../test/helpers/sandbox.js';
 import { injectFault, waitForNewPid, waitHealthy } from './lib/health.js';
 import { Lab, type LabApp, type MonitorSettings } from './lib/lab.js';
 import type { MonitorChild, MonitorMemory } from './lib/monitor-child.js';
 import { findFreePorts, portHolders } from './lib/ports.js';
 import { Output } from './lib/progress.js';
 import { jsonNumber, secs, summarize, summaryJson, table, type Summary } from './lib/stats.js';
-import { benchFlags } from './lib/args.js';
+import { benchFlags, listFlag } from './lib/args.js';
+import { armSquatter, endSquatter } from '../test/helpers/late-squatter.js';
 
 const HELP = `Usage: npm run bench -- [--trials N] [--cap SECONDS] [--cold-trials N] [--port FIRST]
+                       [--scenarios hang,squatter,late] [--late-delay MS]
 
 Time to healthy after a hang (SIGSTOP) and after a crash with a port squatter, with
-helpdesk-monitor and with PM2 alone, plus the app's cold start and the monitor's RSS.
+helpdesk-monitor and with PM2 alone, plus the app's cold start and the monitor's RSS; and
+(late) a kill -9 of the app followed by a stranger binding its port, with the monitor.
 
   --trials N        trials per scenario and per side (default 5)
   --cap SECONDS     how long PM2 alone gets before a trial counts as never (default 10)
   --monitor-cap S   how long the monitor gets before a trial counts as failed (default 20)
   --cold-trials N   cold-start trials (default 10)
   --port FIRST      first loopback port to try (default 47500; three are used)
+  --scenarios LIST  which scenarios to run (default hang,squatter,late)
+  --late-delay MS   late squatter: it binds a random 0..MS ms after the kill (default 60)
 `;
 
 const { values: opts } = parseArgs({
@@ -36,6 +41,8 @@ const { values: opts } = parseArgs({
     'monitor-cap': { type: 'string', default: '20' },
     'cold-trials': { type: 'string', default: '10' },
     port: { type: 'string', default: '47500' },
+    scenarios: { type: 'string', default: 'hang,squatter,late' },
+    'late-delay': { type: 'string', default: '60' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -45,12 +52,15 @@ const CAP_MS = intArg('cap', opts.cap, 1) * 1000;
 const MONITOR_CAP_MS = intArg('monitor-cap', opts['monitor-cap'], 1) * 1000;
 const COLD_TRIALS = intArg('cold-trials', opts['cold-trials'], 1);
 const FIRST_PORT = intArg('port', opts.port, 1024);
+const SCENARIOS = new Set(listFlag(HELP, 'scenarios', opts.scenarios, (x) => ['hang', 'squatter', 'late'].includes(x), 'hang, squatter and/or late'));
+const LATE_DELAY_MS = intArg('late-delay', opts['late-delay'], 0);
 
 const SETTINGS: MonitorSettings = { interval: '1s', timeout: '500ms', failureThreshold: 2, startupGrace: '2s' };
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 500;
 const GRACE_MS = 2000;
 
+const APP_DIR = dirname(EXAMPLE_APP);
 const out = new Output(process.stderr);
 const lab = new Lab('bench', (l) => out.line(l));
 
@@ -176,6 +186,77 @@ async function monitorTrial(kind: 'hang' | 'squatter', app: LabApp, monitor: Mon
   return { ...trial, ...extra };
 }
 
+/** A kill -9 of the app, then a stranger (same user, the app's directory) binds its port. */
+interface LateTrial {
+  readonly ms: number | null;
+  readonly phaseDelayMs: number;
+  /** When the squatter was told to bind, ms after the kill. */
+  readonly bindDelayMs: number;
+  /** listening: it got the port; lost: the app's new instance was first (no fault left). */
+  readonly squatter: string;
+  /** From the kill to the monitor's "starting remedy" line (its arrival here). */
+  readonly detectMs?: number;
+  readonly remedyMs?: number;
+  /** Each remedy the monitor started: its reason and hung flag, as logged. */
+  readonly remedies: readonly { readonly reason: string; readonly hung: boolean }[];
+  readonly killedSquatter: boolean;
+  /** The remedy's steps with their durations, from its log line. */
+  readonly steps?: string;
+  readonly restartsDelta: number;
+  readonly eaddrinuse: number;
+}
+
+const STARTING = /unhealthy: (.*); starting (?:the half-open trial )?remedy.*?hung=(true|false)/;
+
+async function lateTrial(app: LabApp, monitor: MonitorChild, i: number): Promise<LateTrial> {
+  const label = `late squatter with monitor ${i + 1}/${TRIALS}`;
+  const pid = await lab.settle(app, { minUptimeMs: GRACE_MS + 200, monitor, onWait: (s) => out.progress(`${label}: settling (${s})`) });
+  const before = await lab.info(app.name);
+  const errsBefore = countInFile(lab.errLog(app.name), EADDRINUSE);
+  const squatter = await armSquatter(app.port, APP_DIR, lab.sb!.env);
+  const phaseDelayMs = Math.round(Math.random() * INTERVAL_MS);
+  const bindDelayMs = Math.round(Math.random() * LATE_DELAY_MS);
+  await sleep(phaseDelayMs);
+  const mark = monitor.mark();
+  const t0 = performance.now();
+  process.kill(pid, 'SIGKILL'); // the lab's own app, by pid
+  if (bindDelayMs === 0) squatter.fire();
+  else setTimeout(() => squatter.fire(), bindDelayMs);
+  const rec = await waitForNewPid(app.port, pid, {
+    t0, capMs: MONITOR_CAP_MS, pollMs: 10, signal: lab.abort.signal,
+    onTick: (ms) => out.progress(`${label}: waiting ${secs(ms, 1)}`),
+  });
+  const outcome = await Promise.race([squatter.outcome, sleep(200).then(() => 'silent')]);
+  // Let a remedy in progress finish before counting (its verify may still run).
+  if (monitor.since(mark).some((l) => /starting remedy/.test(l))) await monitor.waitFor(/remedy (succeeded|failed)/, 5000, mark).catch(() => undefined);
+  await sleep(300);
+  const lines = monitor.since(mark);
+  // The same lines with their arrival times (since() keeps only the text).
+  const timed = lines.length > 0 ? monitor.lines.slice(-lines.length) : [];
+  const remedies = lines.flatMap((l) => {
+    const m = STARTING.exec(l);
+    return m ? [{ reason: m[1]!, hung: m[2] === 'true' }] : [];
+  });
+  const firstStart = timed.find((l) => STARTING.test(l.text))?.at;
+  const remedyMs = monitor.remedyMsSince(mark);
+  const after = await lab.info(app.name);
+  const killedSquatter = lines.some((l) => l.includes(`killed pid ${squatter.pid} `));
+  const steps = lines.map((l) => /remedy (?:succeeded|failed).* steps="([^"]*)"/.exec(l)?.[1]).find((x) => x !== undefined);
+  endSquatter(squatter);
+  const left = await lab.killSquatters([app.port], after.pid > 0 ? [after.pid] : []);
+  const trial: LateTrial = {
+    ms: rec ? rec.ms : null, phaseDelayMs, bindDelayMs, squatter: outcome, remedies, killedSquatter, ...(steps === undefined ? {} : { steps }),
+    restartsDelta: after.restarts - before.restarts,
+    eaddrinuse: countInFile(lab.errLog(app.name), EADDRINUSE) - errsBefore,
+    ...(firstStart === undefined ? {} : { detectMs: Math.round(firstStart - t0) }),
+    ...(remedyMs === undefined ? {} : { remedyMs }),
+  };
+  out.done();
+  out.line(`  ${label}: ${rec ? secs(rec.ms) : 'not healthy'} (bind +${bindDelayMs} ms, squatter ${outcome}${trial.detectMs === undefined ? '' : `, remedy started +${trial.detectMs} ms`}; ${remedies.map((r) => `hung=${r.hung} "${r.reason}"`).join('; ') || 'no remedy'}; +${trial.restartsDelta} restarts, ${trial.eaddrinuse} EADDRINUSE${left.length ? `, ${left.length} holder(s) left` : ''})${steps ? `\n    remedy steps: ${steps}` : ''}`);
+  if (!rec) await lab.restartApp(app);
+  return trial;
+}
+
 async function aloneHangTrial(app: LabApp): Promise<AloneTrial> {
   const pid = await lab.settle(app, { minUptimeMs: 200 });
   const t0 = performance.now();
@@ -237,8 +318,10 @@ async function main(): Promise<number> {
   const SQUAT: LabApp = { name: 'hd-alone-squat', port: p2! };
   const sb = await lab.open();
   out.line(`isolated PM2_HOME ${sb.home}; ports ${MON.port} (monitored), ${HANG.port} and ${SQUAT.port} (PM2 alone)`);
-  for (const app of [MON, HANG, SQUAT]) await lab.startApp(app);
-  for (const app of [MON, HANG, SQUAT]) await waitHealthy(app.port);
+  const aloneKinds = (['hang', 'squatter'] as const).filter((k) => SCENARIOS.has(k));
+  const apps = [MON, ...(aloneKinds.length > 0 ? [HANG, SQUAT] : [])];
+  for (const app of apps) await lab.startApp(app);
+  for (const app of apps) await waitHealthy(app.port);
 
   // 1. Cold start, before the monitor runs: pm2 restart of a stopped app -> first 200.
   const cold = await coldStart(MON);
@@ -255,12 +338,13 @@ async function main(): Promise<number> {
   const wall0 = performance.now();
 
   const withMonitor = { hang: [] as MonitorTrial[], squatter: [] as MonitorTrial[] };
-  for (let i = 0; i < TRIALS; i++) withMonitor.hang.push(await monitorTrial('hang', MON, monitor, i));
-  for (let i = 0; i < TRIALS; i++) withMonitor.squatter.push(await monitorTrial('squatter', MON, monitor, i));
+  for (const kind of aloneKinds) for (let i = 0; i < TRIALS; i++) withMonitor[kind].push(await monitorTrial(kind, MON, monitor, i));
+  const late: LateTrial[] = [];
+  if (SCENARIOS.has('late')) for (let i = 0; i < TRIALS; i++) late.push(await lateTrial(MON, monitor, i));
 
   // 3. PM2 alone: both scenarios side by side on their own apps (each only waits out the cap).
   const alone = { hang: [] as AloneTrial[], squatter: [] as AloneTrial[] };
-  for (let i = 0; i < TRIALS; i++) {
+  for (let i = 0; i < (aloneKinds.length > 0 ? TRIALS : 0); i++) {
     const t0 = performance.now();
     const tick = setInterval(() => out.progress(`PM2 alone ${i + 1}/${TRIALS}: hang and squatter, waiting out the ${secs(CAP_MS, 0)} cap... ${secs(performance.now() - t0, 0)}`), 1000);
     try {
@@ -288,8 +372,8 @@ async function main(): Promise<number> {
     squatter: coldS.median + 1000,
   };
   const rows: string[][] = [];
-  const scenarios = {} as Record<'hang' | 'squatter', unknown>;
-  for (const kind of ['hang', 'squatter'] as const) {
+  const scenarios = {} as Record<'hang' | 'squatter' | 'late', unknown>;
+  for (const kind of aloneKinds) {
     const m = summarize(withMonitor[kind].map((t) => t.ms));
     const a = summarize(alone[kind].map((t) => t.ms));
     const ratio = m.median / targets[kind];
@@ -314,6 +398,19 @@ async function main(): Promise<number> {
       },
     };
   }
+  if (late.length > 0) {
+    const m = summarize(late.map((t) => t.ms));
+    const ratio = m.median / targets.squatter;
+    rows.push([
+      'crash + late squatter', secs(m.median), secs(m.p90), secs(m.min), secs(m.max), `${m.recovered}/${m.n}`, '(as squatter)', secs(coldS.median, 3), secs(targets.squatter),
+      Number.isFinite(ratio) ? `${ratio.toFixed(2)}${ratio <= 1 ? ' (met)' : ' (MISSED)'}` : 'n/a',
+    ]);
+    scenarios.late = {
+      what: `kill -9 of the app, then a node -e listener in the app's directory (no PM2 marks) binds its port 0..${LATE_DELAY_MS} ms later`,
+      target: { formula: 'cold start + 1 s', ms: jsonNumber(targets.squatter) },
+      withMonitor: { ...summaryJson(m), medianOverTarget: Number.isFinite(ratio) ? Math.round(ratio * 1000) / 1000 : null, trials: late.map((t) => ({ ...t, ms: t.ms === null ? null : jsonNumber(t.ms) })) },
+    };
+  }
   rows.push(['cold start (floor)', secs(coldS.median, 3), secs(coldS.p90, 3), secs(coldS.min, 3), secs(coldS.max, 3), `${coldS.recovered}/${coldS.n}`, '-', '-', '-', '-']);
 
   const header = ['scenario', 'monitor median', 'p90', 'min', 'max', 'ok', 'PM2 alone', 'cold start', 'target', 'median/target'];
@@ -322,7 +419,11 @@ async function main(): Promise<number> {
   const outcomes = squatAlone.map((t) => t.outcome).join(', ');
   const restarts = squatAlone.map((t) => t.restartsDelta ?? 0);
   const mSquat = withMonitor.squatter;
-  const notes = [
+  const lateNote = late.length === 0 ? [] : [
+    `with monitor, late squatter: squatter got the port in ${late.filter((t) => t.squatter === 'listening').length}/${late.length} trials; remedy started after ${late.map((t) => (t.detectMs === undefined ? '-' : `${t.detectMs}`)).join(', ')} ms; remedies per trial ${late.map((t) => t.remedies.length).join(', ')}; hung=true in ${late.filter((t) => t.remedies.some((r) => r.hung)).length}; reason names the squatter in ${late.filter((t) => /held by pid/.test(t.remedies[0]?.reason ?? '')).length}; PM2 restarts +${late.map((t) => t.restartsDelta).join(', +')}; EADDRINUSE ${late.map((t) => t.eaddrinuse).join(', ')}`,
+  ];
+  const notes = aloneKinds.length === 0 ? lateNote : [
+    ...lateNote,
     `PM2 alone, squatter: outcome per trial ${outcomes}; restarts per trial ${restarts.join(', ')}; errored after ${squatAlone.map((t) => (t.erroredAfterMs === undefined ? '-' : secs(t.erroredAfterMs, 1))).join(', ')}; EADDRINUSE per trial ${squatAlone.map((t) => t.eaddrinuse).join(', ')}`,
     `PM2 alone, hang: final status ${[...new Set(alone.hang.map((t) => t.finalStatus))].join('/')}, same pid in ${alone.hang.filter((t) => t.samePid).length}/${alone.hang.length} trials`,
     `with monitor, squatter: PM2 restart count +${mSquat.map((t) => t.restartsDelta).join(', +')} (autorestarts and the monitor's restart); EADDRINUSE per trial ${mSquat.map((t) => t.eaddrinuse).join(', ')}; leftover squatters ${mSquat.reduce((n, t) => n + (t.leftoverSquatters?.length ?? 0), 0)}`,
@@ -338,7 +439,7 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - started),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', loadavg: loadavg(), node: process.version, pm2: pm2Version(), platform: process.platform },
-    options: { trials: TRIALS, capMs: CAP_MS, monitorCapMs: MONITOR_CAP_MS, coldTrials: COLD_TRIALS },
+    options: { trials: TRIALS, capMs: CAP_MS, monitorCapMs: MONITOR_CAP_MS, coldTrials: COLD_TRIALS, scenarios: [...SCENARIOS], lateDelayMs: LATE_DELAY_MS },
     monitorConfig: { interval: SETTINGS.interval, timeout: SETTINGS.timeout, failure_threshold: threshold, startup_grace: SETTINGS.startupGrace },
     coldStart: { what: 'pm2 restart of a stopped app -> first 200 on /health from the new pid', ...summaryJson(coldS), trialsMs: cold.map(jsonNumber) },
     scenarios,
@@ -354,13 +455,16 @@ async function main(): Promise<number> {
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const file = join(dir, `time-to-healthy-${stamp}.json`);
+  // A partial run (--scenarios) keeps its own name: latest-time-to-healthy.json is the full one.
+  const part = SCENARIOS.size === 3 ? '' : `-${[...SCENARIOS].join('-')}`;
+  const file = join(dir, `time-to-healthy${part}-${stamp}.json`);
+  const latest = join(dir, `latest-time-to-healthy${part}.json`);
   const json = `${JSON.stringify(doc, null, 2)}\n`;
   writeFileSync(file, json);
-  writeFileSync(join(dir, 'latest-time-to-healthy.json'), json);
+  writeFileSync(latest, json);
 
-  process.stdout.write(`\n${text}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\nresults: ${file}\n         ${join(dir, 'latest-time-to-healthy.json')}\n`);
-  const failed = [...withMonitor.hang, ...withMonitor.squatter].filter((t) => t.ms === null).length;
+  process.stdout.write(`\n${text}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\nresults: ${file}\n         ${latest}\n`);
+  const failed = [...withMonitor.hang, ...withMonitor.squatter, ...late].filter((t) => t.ms === null).length;
   if (failed) out.line(`${failed} trial(s) with the monitor did not recover within ${secs(MONITOR_CAP_MS, 0)}`);
   return failed ? 1 : 0;
 }

@@ -8,6 +8,7 @@
  */
 import type { AppConfig } from '../config/schema.js';
 import type { HttpOutcome, OtherProbeOutcome, Pm2StatusOutcome } from '../probes/types.js';
+import { squatterReason } from './squat-policy.js';
 
 export type Phase = 'unknown' | 'healthy' | 'failing' | 'remedying' | 'unhealthy' | 'stopped' | 'missing';
 export type Circuit = 'closed' | 'open' | 'half-open';
@@ -54,7 +55,7 @@ export interface Observation {
   readonly others?: readonly OtherProbeOutcome[];
   /** Unexpected exits PM2 reported since the previous observation. */
   readonly crashes: number;
-  /** Holders of the app's ports that are not the app (seen only while it is down or crashing). */
+  /** Holders of the app's ports that are not the app (searched only around a crash or a start: squat-policy.ts). */
   readonly squatters: readonly { readonly port: number; readonly pid: number; readonly command: string }[];
   /** An operator paused remedies (`helpdesk-monitor pause`). */
   readonly paused?: boolean;
@@ -133,7 +134,9 @@ export function decide(prev: AppState, obs: Observation, app: AppConfig): Decisi
     return hold(`circuit open: no restarts for ${Math.ceil((state.circuitSince + app.policy.circuitResetMs - now) / 1000)} s more (helpdesk-monitor reset ${app.name} closes it)`);
   }
   if (now < state.backoffUntil) return hold(`backing off ${Math.ceil(state.backoffUntil - now)} ms after ${state.failedRemedies} failed remedies`);
-  const hung = obs.http?.ok === false && obs.http.failure === 'timeout';
+  // Hung: the app's own instance timed out. A probe a squatter answered, or one of the instance
+  // PM2 started after a crash, says nothing of the kind.
+  const hung = obs.squatters.length === 0 && obs.crashes === 0 && obs.http?.ok === false && obs.http.failure === 'timeout';
   return { action: 'remedy', reason: counted, hung, trial: state.circuit === 'half-open', events, state: transition(state, 'remedying', now, failed) };
 }
 
@@ -222,10 +225,10 @@ function seeInstance(state: AppState, obs: Observation): AppState {
   return { ...state, instance: { pids, uptimeMs: pm2.uptimeMs, healthy: same && seen.healthy } };
 }
 
-/** Evidence that needs no threshold: PM2 gave up, or a stranger holds the port of a crashing app. */
+/** Evidence that needs no threshold: PM2 gave up, or a stranger holds the port of a crashing or starting app. */
 function urgentReason(obs: Observation, state: AppState): string | undefined {
   const s = obs.squatters[0];
-  if (s) return `port ${s.port} held by pid ${s.pid} (${s.command || '?'}) while the app is down`;
+  if (s) return squatterReason(s);
   if (obs.pm2.state === 'errored') return 'PM2 marked the app errored (it gave up restarting)';
   if (obs.pm2.state === 'stopped' && state.leftStopped) return 'still stopped after a failed remedy';
   return obs.others?.find((o) => o.urgent && !o.ok)?.detail;

@@ -12,6 +12,8 @@ import type { RestartStrategy } from '../strategies/types.js';
 import type { Observation } from './decide.js';
 import type { Limiter } from './limiter.js';
 import { observe, type AppRules } from './observe.js';
+import { PortWatch } from './port-watch.js';
+import { procAvailable } from '../proc/read.js';
 import type { ActDeps } from './verify.js';
 
 export interface LensDeps extends ActDeps {
@@ -35,6 +37,10 @@ export interface LookInput {
 export class AppLens {
   private readonly rules: AppRules = {};
   private chosen: RestartStrategy | undefined;
+  /** Polls the app's ports after a crash (squat-policy.ts); made at the first crash. */
+  private watch: PortWatch | undefined;
+  /** When the bus last reported a crash (monotonic ms), until the app is restarted by a remedy. */
+  private crashedAt: number | undefined;
 
   constructor(
     private readonly app: AppConfig,
@@ -45,11 +51,17 @@ export class AppLens {
   /** One observation of the app, with the strategy that made it. */
   async look(input: LookInput): Promise<{ observation: Observation; strategy: RestartStrategy }> {
     const { deps } = this;
-    const list = deps.table.peek(input.maxListAgeMs) ?? (await deps.table.current(input.maxListAgeMs));
+    const peeked = deps.table.peek(input.maxListAgeMs);
+    const list = peeked ?? (await deps.table.current(input.maxListAgeMs));
+    // Not peeked: PM2 was listed for this look (as after a crash), fresh enough for the squatter search.
+    const freshList = peeked ? () => this.freshList(list) : () => Promise.resolve(list);
     const strategy = this.chosen && !choiceOutdated(this.app, this.chosen, list) ? this.chosen : await this.strategyFor(list);
     const observation = await observe({
-      app: this.app, list, freshList: () => this.freshList(list), strategy, prober: deps.prober, limit: (t) => deps.limiter.run(t), now: () => deps.clock.now(),
+      app: this.app, list, freshList, strategy, prober: deps.prober, limit: (t) => deps.limiter.run(t), now: () => deps.clock.now(),
       crashes: input.crashes, paused: input.paused, leftStopped: input.leftStopped, daemonPid: () => deps.pm2.daemonPid(), rules: input.freshRules ? {} : this.rules,
+      // An inspection leaves the watch's news to the check it asked for.
+      watchHit: !input.freshRules && this.watch?.take() === true,
+      ...(this.crashedAt === undefined ? {} : { sinceCrashMs: deps.clock.now() - this.crashedAt }),
     });
     return { observation, strategy };
   }
@@ -59,8 +71,27 @@ export class AppLens {
     return this.chosen ?? this.strategyFor(await this.deps.table.current());
   }
 
+  /**
+   * PM2 reported a crash: watch the app's ports through PM2's restart window, and call `onListen`
+   * (ask for a check) as soon as something listens on one; that check searches for squatters.
+   */
+  crashed(onListen: () => void): void {
+    if (this.app.ports.length === 0 || !procAvailable) return;
+    this.crashedAt = this.deps.clock.now();
+    this.watch ??= new PortWatch(this.app.ports, () => this.deps.clock.now(), onListen);
+    this.watch.arm();
+  }
+
+  /** Stop the port watch (the worker stops). */
+  close(): void {
+    this.watch?.disarm();
+  }
+
   /** The app was restarted: PM2's table changed, and the log and memory rules start afresh. */
   restarted(now: number): void {
+    // The remedy freed the ports and started the app: nothing left for the watch to catch.
+    this.watch?.disarm();
+    this.crashedAt = undefined;
     this.deps.table.invalidate();
     this.rules.log?.reset(now);
     this.rules.memory?.reset();

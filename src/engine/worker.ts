@@ -83,6 +83,7 @@ export class AppWorker {
   async stop(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.lens.close();
     await this.running;
   }
 
@@ -90,6 +91,7 @@ export class AppWorker {
   noteCrash(): void {
     if (this.state.phase === 'remedying') return; // our own stop/start
     this.crashes++;
+    this.lens.crashed(() => this.trigger());
     this.trigger();
   }
 

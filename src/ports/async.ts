@@ -9,6 +9,7 @@ import { killJudged } from './kill.js';
 import { judge } from './scope.js';
 import { procAvailable } from '../proc/read.js';
 import { answerSync } from './sync.js';
+import { listeningInodes, socketsOf } from '../proc/sockets.js';
 
 /** Run the plan asynchronously (engine, CLI): /proc answers on Linux, find-process elsewhere. */
 export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResult> {
@@ -16,6 +17,34 @@ export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResu
   let step = plan.next();
   while (!step.done) step = plan.next(await answer(step.value));
   return step.value;
+}
+
+/** Who listens on a set of ports, as seen from a set of pids. */
+export interface PortSurvey {
+  /** Ports with a listener outside `pids` (a stray). */
+  readonly strays: readonly number[];
+  /** Ports nothing listens on. */
+  readonly empty: readonly number[];
+}
+
+/**
+ * Which ports something other than `pids` listens on, and which nothing listens on; undefined
+ * when that cannot be told now (one of `pids` is exiting). On Linux: the TCP tables and the fds of
+ * `pids` only, not a scan of every process's fds; elsewhere find-process (one holder per port).
+ */
+export async function surveyPorts(ports: readonly number[], pids: readonly number[]): Promise<PortSurvey | undefined> {
+  const held = new Map<number, boolean>(); // port -> has a stray
+  if (!procAvailable) {
+    const allowed = new Set(pids);
+    for (const h of (await snapshotPortable(ports)).holders) held.set(h.port, (held.get(h.port) ?? false) || !allowed.has(h.pid));
+  } else {
+    const listening = listeningInodes(new Set(ports));
+    const own = listening.size === 0 ? new Set<string>() : socketsOf(pids);
+    if (own === undefined) return undefined;
+    for (const [inode, port] of listening) held.set(port, (held.get(port) ?? false) || !own.has(inode));
+  }
+  const sorted = (xs: number[]): number[] => [...new Set(xs)].sort((a, b) => a - b);
+  return { strays: sorted([...held].filter(([, stray]) => stray).map(([p]) => p)), empty: sorted(ports.filter((p) => !held.has(p))) };
 }
 
 async function answer(effect: Effect): Promise<EffectAnswer> {

@@ -1,13 +1,13 @@
 /**
  * The PM2 strategy and its steps, shared by remedies and the wrapper commands: stop through PM2
  * (so PM2 does not respawn behind our back), free the app's ports under its safety scope, start
- * by pm_id.
+ * by pm_id; or, for a remedy when the app alone holds its ports, PM2's own restart (it counts it).
  */
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import type { Pm2Port, ProcessInfo } from '../pm2/adapter.js';
 import { probePm2Status } from '../probes/pm2-status.js';
-import { runFreePorts } from '../ports/async.js';
+import { runFreePorts, surveyPorts, type PortSurvey } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import type { ScopeContext } from '../ports/scope.js';
@@ -79,21 +79,25 @@ export async function freePortsAroundLive(app: AppConfig, deps: Pm2Deps, dryRun 
 }
 
 /**
- * Stop every instance of the app through PM2. When the app is hung, kill its processes as soon as
- * PM2 has marked them stopping, instead of waiting PM2's kill_timeout on a frozen process. The
- * victims are identified (start time, lineage) now, judged against the app's scope, and re-checked
- * right before the SIGKILL: a pid PM2 already reaped and the system reused is left alone.
+ * Stop (or restart) every instance of the app through PM2. When the app is hung, kill its
+ * processes as soon as PM2 has marked them stopping, instead of waiting PM2's kill_timeout on a
+ * frozen process. The victims are identified (start time, lineage) now, judged against the app's
+ * scope, and re-checked right before the SIGKILL: a pid PM2 already reaped and the system reused
+ * is left alone (so is the new instance of a restart: another pid, another start time).
  */
-async function stopApp(app: AppConfig, list: readonly ProcessInfo[], hung: boolean, deps: Pm2Deps, scope: ScopeContext): Promise<void> {
+async function stopApp(app: AppConfig, list: readonly ProcessInfo[], hung: boolean, deps: Pm2Deps, scope: ScopeContext, action: 'stop' | 'restart' = 'stop'): Promise<void> {
   const mine = instancesOf(app, list);
   const pids = mine.map((p) => p.pid).filter((pid) => pid > 0);
   const victims = hung && procAvailable ? [...pids, ...descendants(pids)].map(identify).filter((v) => v !== undefined) : [];
-  const stops = mine.map((p) => deps.pm2.act('stop', p.pmId));
+  const acts = mine.map((p) => deps.pm2.act(action, p.pmId));
   if (hung) {
-    await waitUntil(async () => instancesOf(app, await deps.pm2.list()).every((p) => p.status !== 'online'), { limitMs: 1000, now: () => deps.clock.now(), firstMs: 5, maxMs: 20 });
+    // Until no old instance is online: a restart's new instance is online again under a new pid.
+    const old = new Set(pids);
+    const gone = (l: readonly ProcessInfo[]): boolean => instancesOf(app, l).every((p) => p.status !== 'online' || !old.has(p.pid));
+    await waitUntil(async () => gone(await deps.pm2.list()), { limitMs: 1000, now: () => deps.clock.now(), firstMs: 5, maxMs: 20 });
     for (const v of victims) killJudged(v, scope, 'SIGKILL');
   }
-  await Promise.all(stops);
+  await Promise.all(acts);
 }
 
 /** The first step of every PM2 action: PM2's list, with at least one instance of the app in it. */
@@ -108,14 +112,20 @@ export async function lookUpApp(app: AppConfig, deps: Pick<Pm2Deps, 'pm2'>, repo
 
 /**
  * Look the app up, stop it through PM2, free its ports, and (for a restart) start every known
- * instance by pm_id. The scope is built before stopping: the app's pids and their children are
- * known only while they run. Never throws.
+ * instance by pm_id. Never throws.
  */
 export async function stopFreeStart(op: 'stop' | 'restart', app: AppConfig, deps: Pm2Deps, report: StepReporter, hung = false): Promise<StrategyResult> {
-  const fail = (detail: string, ports?: FreePortsResult): StrategyResult => ({ ok: false, detail, ...(ports ? { ports } : {}) });
   const found = await lookUpApp(app, deps, report);
-  if (!found.ok) return fail(found.detail);
-  const list = found.list;
+  if (!found.ok) return { ok: false, detail: found.detail };
+  return cycle(op, app, found.list, deps, report, hung);
+}
+
+/**
+ * Stop, free the ports, start. The scope is built before stopping: the app's pids and their
+ * children are known only while they run.
+ */
+async function cycle(op: 'stop' | 'restart', app: AppConfig, list: readonly ProcessInfo[], deps: Pm2Deps, report: StepReporter, hung: boolean): Promise<StrategyResult> {
+  const fail = (detail: string, ports?: FreePortsResult): StrategyResult => ({ ok: false, detail, ...(ports ? { ports } : {}) });
   const scope = appScope(app, list, deps);
   // Stop first, so PM2 cannot respawn the app into a port we are freeing.
   const stopped = await runStep(report, 'stop through PM2', () => stopApp(app, list, hung, deps, scope), () => [true, hung ? 'stopped (hung: killed at once)' : 'stopped']);
@@ -135,12 +145,51 @@ export async function stopFreeStart(op: 'stop' | 'restart', app: AppConfig, deps
   return { ok: true, detail: 'started', ...withPorts };
 }
 
-/** Apps PM2 runs: status from PM2's table, restart by stop, free ports, start. */
+/**
+ * A remedy's restart. When every instance is online and holds the app's ports, and nothing else
+ * listens on them (the PM2 daemon aside: it holds a cluster app's socket), PM2's own restart does
+ * what stop, free, start would (the stop with kill_timeout and tree kill, then the start), and PM2
+ * counts it in `restarts`. That is the usual hang. Otherwise: stop, free, start, which PM2 counts
+ * as nothing (a stop, then a start of a stopped app). A stray holds a port; or the app is not
+ * online; or a port has no listener: the app crashed or is starting, and a stranger may bind the
+ * port any moment (the free step, right before the start, looks again). Never throws.
+ */
+export async function remedyRestart(app: AppConfig, deps: Pm2Deps, report: StepReporter, hung = false): Promise<StrategyResult> {
+  const found = await lookUpApp(app, deps, report);
+  if (!found.ok) return { ok: false, detail: found.detail };
+  const list = found.list;
+  if (!(await holdsItsPortsAlone(app, list, deps, report))) return cycle('restart', app, list, deps, report, hung);
+  const scope = appScope(app, list, deps);
+  const restarted = await runStep(report, 'restart through PM2', () => stopApp(app, list, hung, deps, scope, 'restart'), () => [true, hung ? 'restarted (hung: killed at once)' : 'restarted']);
+  if (!restarted.ok) return { ok: false, detail: `restart failed: ${restarted.detail}` };
+  return { ok: true, detail: 'restarted by PM2' };
+}
+
+/** Are all instances online, and do they alone listen on every port of the app? The survey is a step of its own. */
+async function holdsItsPortsAlone(app: AppConfig, list: readonly ProcessInfo[], deps: Pm2Deps, report: StepReporter): Promise<boolean> {
+  const mine = instancesOf(app, list);
+  if (!mine.every((p) => p.status === 'online' && p.pid > 0)) return false;
+  if (app.ports.length === 0) return true;
+  const daemon = deps.pm2.daemonPid();
+  const pids = [...mine.map((p) => p.pid), ...(daemon ? [daemon] : [])];
+  const survey = await runStep(report, `survey ports ${app.ports.join(',')}`, () => surveyPorts(app.ports, pids), (s) => [true, describeSurvey(s)]);
+  const s = survey.value;
+  return s !== undefined && s.strays.length === 0 && s.empty.length === 0;
+}
+
+function describeSurvey(s: PortSurvey | undefined): string {
+  if (s === undefined) return 'an instance is exiting: stop, free, start';
+  if (s.strays.length > 0) return `something other than the app listens on port ${s.strays.join(',')}: stop, free, start`;
+  if (s.empty.length > 0) return `nothing listens on port ${s.empty.join(',')}: stop, free, start`;
+  return 'only the app listens on its ports: PM2 restarts it';
+}
+
+/** Apps PM2 runs: status from PM2's table; a remedy restarts through PM2 (remedyRestart). */
 export function pm2Strategy(deps: Pm2Deps): RestartStrategy {
   return {
     name: 'pm2',
     readsTable: true,
     status: (app, table) => probePm2Status(app.name, table),
-    restart: (app, reporter, options) => stopFreeStart('restart', app, deps, reporter, options?.hung === true),
+    restart: (app, reporter, options) => remedyRestart(app, deps, reporter, options?.hung === true),
   };
 }

@@ -337,7 +337,7 @@ describe('decide: urgent remedies', () => {
     assert.ok(d.action === 'remedy');
     assert.equal(d.hung, false);
     assert.equal(d.state.phase, 'remedying');
-    assert.match(d.reason, /port 5000 held by pid 4242 \(node old-server\.js\) while the app is down/);
+    assert.match(d.reason, /port 5000 held by pid 4242 \(node old-server\.js\), not the app: a squatter/);
     assert.doesNotMatch(d.reason, /\/3\)/, 'no threshold count on urgent reasons');
   });
 

@@ -1,0 +1,79 @@
+/**
+ * The late squatter of issue 12 (for the crash-squatter test and the time-to-healthy bench): a
+ * process of the same user, outside the app (no PM2 marks, not a descendant of the app), that
+ * binds the app's port just after the app crashed. It is spawned
+ * and armed before the fault (a `node -e` start-up takes tens of ms), then told to bind by a
+ * signal, so it binds within a millisecond of the moment the bench chooses. Like any stray
+ * listener it accepts connections and never answers them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { withoutPm2Marks } from '../../src/proc/read.js';
+
+const CODE = `
+const server = require('net').createServer();
+process.on('SIGUSR2', () => server.listen(Number(process.env.SQUAT_PORT), '127.0.0.1'));
+server.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });
+server.on('listening', () => process.stdout.write('listening\\n'));
+setInterval(() => {}, 60000);
+process.stdout.write('armed\\n');
+`;
+
+export interface ArmedSquatter {
+  readonly pid: number;
+  /** Bind the port now. */
+  fire(): void;
+  /** Did it bind (false: the app's new instance got there first, EADDRINUSE)? */
+  readonly outcome: Promise<'listening' | 'lost' | 'exited'>;
+  readonly child: ChildProcess;
+}
+
+/**
+ * Spawn the squatter in `cwd` (the app's directory, so kill_scope app may judge it the app's by
+ * the cwd rule; anywhere else only kill_scope user would) and wait until it is armed.
+ */
+export async function armSquatter(port: number, cwd: string, env: NodeJS.ProcessEnv): Promise<ArmedSquatter> {
+  const child = spawn(process.execPath, ['-e', CODE], {
+    cwd, detached: true, stdio: ['ignore', 'pipe', 'ignore'], env: { ...withoutPm2Marks(env), SQUAT_PORT: String(port) },
+  });
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new Error('could not spawn the late squatter');
+  let buf = '';
+  let armed: () => void = () => undefined;
+  let settle: (o: 'listening' | 'lost' | 'exited') => void = () => undefined;
+  const ready = new Promise<void>((r) => (armed = r));
+  const outcome = new Promise<'listening' | 'lost' | 'exited'>((r) => (settle = r));
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    buf += chunk;
+    if (buf.includes('armed')) armed();
+    if (buf.includes('listening')) settle('listening');
+    if (buf.includes('error')) settle('lost');
+  });
+  child.once('exit', () => {
+    armed();
+    settle('exited');
+  });
+  (child.stdout as { unref?: () => void } | null)?.unref?.();
+  await ready;
+  return {
+    pid, child, outcome,
+    fire: () => {
+      try {
+        process.kill(pid, 'SIGUSR2');
+      } catch {
+        // gone
+      }
+    },
+  };
+}
+
+/** End a squatter the monitor did not (it lost the race, or the scope refused it). */
+export function endSquatter(s: ArmedSquatter): void {
+  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
+  try {
+    process.kill(s.pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
