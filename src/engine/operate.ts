@@ -8,7 +8,7 @@ import type { FreePortsResult } from '../ports/free-port.js';
 import { freePortsAroundLive, instancesOf, lookUpApp, stopFreeStart } from '../strategies/pm2.js';
 import { runStep, type StepReporter } from '../steps/steps.js';
 import { describeFreed } from '../steps/wording.js';
-import { verifyHealthy, type ActDeps } from './verify.js';
+import { verdictText, verifyHealthy, type ActDeps } from './verify.js';
 
 export type Operation = 'start' | 'restart' | 'reload' | 'stop';
 export type { StepReporter } from '../steps/steps.js';
@@ -55,7 +55,7 @@ export async function operate(op: Operation, app: AppConfig, deps: ActDeps, repo
 export async function verify(app: AppConfig, deps: ActDeps, report: StepReporter, options: OperateOptions, ports: FreePortsResult | undefined): Promise<OperationResult> {
   const label = app.health.url ? `wait for online and ${app.health.url}` : 'wait for online';
   const v = await runStep(report, label, () => verifyHealthy(app, deps, options.timeoutMs ?? app.verifyTimeoutMs), (r) => [r.ok, r.detail]);
-  return { app: app.name, ok: v.ok, detail: v.ok ? 'healthy' : `not healthy: ${v.detail}`, ...(ports ? { ports } : {}) };
+  return { app: app.name, ok: v.ok, detail: verdictText(v), ...(ports ? { ports } : {}) };
 }
 
 /**
@@ -74,7 +74,7 @@ export async function startEcosystem(file: string, apps: readonly AppConfig[], d
     if (results.some((r) => r.app === app.name)) continue;
     const label = `${app.name}: wait for online${app.health.url ? ` and ${app.health.url}` : ''}`;
     const v = await runStep(report, label, () => verifyHealthy(app, deps, timeoutMs ?? app.verifyTimeoutMs), (r) => [r.ok, r.detail]);
-    results.push({ app: app.name, ok: v.ok, detail: v.ok ? 'healthy' : `not healthy: ${v.detail}` });
+    results.push({ app: app.name, ok: v.ok, detail: verdictText(v) });
   }
   return results;
 }

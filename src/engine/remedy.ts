@@ -10,7 +10,7 @@ import { probeExec } from '../probes/exec.js';
 import type { RestartStrategy } from '../strategies/types.js';
 import { recordingReporter, runStep, type RecordedStep, type StepReporter } from '../steps/steps.js';
 import { verify } from './operate.js';
-import { verifyHealthy, type ActDeps } from './verify.js';
+import { verdictText, verifyHealthy, type ActDeps } from './verify.js';
 
 export interface RemedyReport {
   readonly app: string;
@@ -76,5 +76,5 @@ async function restartOnce(strategy: RestartStrategy, app: AppConfig, deps: Reme
   if (strategy.readsTable) return verify(app, deps, reporter, {}, r.ports);
   const status = async () => strategy.status(app, []);
   const v = await runStep(reporter, 'wait until the probes pass', () => verifyHealthy(app, deps, app.verifyTimeoutMs, status), (x) => [x.ok, x.detail]);
-  return { ok: v.ok, detail: v.ok ? 'healthy' : `not healthy: ${v.detail}`, ...ports };
+  return { ok: v.ok, detail: verdictText(v), ...ports };
 }

@@ -87,3 +87,9 @@ export async function verifyHealthy(
   }
   return { ok: false, elapsedMs: deps.clock.now() - started, detail: `not healthy within ${timeoutMs} ms: ${detail}` };
 }
+
+/** A verification's outcome in words: `healthy`, or why not, saying "not healthy" once. */
+export function verdictText(v: { readonly ok: boolean; readonly detail: string }): string {
+  if (v.ok) return 'healthy';
+  return v.detail.startsWith('not healthy') ? v.detail : `not healthy: ${v.detail}`;
+}
