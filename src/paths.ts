@@ -1,4 +1,5 @@
-/** Where things live: PM2_HOME (default ~/.pm2) and our state dir under it. */
+/** Where things live: PM2_HOME (default ~/.pm2), our state dir under it, and our own package. */
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -10,4 +11,17 @@ export function pm2Home(env: NodeJS.ProcessEnv = process.env): string {
 /** The monitor's state dir: the config's `state_dir`, else `$PM2_HOME/helpdesk-monitor`. */
 export function stateDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return configured ? resolve(configured) : join(pm2Home(env), 'helpdesk-monitor');
+}
+
+/** The installed package's root (this file is dist/src/paths.js). */
+export const packageRoot = (): string => resolve(import.meta.dirname, '..', '..');
+
+/** The package's version from its package.json, or undefined when it cannot be read. */
+export function packageVersion(): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -47,7 +47,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const names = config.apps.map((a) => a.name).filter((n) => !options.apps || options.apps.includes(n));
   const deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
   const monitor = await openMonitor({
-    config, pm2Home: options.pm2Home, lock: 'monitor', pm2: 'ping',
+    config, pm2Home: options.pm2Home, lock: { monitor: 'check' }, pm2: 'ping',
     log: { ...(options.console ? { console: options.console } : {}), ...(options.logLevel ? { logLevel: options.logLevel } : {}) },
     ...(options.clock ? { clock: options.clock } : {}),
   });

@@ -17,6 +17,8 @@ import { watchConfig } from './reload.js';
 import { selfReport } from './self-report.js';
 
 export interface RunOptions extends LogHooks {
+  /** Which door runs it: the PM2 module or `run` (recorded in the lock; default run). */
+  readonly role?: 'module' | 'run';
   readonly configPath: string;
   readonly pm2Home: string;
   readonly clock?: Clock;
@@ -41,7 +43,7 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
   const config = loadConfig(options.configPath);
   const hooks: LogHooks = { ...(options.console ? { console: options.console } : {}), ...(options.logLevel ? { logLevel: options.logLevel } : {}) };
   const monitor = await openMonitor({
-    config, pm2Home: options.pm2Home, log: hooks, lock: 'monitor', pm2: 'wait',
+    config, pm2Home: options.pm2Home, log: hooks, lock: { monitor: options.role ?? 'run' }, pm2: 'wait',
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const undo: (() => void)[] = [];

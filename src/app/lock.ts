@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { MonitorConfig } from '../config/schema.js';
 import { LockHeldError } from '../errors.js';
 import { acquireLock, type HeldLock, type LockRole } from '../lock/lock.js';
-import { roleOfArgs } from '../lock/role.js';
 import type { Logger } from '../log/logger.js';
 import { stateDir } from '../paths.js';
 
@@ -17,28 +16,22 @@ export interface AppLock {
 }
 
 /**
- * The monitor's lock, or per-app locks (`held` words the error when another run has one). The
- * role goes into the lock record, so a refused start names its holder ("the PM2 module (pid N)").
+ * The monitor's lock, taken by the PM2 module, `run` or `check`; or per-app locks (`held` words
+ * the error when another run has one). The door's role goes into the lock record, so a refused
+ * start names its holder ("the PM2 module (pid N)").
  */
-export type LockPlan = 'monitor' | { readonly apps: readonly AppLock[]; readonly role: LockRole; readonly held: (lock: AppLock, err: LockHeldError) => Error };
-
-/**
- * The door this process is, for the monitor's lock: the PM2 module, `run` and `check` share one
- * plan, and the process tells them apart (its arguments, and under PM2 the script PM2 loaded).
- */
-export function monitorRole(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): LockRole | undefined {
-  return roleOfArgs(argv.slice(1), env['pm_exec_path']);
-}
+export type LockPlan =
+  | { readonly monitor: Exclude<LockRole, 'watch'> }
+  | { readonly apps: readonly AppLock[]; readonly role: LockRole; readonly held: (lock: AppLock, err: LockHeldError) => Error };
 
 /** The lock file of a config's state dir. */
 export const lockPath = (config: MonitorConfig): string => join(stateDir(config.stateDir), 'monitor.lock');
 
 /** Take what the plan asks for, or nothing (a lock taken before a failure is given back). */
 export function takeLocks(config: MonitorConfig, plan: LockPlan, logger: Logger): HeldLock[] {
-  if (plan === 'monitor') {
-    const role = monitorRole();
+  if ('monitor' in plan) {
     return [acquireLock({
-      path: lockPath(config), ...(role ? { role } : {}),
+      path: lockPath(config), role: plan.monitor,
       onTakeover: (why, prev) => logger.warn(`took over a stale lock: ${why}`, prev ? { previous_pid: prev.pid, started_at: prev.started_at } : {}),
     })];
   }

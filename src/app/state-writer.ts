@@ -7,6 +7,7 @@
  */
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
+import { pauseInForce } from '../engine/control-log.js';
 import { toStateDocument } from '../engine/state-document.js';
 import type { WorkerView } from '../engine/view.js';
 import type { Logger } from '../log/logger.js';
@@ -87,8 +88,7 @@ class Marks {
       this.put(s.leftStopped); this.put(s.circuit); this.put(s.circuitSince); this.put(s.lastReason);
       this.put(s.recentFailures.length); this.put(s.recentFailures.at(-1));
       this.put(s.backoffUntil > monoNow ? s.backoffUntil : 0);
-      const paused = v.control.pausedUntil;
-      this.put(paused === 'indefinite' || (paused ?? 0) > wallNow ? paused : undefined);
+      this.put(pauseInForce(v.control.pausedUntil, wallNow));
       this.put(v.resetSeen);
       const h = v.lastObservation?.http;
       this.put(v.lastObservation !== undefined); this.put(h?.ok); this.put(h?.status); this.put(h?.ok === false ? h.detail : undefined);

@@ -3,7 +3,7 @@
  * when it runs. Apart from index.ts (which only calls dispatch), so tests can read the table
  * without running a command.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../paths.js';
 import { closest } from '../config/suggest.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../text/printable.js';
@@ -73,8 +73,7 @@ export async function dispatch(argv: readonly string[]): Promise<void> {
     return;
   }
   if (name === '--version' || name === '-V') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`${pkg.version}\n`);
+    process.stdout.write(`${packageVersion() ?? 'unknown'}\n`);
     return;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;

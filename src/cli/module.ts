@@ -5,14 +5,13 @@
  * to stdout with the level in the line, as the monitor's log does under PM2 (one stream, read in
  * order by `pm2 logs`); its first line names the command and how to put it on PATH.
  */
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
 import { startMonitor, type RunningMonitor } from '../app/lifetime.js';
 import { sleep } from '../clock.js';
 import { CONFIG_ENV, MODULE_NAME, moduleSetting } from '../config/load.js';
 import { ConfigError, LockHeldError, describeError } from '../errors.js';
 import { textLines, type LineLevel } from '../log/line.js';
-import { pm2Home } from '../paths.js';
+import { packageRoot, packageVersion, pm2Home } from '../paths.js';
 import { commandPlace, startLine } from './command-path.js';
 import { exitOnSignals } from './exit.js';
 
@@ -45,7 +44,7 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
       try {
         const level = moduleSetting(env, home, 'log_level');
         monitor = await startMonitor({
-          configPath, pm2Home: home, console: 'stdout',
+          role: 'module', configPath, pm2Home: home, console: 'stdout',
           ...(level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? { logLevel: level } : {}),
         });
         return;
@@ -85,20 +84,12 @@ function say(level: LineLevel, message: string): void {
 
 /** `helpdesk-monitor <version> started; its command is <path> (put it on PATH: ...)`. */
 function introduction(): string {
-  // dist/src/cli/module.js -> the package root
-  const root = resolve(import.meta.dirname, '..', '..', '..');
-  let version = '(unknown version)';
-  try {
-    version = (JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { version?: string }).version ?? version;
-  } catch {
-    // a package without its package.json still runs; the line says so
-  }
-  const place = commandPlace(root, MODULE_NAME);
+  const place = commandPlace(packageRoot(), MODULE_NAME);
   let executable = true;
   try {
     accessSync(place.command, constants.X_OK);
   } catch {
     executable = false;
   }
-  return startLine(MODULE_NAME, version, place, executable);
+  return startLine(MODULE_NAME, packageVersion() ?? '(unknown version)', place, executable);
 }

@@ -5,6 +5,7 @@
  * README) or a number that fits its column, so nothing is cut mid-word; only an app name longer
  * than its column gets a line of its own. Pure: rows in, text out.
  */
+import { pauseInForce, pauseOfRecord, timeText } from '../engine/control-log.js';
 import type { AppStateRecord } from '../engine/state-document.js';
 import { wrap } from '../text/wrap.js';
 
@@ -104,8 +105,8 @@ function portsCell(r: StatusRow): string {
 }
 
 /** A pause from state.json, or one written by a monitor that has since stopped, may have ended. */
-export function pausedNow(until: string | undefined, now = Date.now()): boolean {
-  return until === 'indefinite' || (until !== undefined && Date.parse(until) > now);
+function pausedNow(until: string | undefined, now = Date.now()): boolean {
+  return pauseInForce(pauseOfRecord(until), now) !== undefined;
 }
 
 function monitorCell(m: AppStateRecord | undefined, now: number): string {
@@ -118,13 +119,10 @@ function monitorCell(m: AppStateRecord | undefined, now: number): string {
   return m.phase;
 }
 
-/** "12:30:05Z" today, else the date too. */
+/** "12:30:05Z" today, else the date too; what is not a time, as it is. */
 function at(iso: string | undefined, now: number): string {
-  if (!iso) return '?';
-  const t = Date.parse(iso);
-  if (!Number.isFinite(t)) return iso;
-  const d = new Date(t).toISOString();
-  return d.slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? `${d.slice(11, 19)}Z` : `${d.slice(0, 10)} ${d.slice(11, 19)}Z`;
+  const t = iso === undefined ? NaN : Date.parse(iso);
+  return Number.isFinite(t) ? timeText(t, now) : (iso ?? '?');
 }
 
 function notesFor(r: StatusRow, now: number): string[] {

@@ -6,6 +6,7 @@ import { stateDirHint } from '../config/load.js';
 import type { Pm2Port } from '../pm2/adapter.js';
 import { controlFilePath, readControl } from '../state/control.js';
 import { MONITOR_LEGEND, renderStatusTable, type StatusRow } from './status-table.js';
+import { pauseInForce } from '../engine/control-log.js';
 import type { AppStateRecord } from '../engine/state-document.js';
 import { readStateDocument, stateFilePath } from '../state/state-file.js';
 import { inspectLock } from '../lock/lock.js';
@@ -122,7 +123,8 @@ export async function main(argv: readonly string[]): Promise<void> {
  */
 function withPause(rec: AppStateRecord | undefined, paused: number | 'indefinite' | undefined): AppStateRecord | undefined {
   // A pause that has ended is no pause (the file keeps it until the next pause or resume).
-  const paused_until = paused === undefined || (paused !== 'indefinite' && paused <= Date.now()) ? undefined : paused === 'indefinite' ? 'indefinite' : new Date(paused).toISOString();
+  const inForce = pauseInForce(paused, Date.now());
+  const paused_until = inForce === undefined ? undefined : inForce === 'indefinite' ? 'indefinite' : new Date(inForce).toISOString();
   if (!rec && paused_until === undefined) return undefined;
   const { paused_until: _stale, ...base } = rec ?? { phase: 'unknown' as const, consecutive_failures: 0, failed_remedies: 0 };
   return { ...base, ...(paused_until === undefined ? {} : { paused_until }) };

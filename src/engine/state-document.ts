@@ -5,6 +5,7 @@
  * writing the file is src/state/state-file.ts's job; app names are keys of `apps`, always
  * null-prototype objects, so `__proto__` is just a name.
  */
+import { pauseInForce } from './control-log.js';
 import type { AppState, Circuit, Phase } from './decide.js';
 import type { RemedyEntry, WorkerView } from './view.js';
 
@@ -54,7 +55,7 @@ export function toStateDocument(views: readonly WorkerView[], monoNow: number, w
     const h = v.lastObservation?.http;
     const remedies = v.history;
     // A pause that has ended is no pause.
-    const paused = v.control.pausedUntil === 'indefinite' || (v.control.pausedUntil ?? 0) > wallNow ? v.control.pausedUntil : undefined;
+    const paused = pauseInForce(v.control.pausedUntil, wallNow);
     apps[v.app] = {
       phase: s.phase,
       consecutive_failures: s.consecutiveFailures,

@@ -112,6 +112,17 @@ test('restart --json follows its schema; the outcome line is on stdout', T, asyn
   assert.match(r.stdout, new RegExp(`^OK +${UP}: healthy$`, 'm'));
 });
 
+test('status shows a pause from control.json at once, with no monitor running, and drops it at resume', T, async () => {
+  const cfg = config([[UP, PORT_UP]]);
+  assert.equal((await runCli(['pause', UP, '--for', '10m', '--config', cfg], env, 30_000)).code, 0);
+  const paused = await runCli(['status', '--config', cfg], env, 60_000);
+  assert.match(paused.stdout, new RegExp(`^${UP} .* PAUSED$`, 'm'), show('status while paused', paused));
+  assert.match(paused.stdout, new RegExp(`^  ${UP}: remedies paused until \\d\\d:\\d\\d:\\d\\dZ$`, 'm'));
+  assert.equal((await runCli(['resume', UP, '--config', cfg], env, 30_000)).code, 0);
+  const resumed = await runCli(['status', '--config', cfg], env, 60_000);
+  assert.doesNotMatch(resumed.stdout, /PAUSED|paused until/, show('status after resume', resumed));
+});
+
 test('status with an invalid config still prints PM2\'s table and the last state, the error on top, exit 2', T, async () => {
   // The last state comes from the state_dir the broken file names: write state there first.
   const good = config([[UP, PORT_UP]]);

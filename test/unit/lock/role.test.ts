@@ -8,7 +8,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { monitorRole } from '../../../src/app/lock.js';
 import { LockHeldError } from '../../../src/errors.js';
 import type { LockRecord } from '../../../src/lock/holder.js';
 import { acquireLock, describeHolder } from '../../../src/lock/lock.js';
@@ -41,12 +40,6 @@ describe('roleOfArgs: a process by its arguments', () => {
     assert.equal(roleOfArgs([]), undefined);
   });
 
-  test('monitorRole reads this process: argv after node, and pm_exec_path under PM2', () => {
-    assert.equal(monitorRole(['node', CLI, 'check', '--json'], {}), 'check');
-    assert.equal(monitorRole(['node', FORK], { pm_exec_path: MODULE }), 'module');
-    assert.equal(monitorRole(['node', FORK, 'run'], { pm_exec_path: CLI }), 'run');
-    assert.equal(monitorRole(['node', CLI, 'check'], { pm_exec_path: MODULE }), 'check', 'a check run from inside a PM2 app inherits pm_exec_path');
-  });
 });
 
 describe('describeHolder', () => {
