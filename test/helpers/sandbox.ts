@@ -80,6 +80,11 @@ export async function createSandbox(label: string): Promise<Sandbox> {
   return sandbox;
 }
 
+/** The example app's health URL on loopback. */
+export function healthUrl(port: number): string {
+  return `http://127.0.0.1:${port}/health`;
+}
+
 /** GET a URL on loopback; resolves with the status or 0 on any error within `timeoutMs`. */
 export async function httpStatus(url: string, timeoutMs = 500): Promise<number> {
   try {

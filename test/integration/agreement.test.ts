@@ -10,13 +10,12 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { PidLedger, isAlive, type ProcIdentity } from '../helpers/holders.js';
 import { configIn, freshDir, sandboxCliEnv } from '../helpers/operator.js';
-import { createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 const PORT_EXEC = 47930; // a PM2 app whose HTTP is fine and whose exec probe fails
 const PORT_PROC = 47931; // an app outside PM2, run as a plain process
 const EXEC_APP = 'ag-exec';
 const PROC_APP = 'ag-proc';
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 const T = { timeout: 120_000 };
 
 let sb: Sandbox;
@@ -29,7 +28,7 @@ before(async () => {
   sb = await createSandbox('agreement');
   env = sandboxCliEnv(sb);
   await sb.start(exampleApp(EXEC_APP, PORT_EXEC));
-  await waitFor('the PM2 app answers', async () => (await httpStatus(health(PORT_EXEC))) === 200, 30_000);
+  await waitFor('the PM2 app answers', async () => (await httpStatus(healthUrl(PORT_EXEC))) === 200, 30_000);
   // The process-strategy app: a tiny HTTP server started by us, found by its pattern.
   const dir = freshDir(sb.home, 'proc-app');
   mkdirSync(dir, { recursive: true });
@@ -38,19 +37,19 @@ before(async () => {
   const child = spawn(process.execPath, [script], { cwd: dir, stdio: 'ignore' });
   proc = ledger.add(child.pid ?? 0);
   assert.ok(proc, 'the process app started');
-  await waitFor('the process app answers', async () => (await httpStatus(health(PORT_PROC))) === 200, 10_000);
+  await waitFor('the process app answers', async () => (await httpStatus(healthUrl(PORT_PROC))) === 200, 10_000);
   config = configIn(sb.home, {
     state_dir: freshDir(sb.home, 'state'),
     apps: [
       {
         name: EXEC_APP, startup_grace: 0, verify_timeout: '3s', max_restart_failures: 1,
-        health: { url: health(PORT_EXEC), interval: '300ms', timeout: '1s', failure_threshold: 1 },
+        health: { url: healthUrl(PORT_EXEC), interval: '300ms', timeout: '1s', failure_threshold: 1 },
         health_check_command: 'echo "queue stuck" >&2; exit 1', health_check_timeout: '2s',
       },
       {
         name: PROC_APP, restart_strategy: 'process', startup_grace: 0,
         process: { command: `${process.execPath} ${script}`, pattern: 'ag-proc-server.cjs', cwd: dir },
-        health: { url: health(PORT_PROC), interval: '300ms', timeout: '1s', failure_threshold: 1 },
+        health: { url: healthUrl(PORT_PROC), interval: '300ms', timeout: '1s', failure_threshold: 1 },
       },
     ],
   });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, createSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { ROOT, createSandbox, healthUrl, type Sandbox } from '../helpers/sandbox.js';
 import { cliEnv, runCli, startCli, writeRaw } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
 import { configIn, freshDir, pidsWithCommandLine, sandboxCliEnv, spawnStray, startHealthy as startHealthyApp } from '../helpers/operator.js';
@@ -21,7 +21,6 @@ const PORT_SICK = 47623; // configured with a health expectation it never meets
 const APP = 'cs-app';
 const PM2_ONLY = 'cs-pm2-only-app-with-a-long-name';
 const SICK = 'cs-sick';
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 const T = { timeout: 90_000 };
 
 let sb: Sandbox;
@@ -37,7 +36,7 @@ const startHealthy = (name: string, port: number): Promise<ProcessInfo> => start
 function okConfig(stateDir = freshDir(sb.home, 'state')): string {
   return configIn(sb.home, {
     state_dir: stateDir,
-    apps: [{ name: APP, health: { url: health(PORT_APP), timeout: '1s', interval: '500ms', failure_threshold: 1 }, startup_grace: 0, ports: [PORT_APP, PORT_APP_EXTRA] }],
+    apps: [{ name: APP, health: { url: healthUrl(PORT_APP), timeout: '1s', interval: '500ms', failure_threshold: 1 }, startup_grace: 0, ports: [PORT_APP, PORT_APP_EXTRA] }],
   });
 }
 
@@ -161,7 +160,7 @@ test('check exits 1 when an app stays unhealthy after the remedy, and says why',
   const first = await startHealthy(SICK, PORT_SICK);
   const config = configIn(sb.home, {
     state_dir: freshDir(sb.home, 'state'),
-    apps: [{ name: SICK, health: { url: health(PORT_SICK), timeout: '1s', interval: '500ms', failure_threshold: 1, expect_status: 204 }, startup_grace: 0, ports: [PORT_SICK], verify_timeout: '3s' }],
+    apps: [{ name: SICK, health: { url: healthUrl(PORT_SICK), timeout: '1s', interval: '500ms', failure_threshold: 1, expect_status: 204 }, startup_grace: 0, ports: [PORT_SICK], verify_timeout: '3s' }],
   });
   const t0 = Date.now();
   const r = await runCli(['check', '--json', '--config', config], env, 60_000);
@@ -224,7 +223,7 @@ test('check exits 3, naming the holder pid, while `run` holds the lock', T, asyn
 test('check and status with no PM2 daemon exit 1 and never spawn one', T, async () => {
   const home = freshDir(sb.home, 'no-daemon-home');
   mkdirSync(join(home, 'tmp'));
-  const config = configIn(sb.home, { apps: [{ name: APP, health: { url: health(PORT_APP) }, ports: [PORT_APP] }] });
+  const config = configIn(sb.home, { apps: [{ name: APP, health: { url: healthUrl(PORT_APP) }, ports: [PORT_APP] }] });
   const lonely = cliEnv({ ...sb.env, PM2_HOME: home, TMPDIR: join(home, 'tmp') });
   const r = await runCli(['check', '--config', config], lonely, 60_000);
   assert.equal(r.code, 1, cliFailed('check (no daemon)', r));

@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { createSandbox, exampleApp, httpStatus, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, exampleApp, httpStatus, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { cliEnv, runCli, startCli, writeRaw } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
 
 const PORT_A = 47260;
 const PORT_B = 47261;
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 let sb: Sandbox;
 const ledger = new PidLedger();
 
@@ -135,11 +134,11 @@ test('no config anywhere exits 2 with a hint about --config', async () => {
 test('a running monitor keeps its last good config on an invalid edit, still remedies, reloads a valid one, exits 0 on SIGTERM', async (t) => {
   await sb.start(exampleApp('cfg-a', PORT_A));
   await sb.start(exampleApp('cfg-b', PORT_B));
-  const a0 = await waitFor('cfg-a healthy', async () => ((await httpStatus(health(PORT_A))) === 200 ? sb.info('cfg-a') : undefined));
-  await waitFor('cfg-b healthy', async () => (await httpStatus(health(PORT_B))) === 200);
+  const a0 = await waitFor('cfg-a healthy', async () => ((await httpStatus(healthUrl(PORT_A))) === 200 ? sb.info('cfg-a') : undefined));
+  await waitFor('cfg-b healthy', async () => (await httpStatus(healthUrl(PORT_B))) === 200);
 
-  const appA = { name: 'cfg-a', ports: [PORT_A], startup_grace: 0, health: { url: health(PORT_A), interval: '1s', timeout: '500ms', failure_threshold: 2 } };
-  const appB = { name: 'cfg-b', ports: [PORT_B], startup_grace: 0, health: { url: health(PORT_B), interval: '1s', timeout: '500ms', failure_threshold: 2 } };
+  const appA = { name: 'cfg-a', ports: [PORT_A], startup_grace: 0, health: { url: healthUrl(PORT_A), interval: '1s', timeout: '500ms', failure_threshold: 2 } };
+  const appB = { name: 'cfg-b', ports: [PORT_B], startup_grace: 0, health: { url: healthUrl(PORT_B), interval: '1s', timeout: '500ms', failure_threshold: 2 } };
   const file = writeRaw(YAML.stringify({ apps: [appA] }), 'monitor.yaml', sb.home);
   const cli = startCli(['run', '--config', file], cliEnv(sb.env), ledger);
   t.after(() => {
@@ -166,7 +165,7 @@ test('a running monitor keeps its last good config on an invalid edit, still rem
   await cli.waitForLine(/\[cfg-a\] remedy succeeded/, 20_000, beforeFault);
   const a1 = await waitFor('cfg-a back with a new pid', async () => {
     const info = await sb.info('cfg-a');
-    return info && info.pid !== a0.pid && info.status === 'online' && (await httpStatus(health(PORT_A))) === 200 ? info : undefined;
+    return info && info.pid !== a0.pid && info.status === 'online' && (await httpStatus(healthUrl(PORT_A))) === 200 ? info : undefined;
   });
   t.diagnostic(`cfg-a: pid ${a0.pid} -> ${a1.pid}`);
 

@@ -11,13 +11,12 @@ import { after, before, test } from 'node:test';
 import { startTestMonitor } from '../helpers/monitor.js';
 import { holdersOf } from '../helpers/holders.js';
 import { armSquatter, endSquatter, type ArmedSquatter } from '../helpers/late-squatter.js';
-import { ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { ROOT, createSandbox, healthUrl, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 const SLOW = join(ROOT, 'test', 'fixtures', 'slow-listen.cjs');
 const PORT_SLOW = 47960;
 const PORT_HANG = 47961;
 const LISTEN_DELAY_MS = 1500;
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 const T = { timeout: 120_000 };
 
 let sb: Sandbox;
@@ -34,7 +33,7 @@ after(async () => {
 /** The pid that answered /health, or 0. */
 async function healthPid(port: number): Promise<number> {
   try {
-    const res = await fetch(health(port), { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(healthUrl(port), { signal: AbortSignal.timeout(1000) });
     return res.status === 200 ? (((await res.json()) as { pid?: number }).pid ?? 0) : 0;
   } catch {
     return 0;
@@ -55,7 +54,7 @@ test('a stranger that binds the port during PM2\'s first restart is freed before
   await sb.start({ name, script: SLOW, cwd: dirname(SLOW), env: { PORT: String(PORT_SLOW), LISTEN_DELAY_MS: String(LISTEN_DELAY_MS) }, error_file: errLog, autorestart: true });
   const first = await waitFor('the app healthy', async () => ((await healthPid(PORT_SLOW)) > 0 ? sb.info(name) : undefined), 20_000);
   const monitor = startTestMonitor(sb, {
-    apps: [{ name, health: { url: health(PORT_SLOW), interval: '1s', timeout: '500ms', failure_threshold: 2 }, startup_grace: '5s', ports: [PORT_SLOW] }],
+    apps: [{ name, health: { url: healthUrl(PORT_SLOW), interval: '1s', timeout: '500ms', failure_threshold: 2 }, startup_grace: '5s', ports: [PORT_SLOW] }],
   });
   try {
     await waitFor('monitor sees healthy', () => monitor.engine.views()[0]?.state.phase === 'healthy', 20_000);
@@ -109,9 +108,9 @@ test('a stranger that binds the port during PM2\'s first restart is freed before
 test('remedies of a hung app are PM2 restarts: restarts goes up by one per remedy', T, async (t) => {
   const name = 'cs-hang';
   await sb.start(exampleApp(name, PORT_HANG));
-  await waitFor('the app healthy', async () => (await httpStatus(health(PORT_HANG))) === 200, 20_000);
+  await waitFor('the app healthy', async () => (await httpStatus(healthUrl(PORT_HANG))) === 200, 20_000);
   const monitor = startTestMonitor(sb, {
-    apps: [{ name, health: { url: health(PORT_HANG), interval: '500ms', timeout: '300ms', failure_threshold: 2 }, startup_grace: 0, ports: [PORT_HANG] }],
+    apps: [{ name, health: { url: healthUrl(PORT_HANG), interval: '500ms', timeout: '300ms', failure_threshold: 2 }, startup_grace: 0, ports: [PORT_HANG] }],
   });
   try {
     const initial = await sb.info(name);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
-import { PM2_BIN, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { PM2_BIN, createSandbox, healthUrl, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startTestMonitor, type TestMonitor } from '../helpers/monitor.js';
 import { PidLedger, holdersOf, isAlive, killIdentified, nobodyIds, spawnForeignHolder, type ForeignHolder } from '../helpers/holders.js';
 
@@ -15,7 +15,6 @@ const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const PORT = 47220;
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 let sb: Sandbox;
 const ledger = new PidLedger();
 
@@ -33,11 +32,11 @@ after(async () => {
  */
 async function squatByForeigner(t: TestContext, name: string, port: number, killScope?: string): Promise<{ monitor: TestMonitor; holder: ForeignHolder; pmId: number }> {
   await sb.start(exampleApp(name, port));
-  const first = await waitFor(`${name} healthy`, async () => ((await httpStatus(health(port))) === 200 ? sb.info(name) : undefined));
+  const first = await waitFor(`${name} healthy`, async () => ((await httpStatus(healthUrl(port))) === 200 ? sb.info(name) : undefined));
   const monitor = startTestMonitor(sb, {
     apps: [{
       name, ports: [port], startup_grace: 0, verify_timeout: '5s', kill_grace: '500ms',
-      health: { url: health(port), interval: '1s', timeout: '500ms', failure_threshold: 2 },
+      health: { url: healthUrl(port), interval: '1s', timeout: '500ms', failure_threshold: 2 },
       ...(killScope ? { kill_scope: killScope } : {}),
     }],
   });
@@ -116,7 +115,7 @@ test('kill_scope any (explicit opt-in): the same holder is killed and the app co
   await waitFor('the holder dead', () => !isAlive(holder), 5000);
   const info = await sb.info('open');
   assert.equal(info?.status, 'online');
-  assert.equal(await httpStatus(health(PORT + 2)), 200);
+  assert.equal(await httpStatus(healthUrl(PORT + 2)), 200);
   assert.deepEqual(holdersOf(PORT + 2).map((h) => h.pid), [info?.pid]);
 });
 
@@ -130,7 +129,7 @@ test(
     assert.equal(monitor.engine.views()[0]?.state.phase, 'unhealthy', 'still unhealthy, not "stopped" by an operator');
     killIdentified(holder);
     await waitFor('the holder gone', () => !isAlive(holder), 5000);
-    await waitFor('the app back (a retry after the backoff)', async () => (await httpStatus(health(PORT + 3))) === 200, 20_000);
+    await waitFor('the app back (a retry after the backoff)', async () => (await httpStatus(healthUrl(PORT + 3))) === 200, 20_000);
     assert.equal((await sb.info('retried'))?.status, 'online');
   },
 );
@@ -144,13 +143,13 @@ test(
     let seen = '';
     await waitFor(() => `parked healthy (last seen: ${seen})`, async () => {
       const info = await sb.info('parked');
-      const status = await httpStatus(health(port), 2000);
+      const status = await httpStatus(healthUrl(port), 2000);
       seen = `PM2 ${info?.status ?? 'no app'} pid ${info?.pid ?? '-'} restarts ${info?.restarts ?? '-'}, /health ${status}, holders of ${port}: ${JSON.stringify(holdersOf(port))}`;
       return status === 200;
     }, 30_000);
     const monitor = startTestMonitor(sb, {
       // threshold 1: a single exit miscounted as a crash would restart the app
-      apps: [{ name: 'parked', ports: [port], startup_grace: 0, health: { url: health(port), interval: '1s', timeout: '500ms', failure_threshold: 1 } }],
+      apps: [{ name: 'parked', ports: [port], startup_grace: 0, health: { url: healthUrl(port), interval: '1s', timeout: '500ms', failure_threshold: 1 } }],
     });
     t.after(() => monitor.stop());
     await waitFor('monitor sees healthy', () => monitor.engine.views()[0]?.state.phase === 'healthy');

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
-import { createSandbox, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { configIn, freshDir, sandboxCliEnv, startHealthy as startHealthyApp } from '../helpers/operator.js';
 import { assertMatchesSchema } from '../helpers/schema.js';
@@ -19,7 +19,6 @@ const PORT_FIXED = 48102;
 const UP = 'oo-up';
 const STOPPED = 'oo-stopped';
 const FIXED = 'oo-fixed';
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 const T = { timeout: 120_000 };
 
 let sb: Sandbox;
@@ -31,7 +30,7 @@ const show = (what: string, r: CliResult): string => `${what}: exit ${r.code}\ns
 const startHealthy = (name: string, port: number): Promise<ProcessInfo> => startHealthyApp(sb, name, port);
 
 const appEntry = (name: string, port: number) => ({
-  name, health: { url: health(port), timeout: '1s', interval: '500ms', failure_threshold: 1 }, startup_grace: 0, ports: [port], verify_timeout: '15s',
+  name, health: { url: healthUrl(port), timeout: '1s', interval: '500ms', failure_threshold: 1 }, startup_grace: 0, ports: [port], verify_timeout: '15s',
 });
 
 function config(names: readonly [string, number][]): string {

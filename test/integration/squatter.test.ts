@@ -4,13 +4,12 @@
 // restarts the app and proves /health answers from the new instance.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createSandbox, exampleApp, httpStatus, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, exampleApp, httpStatus, injectFault, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startTestMonitor } from '../helpers/monitor.js';
 import { PidLedger, holdersOf, isAlive, killIdentified, watchDescendants } from '../helpers/holders.js';
 
 const PORT = 47200; // monitored app
 const ALONE_PORT = 47201; // PM2 alone
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 let sb: Sandbox;
 const ledger = new PidLedger();
 
@@ -25,7 +24,7 @@ after(async () => {
 /** The pid that answered /health (the example app reports its own pid), or 0. */
 async function healthPid(port: number): Promise<number> {
   try {
-    const res = await fetch(health(port), { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(healthUrl(port), { signal: AbortSignal.timeout(1000) });
     if (res.status !== 200) return 0;
     return ((await res.json()) as { pid?: number }).pid ?? 0;
   } catch {
@@ -35,7 +34,7 @@ async function healthPid(port: number): Promise<number> {
 
 test('PM2 alone: a squatter sends the app into an EADDRINUSE loop and /health stays dead', async (t) => {
   await sb.start(exampleApp('alone', ALONE_PORT));
-  const started = await waitFor('alone healthy', async () => ((await httpStatus(health(ALONE_PORT))) === 200 ? sb.info('alone') : undefined));
+  const started = await waitFor('alone healthy', async () => ((await httpStatus(healthUrl(ALONE_PORT))) === 200 ? sb.info('alone') : undefined));
   const restartsBefore = started.restarts;
   await injectFault(ALONE_PORT, 'squat');
   const squatter = await waitFor('a --squatter holding the port', () => holdersOf(ALONE_PORT).find((h) => h.command.includes('--squatter')), 10_000, 20);
@@ -55,7 +54,7 @@ test('PM2 alone: a squatter sends the app into an EADDRINUSE loop and /health st
     );
     t.diagnostic(`PM2 alone: status ${looped.status}, ${looped.restarts - restartsBefore} restarts after ${Date.now() - t0} ms`);
     assert.equal(await healthPid(ALONE_PORT), 0, 'no instance of the app answers /health');
-    assert.equal(await httpStatus(health(ALONE_PORT)), 0, '/health does not answer (the squatter drops connections)');
+    assert.equal(await httpStatus(healthUrl(ALONE_PORT)), 0, '/health does not answer (the squatter drops connections)');
     assert.ok(isAlive(squatterId), 'the squatter still holds the port: PM2 does nothing about it');
     assert.deepEqual(holdersOf(ALONE_PORT).map((h) => h.pid), [squatter.pid], 'only the squatter listens');
   } finally {
@@ -67,10 +66,10 @@ test('PM2 alone: a squatter sends the app into an EADDRINUSE loop and /health st
 
 test('the monitor kills the squatter, restarts the app and /health answers from the new instance', async (t) => {
   await sb.start(exampleApp('squatted', PORT));
-  const first = await waitFor('squatted healthy', async () => ((await httpStatus(health(PORT))) === 200 ? sb.info('squatted') : undefined));
+  const first = await waitFor('squatted healthy', async () => ((await httpStatus(healthUrl(PORT))) === 200 ? sb.info('squatted') : undefined));
   assert.deepEqual(holdersOf(PORT).map((h) => h.pid), [first.pid], 'before the fault only the app holds the port');
   const monitor = startTestMonitor(sb, {
-    apps: [{ name: 'squatted', health: { url: health(PORT), interval: '1s', timeout: '500ms', failure_threshold: 2 }, startup_grace: 0, ports: [PORT] }],
+    apps: [{ name: 'squatted', health: { url: healthUrl(PORT), interval: '1s', timeout: '500ms', failure_threshold: 2 }, startup_grace: 0, ports: [PORT] }],
   });
   // The squatter is a child of the app until the app exits: catch it by watching the app's children.
   const children = watchDescendants(first.pid);

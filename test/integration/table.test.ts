@@ -6,11 +6,10 @@ import { after, before, test } from 'node:test';
 import type { Observation } from '../../src/engine/decide.js';
 import type { Pm2Port } from '../../src/pm2/adapter.js';
 import { startTestMonitor, type TestMonitor } from '../helpers/monitor.js';
-import { createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 const PORT_A = 47900;
 const PORT_B = 47901;
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 const T = { timeout: 120_000 };
 
 let sb: Sandbox;
@@ -20,7 +19,7 @@ before(async () => {
   sb = await createSandbox('table');
   await sb.start(exampleApp('tb-a', PORT_A));
   await sb.start(exampleApp('tb-b', PORT_B));
-  await waitFor('both apps healthy', async () => (await httpStatus(health(PORT_A))) === 200 && (await httpStatus(health(PORT_B))) === 200, 30_000);
+  await waitFor('both apps healthy', async () => (await httpStatus(healthUrl(PORT_A))) === 200 && (await httpStatus(healthUrl(PORT_B))) === 200, 30_000);
 });
 after(async () => {
   for (const m of monitors) await m.stop();
@@ -50,7 +49,7 @@ function spyPort(drop: (name: string) => boolean = () => false): Pm2Port & { lis
 }
 
 const app = (name: string, port: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  name, health: { url: health(port), interval: '200ms', timeout: '500ms', failure_threshold: 2 }, startup_grace: 0, ports: [port], ...extra,
+  name, health: { url: healthUrl(port), interval: '200ms', timeout: '500ms', failure_threshold: 2 }, startup_grace: 0, ports: [port], ...extra,
 });
 
 test('checks every 200 ms read the table: PM2 is listed at the start and at each reconcile, not per check', T, async () => {
@@ -86,7 +85,7 @@ test('checks every 200 ms read the table: PM2 is listed at the start and at each
 test('a crash is acted on at once, between checks, from the bus event', T, async () => {
   const crashes: { at: number; obs: Observation }[] = [];
   // A 30 s interval: a periodic check cannot explain a reaction within a few seconds.
-  const m = startTestMonitor(sb, { apps: [app('tb-a', PORT_A, { health: { url: health(PORT_A), interval: '30s', timeout: '500ms', failure_threshold: 1 } })] }, {
+  const m = startTestMonitor(sb, { apps: [app('tb-a', PORT_A, { health: { url: healthUrl(PORT_A), interval: '30s', timeout: '500ms', failure_threshold: 1 } })] }, {
     onObservation: (_name, obs) => {
       if (obs.crashes > 0) crashes.push({ at: performance.now(), obs });
     },
@@ -101,7 +100,7 @@ test('a crash is acted on at once, between checks, from the bus event', T, async
   const reaction = crashes[0]!.at - killedAt;
   assert.ok(reaction < 5000, `the crash was observed ${Math.round(reaction)} ms after the kill`);
   assert.ok((m.engine.table.refreshes.get('crash') ?? 0) >= 1, 'a crash lists PM2 afresh (new pid, squatter search)');
-  await waitFor('healthy again', async () => (await httpStatus(health(PORT_A))) === 200, 30_000);
+  await waitFor('healthy again', async () => (await httpStatus(healthUrl(PORT_A))) === 200, 30_000);
   await m.stop();
 });
 
@@ -110,7 +109,7 @@ test('an event the bus never delivered is corrected by the reconcile, before it 
   const port = spyPort((name) => name === 'tb-b');
   const m = startTestMonitor(sb, {
     reconcile_interval: '1s',
-    apps: [app('tb-b', PORT_B, { health: { url: health(PORT_B), interval: '200ms', timeout: '300ms', failure_threshold: 15 } })],
+    apps: [app('tb-b', PORT_B, { health: { url: healthUrl(PORT_B), interval: '200ms', timeout: '300ms', failure_threshold: 15 } })],
   }, { pm2: port });
   monitors.push(m);
   await waitFor('first check healthy', async () => m.engine.views()[0]?.state.phase === 'healthy', 10_000);
@@ -121,5 +120,5 @@ test('an event the bus never delivered is corrected by the reconcile, before it 
   assert.ok((m.engine.table.refreshes.get('reconcile') ?? 0) >= 1);
   await m.stop();
   sb.pm2Cli(['restart', 'tb-b']);
-  await waitFor('tb-b back', async () => (await httpStatus(health(PORT_B))) === 200, 30_000);
+  await waitFor('tb-b back', async () => (await httpStatus(healthUrl(PORT_B))) === 200, 30_000);
 });

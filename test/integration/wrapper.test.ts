@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
-import { EXAMPLE_APP, ROOT, createSandbox, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { EXAMPLE_APP, ROOT, createSandbox, healthUrl, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { PidLedger, holdersOf, identify, isAlive } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, sandboxCliEnv, spawnStray, stepLine, startHealthy as startHealthyApp } from '../helpers/operator.js';
@@ -18,7 +18,6 @@ const PORT_FAIL = 47601;
 const PORT_LIFE = 47602;
 const PORT_ECO = 47603;
 const PORT_SPARE = 47604; // a second configured port, never listened on
-const health = (port: number): string => `http://127.0.0.1:${port}/health`;
 const T = { timeout: 90_000 };
 
 let sb: Sandbox;
@@ -41,7 +40,7 @@ const startHealthy = (name: string, port: number): Promise<ProcessInfo> => start
 function appConfig(name: string, port: number, health_: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
   return configIn(sb.home, {
     state_dir: join(sb.home, 'state'),
-    apps: [{ name, health: { url: health(port), timeout: '1s', interval: '500ms', ...health_ }, ports: [port, PORT_SPARE], kill_grace: '1s', verify_timeout: '20s', ...extra }],
+    apps: [{ name, health: { url: healthUrl(port), timeout: '1s', interval: '500ms', ...health_ }, ports: [port, PORT_SPARE], kill_grace: '1s', verify_timeout: '20s', ...extra }],
   });
 }
 
@@ -65,12 +64,12 @@ test('restart kills a stray holding the port, brings the app back healthy and sh
   const now = await sb.info(name);
   assert.equal(now?.status, 'online');
   assert.notEqual(now?.pid, stray.id.pid);
-  assert.equal(await httpStatus(health(PORT_RESTART)), 200);
+  assert.equal(await httpStatus(healthUrl(PORT_RESTART)), 200);
   assert.equal(await healthPid(PORT_RESTART), now?.pid, '/health answers from the PM2 instance');
   assert.deepEqual(holdersOf(PORT_RESTART).map((h) => h.pid), [now?.pid], 'only the app holds the port now');
 
   // Every step, in order, each with a duration.
-  const steps = ['look up the app in PM2', 'stop through PM2', `free ports ${PORT_RESTART},${PORT_SPARE}`, 'start through PM2', `wait for online and ${health(PORT_RESTART)}`];
+  const steps = ['look up the app in PM2', 'stop through PM2', `free ports ${PORT_RESTART},${PORT_SPARE}`, 'start through PM2', `wait for online and ${healthUrl(PORT_RESTART)}`];
   let at = -1;
   for (const label of steps) {
     const s = stepLine(r.stderr, name, label);
@@ -97,7 +96,7 @@ test('restart whose health check never passes exits 1 and prints the reason', T,
   const took = Date.now() - t0;
   assert.equal(r.code, 1, cliFailed('restart', r));
   assert.match(r.stdout, new RegExp(`^FAIL ${name}: not healthy.*expected 204`, 'm'), 'the final line says why');
-  const verify = stepLine(r.stderr, name, `wait for online and ${health(PORT_FAIL)}`);
+  const verify = stepLine(r.stderr, name, `wait for online and ${healthUrl(PORT_FAIL)}`);
   assert.ok(verify && !verify.ok, `the verify step failed with a duration:\n${r.stderr}`);
   assert.match(verify.detail, /HTTP 200, expected 204/);
   assert.ok(took < 30_000, `gave up after the 8 s verify_timeout (took ${took} ms)`);
@@ -126,7 +125,7 @@ test('stop exits 0 with the app stopped and its ports free (a leftover in its sc
   assert.deepEqual(holdersOf(PORT_LIFE), [], 'nobody listens on the port');
   assert.deepEqual(holdersOf(PORT_SPARE), [], 'nobody listens on the second port');
   assert.equal((await leftover.ended).signal, 'SIGTERM', 'the leftover was ended');
-  assert.equal(await httpStatus(health(PORT_LIFE)), 0, 'connection refused');
+  assert.equal(await httpStatus(healthUrl(PORT_LIFE)), 0, 'connection refused');
   const confirm = stepLine(r.stderr, name, `confirm ports ${PORT_LIFE},${PORT_SPARE} are free`);
   assert.ok(confirm?.ok, r.stderr);
   assert.match(confirm.detail, new RegExp(`killed pid ${leftover.id.pid} .*on port ${PORT_SPARE}`));
