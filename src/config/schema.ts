@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parsePort } from '../text/port.js';
+import { ALARM_KEYS, alarmsSchema, toAlarmsConfig, type AlarmsConfig } from './alarms.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
@@ -127,6 +128,8 @@ export interface MonitorConfig {
   /** How often PM2's full process list corrects the table the bus keeps (reconcile_interval). */
   readonly reconcileMs: number;
   readonly notify: readonly NotifyTargetConfig[];
+  /** The alarm table trigger (absent: none). */
+  readonly alarms?: AlarmsConfig;
   readonly apps: readonly AppConfig[];
 }
 
@@ -299,6 +302,7 @@ export const rootSchema = z
     /** Validated on their own (errors under `defaults.`), then merged into every app by load.ts. */
     defaults: z.record(z.string(), z.unknown()).optional(),
     notify: z.array(notifySchema).default([]),
+    alarms: alarmsSchema.optional(),
     apps: z.array(appSchema).min(1, 'expected at least one app'),
   })
   .superRefine((cfg, ctx) => {
@@ -310,6 +314,10 @@ export const rootSchema = z
         ctx.addIssue({ code: 'custom', path: ['apps', i, 'process'], input: undefined, message: 'restart_strategy process needs a process: block with at least `command`' });
       }
     });
+    // An alarm is remedied through an app's worker: a map to no app would only ever warn.
+    for (const [name, app] of Object.entries(cfg.alarms?.map ?? {})) {
+      if (!seen.has(app)) ctx.addIssue({ code: 'custom', path: ['alarms', 'map', name], input: app, message: `expected the name of an app under apps: (${[...seen].join(', ')})` });
+    }
   });
 
 /** The per-app keys that may appear under `defaults:` (everything but the name). */
@@ -335,6 +343,7 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
       maxFiles: raw.log.max_files,
       gzip: raw.log.gzip,
     },
+    ...(raw.alarms ? { alarms: toAlarmsConfig(raw.alarms) } : {}),
     apps: raw.apps.map(toAppConfig),
   };
 }
@@ -413,5 +422,6 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(notifySchema.shape),
   ...Object.keys(logInactivitySchema.shape),
   ...Object.keys(memorySchema.shape),
-  'state_dir', 'log', 'concurrency', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
+  ...ALARM_KEYS,
+  'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];
