@@ -220,6 +220,11 @@ export function rememberConfigSecrets(config: SecretBearingConfig): void {
   for (const app of config.apps) if (app.health.url) rememberUrl(app.health.url, 'generic');
 }
 
+/** Remember one secret read at run time (a database password), so redactText scrubs it. */
+export function rememberSecret(value: string): void {
+  remember(value);
+}
+
 /** Forget every remembered secret (tests). */
 export function forgetSecrets(): void {
   known.clear();

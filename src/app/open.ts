@@ -10,12 +10,14 @@
  */
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../clock.js';
+import type { AlarmPoller } from '../alarms/poller.js';
+import type { AlarmsConfig } from '../config/alarms.js';
 import type { MonitorConfig } from '../config/schema.js';
 import type { Observation } from '../engine/decide.js';
 import { pauseOfRecord } from '../engine/control-log.js';
 import { Engine } from '../engine/engine.js';
 import type { RemedyReport } from '../engine/remedy.js';
-import { restoreApp } from '../engine/state-document.js';
+import { restoreApp, type HandledAlarmRecord } from '../engine/state-document.js';
 import type { WorkerEvent } from '../engine/view.js';
 import type { HeldLock } from '../lock/lock.js';
 import { silenceConsole, type Logger } from '../log/logger.js';
@@ -93,6 +95,8 @@ export class Monitor {
   engine: Engine | undefined;
   notifier: SwitchableNotifier | undefined;
   writer: StateWriter | undefined;
+  /** The alarm table trigger (`alarms:` in the config). */
+  alarms: AlarmPoller | undefined;
   private prober: HttpProber | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -127,9 +131,11 @@ export class Monitor {
     const persist = this.plan.persist ?? true;
     const restored = new Map<string, ReturnType<typeof restoreApp> & { pause?: ReturnType<typeof pauseOfRecord> }>();
     const statePath = stateFilePath(this.stateDir);
+    let handledAlarms: readonly HandledAlarmRecord[] = [];
     if (persist) {
       const saved = openStateFile(statePath);
       if (saved.warning) logger.warn(saved.warning);
+      handledAlarms = saved.alarms ?? [];
       for (const [name, rec] of Object.entries(saved.apps)) {
         // The pause the last run had told: the same pause in control.json is not news to log again.
         const pause = pauseOfRecord(rec.paused_until);
@@ -140,7 +146,7 @@ export class Monitor {
     this.notifier = notifier;
     const host = hostname();
     // Reads the engine only once checks run, after `engine` exists.
-    const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger) : undefined;
+    const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger, () => this.alarms) : undefined;
     const engine: Engine = new Engine(config, {
       pm2, prober, clock, logger, restored,
       ...(hooks.ignoreExits ? { ignoreExits: true } : {}),
@@ -155,21 +161,46 @@ export class Monitor {
     this.engine = engine;
     this.writer = writer;
     if (persist) engine.applyControl(readControl(controlFilePath(this.stateDir), (m) => logger.warn(m)));
+    if (config.alarms) this.alarms = await this.makeAlarms(config.alarms, handledAlarms);
     return engine;
+  }
+
+  /**
+   * Apply a reloaded `alarms:` block: the old poller stops (its poll in progress ends first), a
+   * new one starts with what was handled. Absent: no more polling.
+   */
+  async replaceAlarms(next: AlarmsConfig | undefined): Promise<void> {
+    const old = this.alarms;
+    this.alarms = undefined;
+    await old?.stop();
+    if (next) {
+      this.alarms = await this.makeAlarms(next, old?.records() ?? []);
+      if (this.started) this.alarms.start();
+    }
+    this.writer?.poke(true);
+  }
+
+  /** mysql2 is loaded only when a config has an alarm table. */
+  private async makeAlarms(cfg: AlarmsConfig, handled: readonly HandledAlarmRecord[]): Promise<AlarmPoller> {
+    const { AlarmPoller } = await import('../alarms/poller.js');
+    const engine = this.engine!;
+    return new AlarmPoller(cfg, { engine, logger: this.logger, clock: this.clock, handled, onChange: () => this.writer?.poke(true) });
   }
 
   /** Start periodic checks (the long-running doors). */
   start(): Engine {
     if (!this.engine) throw new Error('start() before build()');
     this.engine.start();
+    this.alarms?.start();
     this.started = true;
     return this.engine;
   }
 
   /** Stop periodic checks and wait for the ones in progress (once; later calls share it). */
   stopEngine(): Promise<void> {
-    if (!this.started || !this.engine) return Promise.resolve();
-    return (this.stopping ??= this.engine.stop());
+    if (!this.started || !this.engine) return this.alarms?.stop() ?? Promise.resolve();
+    // Together: a poll waits for the checks its alarms asked for, and a stopping worker settles them.
+    return (this.stopping ??= Promise.all([this.alarms?.stop(), this.engine.stop()]).then(() => undefined));
   }
 
   /** Lines from now on go to the log file only (a shutdown whose errors are expected). */

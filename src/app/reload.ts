@@ -62,6 +62,10 @@ export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogH
         logger.info(`config reload: notifying ${next.notify.length} target(s)${next.notify.length ? `: ${next.notify.map((t) => redactUrl(t.url)).join(', ')}` : ''}`);
       }
       await engine.reload(next);
+      if (JSON.stringify(next.alarms) !== JSON.stringify(applied.alarms)) {
+        await monitor.replaceAlarms(next.alarms);
+        logger.info(`config reload: ${next.alarms ? 'alarm table settings applied' : 'alarm table polling stopped'}`);
+      }
       engine.applyControl(readControl(controlFilePath(kept)));
       applied = next;
       return true;

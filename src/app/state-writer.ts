@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import { pauseInForce } from '../engine/control-log.js';
 import { toStateDocument } from '../engine/state-document.js';
+import type { HandledAlarmRecord } from '../engine/state-document.js';
 import type { WorkerView } from '../engine/view.js';
 import type { Logger } from '../log/logger.js';
 import { redactDeep } from '../redact.js';
@@ -25,7 +26,13 @@ export interface StateWriter {
 const REFRESH_MS = 60_000;
 const DEBOUNCE_MS = 1000;
 
-export function stateWriter(path: string, views: () => readonly WorkerView[], clock: Clock, logger: Logger): StateWriter {
+/** What the alarm trigger persists beside the apps: its handled alarms, and a counter bumped on every change. */
+export interface AlarmMemory {
+  readonly version: number;
+  records(): readonly HandledAlarmRecord[];
+}
+
+export function stateWriter(path: string, views: () => readonly WorkerView[], clock: Clock, logger: Logger, alarms?: () => AlarmMemory | undefined): StateWriter {
   let timer: NodeJS.Timeout | undefined;
   let lastWriteAt = -Infinity;
   let warned = false;
@@ -35,10 +42,12 @@ export function stateWriter(path: string, views: () => readonly WorkerView[], cl
     timer = undefined;
     const now = clock.now();
     const current = views();
-    const changed = marks.update(current, now, Date.now());
+    const memory = alarms?.();
+    const changed = marks.update(current, now, Date.now(), memory?.version);
     if (!force && !changed && now - lastWriteAt < REFRESH_MS) return;
     try {
-      writeJsonAtomic(path, redactDeep(toStateDocument(current, now)));
+      const doc = toStateDocument(current, now);
+      writeJsonAtomic(path, redactDeep(memory ? { ...doc, alarms: { handled: memory.records() } } : doc));
       lastWriteAt = now;
       warned = false;
     } catch (err) {
@@ -63,13 +72,15 @@ export function stateWriter(path: string, views: () => readonly WorkerView[], cl
  */
 class Marks {
   private readonly rows = new Map<string, unknown[]>();
+  private alarmsVersion: number | undefined;
   private row: unknown[] = [];
   private at = 0;
   private same = true;
 
   /** Take the views' facts; true when any differs from the last ones (or an app came or went). */
-  update(views: readonly WorkerView[], monoNow: number, wallNow: number): boolean {
-    let changed = views.length !== this.rows.size;
+  update(views: readonly WorkerView[], monoNow: number, wallNow: number, alarmsVersion?: number): boolean {
+    let changed = views.length !== this.rows.size || alarmsVersion !== this.alarmsVersion;
+    this.alarmsVersion = alarmsVersion;
     if (changed) this.rows.clear();
     for (const v of views) {
       let row = this.rows.get(v.app);
@@ -100,6 +111,7 @@ class Marks {
 
   forget(): void {
     this.rows.clear();
+    this.alarmsVersion = undefined;
   }
 
   private put(value: unknown): void {

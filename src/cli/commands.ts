@@ -33,6 +33,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   hook: { summary: 'hook pre-start --app NAME: free the app\'s ports before it starts', load: () => import('./hook.js') },
   'install-timer': { summary: 'install the systemd timer or cron fallback that runs check', load: async () => ({ main: (await import('./timer.js')).installMain }) },
   'uninstall-timer': { summary: 'remove the systemd timer or cron line', load: async () => ({ main: (await import('./timer.js')).uninstallMain }) },
+  alarms: { summary: 'the alarm table: rows in alarm, their apps, what is done (--dry-run explains)', load: () => import('./alarms.js') },
   watch: { summary: 'monitor_mutex mode: run commands under PM2, restart on log silence', load: () => import('./watch.js') },
 };
 

@@ -37,7 +37,10 @@ export function checkDeadline(config: MonitorConfig, names?: readonly string[]):
     const ms = appCheckMs(app, rounds * longestProbe);
     if (ms > worst.ms) worst = { ms, app: app.name };
   }
-  return { ms: Math.min(MAX_TIMER_MS, CONNECT_ALLOWANCE_MS + worst.ms + DEADLINE_MARGIN_MS), app: worst.app };
+  // The alarm table is read once before the checks: one connect and one query, then the writes back.
+  const a = config.alarms;
+  const alarms = a ? 3 * (a.connectTimeoutMs + a.queryTimeoutMs + 1000) : 0;
+  return { ms: Math.min(MAX_TIMER_MS, CONNECT_ALLOWANCE_MS + alarms + worst.ms + DEADLINE_MARGIN_MS), app: worst.app };
 }
 
 /** One observation's probes: HTTP first, then TCP and exec side by side (observe.ts). */

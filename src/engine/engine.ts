@@ -13,6 +13,7 @@ import type { HttpProber } from '../probes/http.js';
 import { ProcessTable } from '../pm2/table.js';
 import { InstanceLedger } from './instances.js';
 import { Limiter } from './limiter.js';
+import type { AlarmOutcome, RaisedAlarm } from './alarm-inbox.js';
 import type { Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
 import type { Control, WorkerEvent, WorkerView } from './view.js';
@@ -93,6 +94,24 @@ export class Engine {
   async inspect(names?: readonly string[]): Promise<Inspection[]> {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
     return Promise.all(chosen.map((w) => w.inspect()));
+  }
+
+  /**
+   * An alarm from outside for a configured app (the alarm table): judged at the app's next check;
+   * resolves with what became of it. Undefined when no app has that name.
+   */
+  raiseAlarm(app: string, alarm: RaisedAlarm): Promise<AlarmOutcome> | undefined {
+    return this.workers.get(app)?.raiseAlarm(alarm);
+  }
+
+  /** Settle every alarm still waiting for a check (a one-pass check that did not look at its app). */
+  dropAlarms(why: string): void {
+    for (const w of this.workers.values()) w.dropAlarm(why);
+  }
+
+  /** The configured apps' names. */
+  appNames(): string[] {
+    return [...this.workers.keys()];
   }
 
   /** Operator input (control.json): pauses and resets, by app name. */

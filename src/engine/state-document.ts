@@ -5,6 +5,7 @@
  * writing the file is src/state/state-file.ts's job; app names are keys of `apps`, always
  * null-prototype objects, so `__proto__` is just a name.
  */
+import type { AlarmResult } from './alarm-inbox.js';
 import { pauseInForce } from './control-log.js';
 import type { AppState, Circuit, Phase } from './decide.js';
 import type { RemedyEntry, WorkerView } from './view.js';
@@ -33,6 +34,24 @@ export interface StateDocument {
   readonly written_at: string;
   readonly pid: number;
   readonly apps: Readonly<Record<string, AppStateRecord>>;
+  /** The alarm table trigger's memory (absent without `alarms:`). */
+  readonly alarms?: { readonly handled: readonly HandledAlarmRecord[] };
+}
+
+/**
+ * An alarm table row already handled (wall-clock ISO times): a row still in alarm is not
+ * remedied again until it is cleared and raised anew, or realarm_after passes.
+ */
+export interface HandledAlarmRecord {
+  readonly process_id: number;
+  readonly process_name: string;
+  readonly app: string;
+  readonly value: number;
+  readonly first_seen: string;
+  readonly handled_at: string;
+  readonly result: AlarmResult;
+  readonly detail: string;
+  readonly incident: string;
 }
 
 /** Convert between the monotonic clock and wall-clock ISO strings, at one instant. */

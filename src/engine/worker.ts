@@ -7,6 +7,7 @@ import { sleep } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { AlarmInbox, heldOutcome, withAlarm, type AlarmOutcome, type RaisedAlarm } from './alarm-inbox.js';
 import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
 import { controlEvents, describeControlEvent, requesterText, type ControlEvent, type PauseEnd } from './control-log.js';
 import { AppLens, type LensDeps } from './lens.js';
@@ -59,6 +60,8 @@ export class AppWorker {
   private missingLogTold = false;
   private readonly log: Logger;
   private readonly lens: AppLens;
+  /** An alarm raised from outside (the alarm table), waiting for the next check. */
+  private readonly alarms = new AlarmInbox();
 
   constructor(
     readonly app: AppConfig,
@@ -85,6 +88,23 @@ export class AppWorker {
     if (this.timer) clearTimeout(this.timer);
     this.lens.close();
     await this.running;
+    this.alarms.drop('the monitor stopped before checking the app');
+  }
+
+  /**
+   * An alarm from outside: the next check (now, or after the one in progress) judges it with the
+   * app's observation; resolves with what became of it. Without started timers (`check`), the
+   * next checkUntilSettled() takes it.
+   */
+  /** Settle a waiting alarm as not looked at. */
+  dropAlarm(why: string): void {
+    this.alarms.drop(why);
+  }
+
+  raiseAlarm(alarm: RaisedAlarm): Promise<AlarmOutcome> {
+    const outcome = this.alarms.put(alarm);
+    this.trigger();
+    return outcome;
   }
 
   /** PM2 reported an unexpected exit: count it and check at once. */
@@ -228,10 +248,12 @@ export class AppWorker {
 
   private async check(maxListAgeMs: number): Promise<void> {
     let urgent = false;
+    const raised = this.alarms.take();
     try {
-      urgent = await this.checkInner(maxListAgeMs);
+      urgent = await this.checkInner(maxListAgeMs, raised);
     } catch (err) {
       this.log.error(`check failed unexpectedly: ${describeError(err)}`);
+      raised?.settle({ result: 'unobserved', detail: `the check failed: ${describeError(err)}` });
     } finally {
       this.deps.onChange?.(urgent);
     }
@@ -243,13 +265,14 @@ export class AppWorker {
   }
 
   /** One check; true when something happened that should be persisted at once. */
-  private async checkInner(maxListAgeMs: number): Promise<boolean> {
+  private async checkInner(maxListAgeMs: number, raised: ReturnType<AlarmInbox['take']>): Promise<boolean> {
     let obs: Observation;
     const crashes = this.crashes;
     this.crashes = 0;
     this.tellControl(); // a pause that ran out since the last check
     try {
       obs = (await this.lens.look({ maxListAgeMs, crashes, paused: this.paused(), leftStopped: this.state.leftStopped })).observation;
+      if (raised) obs = withAlarm(obs, raised.alarm);
       this.deps.onObservation?.(this.app.name, obs);
       if (this.lastError) this.log.info('PM2 reachable again', { after: this.lastError });
       this.lastError = undefined;
@@ -258,6 +281,7 @@ export class AppWorker {
       const msg = describeError(err);
       if (msg !== this.lastError) this.log.warn(`cannot observe the app: ${msg}; will retry with backoff`);
       this.lastError = msg;
+      raised?.settle({ result: 'unobserved', detail: `cannot observe the app: ${msg}` });
       return false;
     }
     this.lastObservation = obs;
@@ -273,6 +297,11 @@ export class AppWorker {
     this.emitPolicy(d.events);
     if (d.action === 'none') {
       if (d.note) this.log.debug(d.note);
+      if (raised) {
+        const held = heldOutcome(d);
+        this.log.debug(`${raised.alarm.detail}: not remedied now: ${held.detail}`);
+        raised.settle(held);
+      }
       return d.events.length > 0;
     }
     const trigger = remedyTrigger({ obs, prev, failures: d.state.consecutiveFailures, threshold: this.app.health.failureThreshold, ...(resetBy ? { resetBy } : {}) });
@@ -296,6 +325,10 @@ export class AppWorker {
     });
     this.emitPolicy(after.events);
     this.deps.onRemedy?.(report);
+    raised?.settle({
+      result: report.ok ? 'remedied' : report.skipped ? 'skipped' : 'failed', durationMs: report.totalMs,
+      detail: report.ok ? `healthy again after ${Math.round(report.timeToHealthyMs ?? report.totalMs)} ms` : (report.failure ?? 'the remedy failed'),
+    });
     return true;
   }
 

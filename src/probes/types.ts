@@ -18,9 +18,9 @@ export interface Pm2StatusOutcome {
   readonly detail: string;
 }
 
-/** A TCP or exec probe's outcome, as the policy sees it. */
+/** A TCP or exec probe's outcome, a rule's, or an alarm raised from outside (the alarm table), as the policy sees it. */
 export interface OtherProbeOutcome {
-  readonly kind: 'tcp' | 'exec' | 'log' | 'memory';
+  readonly kind: 'tcp' | 'exec' | 'log' | 'memory' | 'alarm';
   readonly ok: boolean;
   readonly latencyMs: number;
   /** Why it failed, for people (`tcp 127.0.0.1:5000 refused`). */

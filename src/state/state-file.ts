@@ -10,7 +10,7 @@
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { formatPath } from '../config/load.js';
-import type { AppStateRecord, StateDocument } from '../engine/state-document.js';
+import type { AppStateRecord, HandledAlarmRecord, StateDocument } from '../engine/state-document.js';
 import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { readOwnFile, setAside, writeJsonAtomic as writeJsonFile } from '../fsx/safe-write.js';
 
@@ -65,6 +65,17 @@ const appRecordSchema = z.object({
   last_remedy: remedyEntrySchema.optional(),
   remedies: z.array(remedyEntrySchema).optional(),
 }) satisfies z.ZodType<AppStateRecord>;
+const handledAlarmSchema = z.object({
+  process_id: z.number().int(),
+  process_name: z.string(),
+  app: z.string(),
+  value: z.number(),
+  first_seen: z.string(),
+  handled_at: z.string(),
+  result: z.enum(['remedied', 'failed', 'skipped', 'held', 'unobserved', 'superseded']),
+  detail: z.string(),
+  incident: z.string(),
+}) satisfies z.ZodType<HandledAlarmRecord>;
 // `apps` is checked here only for being an object: its entries are judged one by one (and zod
 // would copy the keys into a plain object, where `__proto__` is not a key).
 const documentSchema = z.object({
@@ -72,6 +83,8 @@ const documentSchema = z.object({
   written_at: z.string().optional(),
   pid: z.number().optional(),
   apps: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object of apps by name'),
+  // Judged record by record below: one bad record must not cost the others.
+  alarms: z.object({ handled: z.array(z.unknown()) }).optional().catch(undefined),
 });
 
 /** An app whose record was dropped, and why. */
@@ -107,11 +120,16 @@ export function loadStateDocument(path: string): StateRead {
     if (r.success) apps[app] = r.data;
     else invalid.push({ app, why: issueText(r.error) });
   }
+  const handled = (parsed.data.alarms?.handled ?? []).flatMap((r) => {
+    const h = handledAlarmSchema.safeParse(r);
+    return h.success ? [h.data] : [];
+  });
   const doc: StateDocument = {
     version: 1,
     written_at: parsed.data.written_at ?? '',
     pid: parsed.data.pid ?? 0,
     apps,
+    ...(parsed.data.alarms ? { alarms: { handled } } : {}),
   };
   return { kind: 'ok', doc, invalid, bytes };
 }
@@ -138,11 +156,11 @@ export function quarantine(path: string, bytes?: Uint8Array): string {
  * one warning to log when something was kept aside. Never throws: a state file cannot stop the
  * monitor. The next write replaces the file, so a bad one is kept aside (and told) once.
  */
-export function openStateFile(path: string): { readonly apps: Readonly<Record<string, AppStateRecord>>; readonly warning?: string } {
+export function openStateFile(path: string): { readonly apps: Readonly<Record<string, AppStateRecord>>; readonly alarms?: readonly HandledAlarmRecord[]; readonly warning?: string } {
   const read = loadStateDocument(path);
   if (read.kind === 'missing') return { apps: Object.create(null) as Record<string, AppStateRecord> };
   const apps = read.kind === 'ok' ? read.doc.apps : (Object.create(null) as Record<string, AppStateRecord>);
-  if (read.kind === 'ok' && read.invalid.length === 0) return { apps };
+  if (read.kind === 'ok' && read.invalid.length === 0) return { apps, ...(read.doc.alarms ? { alarms: read.doc.alarms.handled } : {}) };
   let aside = '';
   try {
     aside = ` (kept as ${quarantine(path, read.bytes)})`;
@@ -153,7 +171,7 @@ export function openStateFile(path: string): { readonly apps: Readonly<Record<st
   const listed = read.invalid.slice(0, 5).map((i) => `${oneLine(JSON.stringify(i.app))}: ${oneLine(i.why)}`).join('; ');
   const more = read.invalid.length > 5 ? `; and ${read.invalid.length - 5} more` : '';
   const who = read.invalid.length === 1 ? 'that app starts' : 'those apps start';
-  return { apps, warning: `the state file ${path} has invalid records (${listed}${more})${aside}; ${who} with fresh state` };
+  return { apps, ...(read.doc.alarms ? { alarms: read.doc.alarms.handled } : {}), warning: `the state file ${path} has invalid records (${listed}${more})${aside}; ${who} with fresh state` };
 }
 
 /** JSON.parse quotes the raw bytes it choked on, and app names come from the file: one short line. */
