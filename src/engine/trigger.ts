@@ -41,7 +41,7 @@ function evidence({ obs, prev, failures, threshold }: TriggerInput): RemedyTrigg
   if (obs.pm2.state === 'errored') return { kind: 'crash', text: 'PM2 gave up restarting the app (errored)' };
   if (obs.pm2.state === 'stopped' && prev.leftStopped) return { kind: 'retry', text: 'retry: a failed remedy left the app stopped' };
   const rule = obs.others?.find((o) => o.urgent && !o.ok);
-  if (rule) return { kind: 'alarm', text: rule.kind === 'alarm' ? (rule.detail ?? 'alarm table') : `alarm: the ${rule.kind} rule` };
+  if (rule) return { kind: 'alarm', text: rule.kind === 'alarm' ? 'the alarm table' : `alarm: the ${rule.kind} rule` };
   if (obs.crashes > 0) {
     return { kind: 'crash', text: `crash reported by the PM2 bus (${obs.crashes === 1 ? '1 unexpected exit' : `${obs.crashes} unexpected exits`}), failures ${counted}` };
   }

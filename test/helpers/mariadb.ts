@@ -37,8 +37,11 @@ export interface MariaDb {
   log(): string;
   /** SIGTERM, up to 30 s for a clean shutdown, then SIGKILL; idempotent. */
   stop(): Promise<void>;
-  /** Start the same datadir again on the same port and wait until it answers. */
-  start(): Promise<void>;
+  /**
+   * Start the same datadir again on the same port and wait until it answers. `extraArgs` for this
+   * start only (`--skip-networking`: down for TCP clients, still reachable by root on the socket).
+   */
+  start(opts?: { readonly extraArgs?: readonly string[] }): Promise<void>;
   /** stop() and remove the temp dir. */
   destroy(): Promise<void>;
 }
@@ -107,11 +110,11 @@ export async function startMariaDb(opts: { port?: number } = {}): Promise<MariaD
         await conn.end().catch(() => undefined);
       }
     },
-    async start() {
+    async start(startOpts = {}) {
       if (child) return;
       const out = openSync(logFile, 'a');
       const started = Date.now();
-      const c = spawn(mariadbd, args, { detached: false, stdio: ['ignore', out, out] });
+      const c = spawn(mariadbd, [...args, ...(startOpts.extraArgs ?? [])], { detached: false, stdio: ['ignore', out, out] });
       closeSync(out);
       child = c;
       process.on('exit', onExit);

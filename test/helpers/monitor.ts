@@ -7,6 +7,7 @@ import winston from 'winston';
 import YAML from 'yaml';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
+import type { MonitorConfig } from '../../src/config/schema.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { RemedyReport } from '../../src/engine/remedy.js';
 import type { Observation } from '../../src/engine/decide.js';
@@ -16,6 +17,9 @@ import type { Sandbox } from './sandbox.js';
 
 export interface TestMonitor {
   readonly engine: Engine;
+  readonly config: MonitorConfig;
+  /** The engine's logger (lines land in `lines`): for parts run beside it, like the alarm poller. */
+  readonly logger: winston.Logger;
   readonly lines: string[];
   readonly remedies: RemedyReport[];
   stop(): Promise<void>;
@@ -58,7 +62,7 @@ export function startTestMonitor(sandbox: Sandbox, configDoc: unknown, options: 
   });
   engine.start();
   return {
-    engine, lines, remedies,
+    engine, config, logger, lines, remedies,
     async stop() {
       await engine.stop();
       prober.close();
