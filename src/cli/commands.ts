@@ -34,6 +34,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'install-timer': { summary: 'install the systemd timer or cron fallback that runs check', load: async () => ({ main: (await import('./timer.js')).installMain }) },
   'uninstall-timer': { summary: 'remove the systemd timer or cron line', load: async () => ({ main: (await import('./timer.js')).uninstallMain }) },
   watch: { summary: 'monitor_mutex mode: run commands under PM2, restart on log silence', load: () => import('./watch.js') },
+  'import-config': { summary: 'print monitor_service\'s config.ini as this monitor\'s YAML config', load: () => import('./import-config.js') },
 };
 
 export function usage(): string {
