@@ -35,6 +35,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'uninstall-timer': { summary: 'remove the systemd timer or cron line', load: async () => ({ main: (await import('./timer.js')).uninstallMain }) },
   alarms: { summary: 'the alarm table: rows in alarm, their apps, what is done (--dry-run explains)', load: () => import('./alarms.js') },
   watch: { summary: 'monitor_mutex mode: run commands under PM2, restart on log silence', load: () => import('./watch.js') },
+  'import-config': { summary: 'print monitor_service\'s config.ini as this monitor\'s YAML config', load: () => import('./import-config.js') },
 };
 
 export function usage(): string {
