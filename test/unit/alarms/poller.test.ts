@@ -177,3 +177,22 @@ describe('AlarmPoller: the database down', () => {
     assert.deepEqual(told, [['error', 'alarm table: database down'], ['info', 'alarm table: database back after 30 s']]);
   });
 });
+
+/**
+ * Known failure (see the commit message): an `unobserved` outcome between two holds is recorded
+ * as the alarm's last result, so the second, identical hold counts as news.
+ */
+describe('AlarmPoller: one note per outcome (failing: record.ts noteWorthy / poller.ts records unobserved)', () => {
+  test('held, not looked at (PM2 unreachable for one check), held again: one note and one "held back" warning', async () => {
+    const s = setup(config({ note: true }));
+    const held: AlarmOutcome = { result: 'held', detail: 'circuit open: no restarts for 200 s more' };
+    s.engine.script.push(held, { result: 'unobserved', detail: 'cannot observe the app: PM2 did not answer' }, held);
+    s.table.rows = [ROW];
+    for (let i = 0; i < 3; i++) await s.pollAfter(60_000);
+    await s.settle();
+    assert.equal(new Set(s.engine.raised.map((r) => r.alarm.incidentId)).size, 1, 'one incident throughout');
+    const notes = notesOf(s.table.updates).map((u) => String(u.params[0]));
+    assert.equal(notes.length, 1, `the same hold written twice:\n${notes.join('\n')}`);
+    assert.equal(s.log.lines.filter((l) => /held back/.test(l.message)).length, 1);
+  });
+});
