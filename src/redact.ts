@@ -277,7 +277,8 @@ function walk(value: unknown, depth: number): unknown {
  */
 export function redactConfigValue(path: readonly PropertyKey[], value: unknown): unknown {
   const keys = path.map(String);
-  if (keys.includes('headers')) return REDACTED;
+  // Anything under a password key (a password_env holding the password itself, say) is not echoed.
+  if (keys.includes('headers') || keys.some((k) => /^password/.test(k))) return REDACTED;
   if (typeof value === 'string') {
     if (keys[keys.length - 1] === 'url') return redactUrl(value, keys.includes('notify') ? 'webhook' : 'generic');
     return redactText(value);

@@ -38,10 +38,11 @@ const JITTER = 0.2;
 
 export const initialHealth: SourceHealth = { kind: 'up' };
 
-/** The wait before retry `n` (1-based) of an unreachable server: 1 s doubling, capped, +-20 % (rand in [0,1)). */
+/** The wait before retry `n` (1-based) of an unreachable server: 1 s doubling, +-20 % (rand in [0,1)), at most the cap. */
 export function retryMs(n: number, capMs: number, rand: number): number {
   const base = Math.min(capMs, FIRST_RETRY_MS * 2 ** Math.min(Math.max(n - 1, 0), 30));
-  return Math.max(FIRST_RETRY_MS / 2, Math.round(base * (1 + JITTER * (2 * rand - 1))));
+  // The cap is the longest wait, jitter included.
+  return Math.min(capMs, Math.max(FIRST_RETRY_MS / 2, Math.round(base * (1 + JITTER * (2 * rand - 1)))));
 }
 
 /** A poll that worked. */

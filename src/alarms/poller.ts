@@ -10,6 +10,7 @@ import type { AlarmsConfig } from '../config/alarms.js';
 import type { AlarmOutcome, RaisedAlarm } from '../engine/alarm-inbox.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { redactText } from '../redact.js';
 import { initialHealth, pollFailed, pollSucceeded, type Fault, type SourceHealth } from './outage.js';
 import { incidentId, planPoll, type AlarmRow, type HandledRecord, type PollPlan, type Target } from './plan.js';
 import { alarmDetail, noteText, noteWorthy, ongoingIncident, recordOf } from './record.js';
@@ -48,6 +49,8 @@ export class AlarmPoller {
   private readonly warned = new Map<number, string>();
   private readonly toldWrites = new Set<string>();
   private health: SourceHealth = initialHealth;
+  /** The next poll: the regular interval, or the source's retry while it is down. */
+  private nextMs = 0;
   private source: AlarmSource | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
@@ -117,9 +120,6 @@ export class AlarmPoller {
     return { ok: true, plan, acted };
   }
 
-  /** The next poll: the regular interval, or the source's retry while it is down. */
-  private nextMs = 0;
-
   private schedule(ms: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
@@ -152,10 +152,17 @@ export class AlarmPoller {
     if (outcome.result === 'remedied' && this.cfg.onSuccess === 'clear') cleared = await this.clear(rows);
     if (this.cfg.note) {
       for (const row of rows) {
-        if (noteWorthy(outcome, this.handled.get(row.processId), incident)) await this.write(appendNote(this.cfg, row.processId, noteText(app, outcome, incident, cleared, this.wallNow())), 'note');
+        if (noteWorthy(outcome, this.handled.get(row.processId), incident)) await this.write(appendNote(this.cfg, row.processId, redactText(noteText(app, outcome, incident, cleared, this.wallNow()))), 'note');
       }
     }
-    for (const row of rows) this.handled.set(row.processId, recordOf(row, app, outcome, incident, this.handled.get(row.processId), this.wallNow()));
+    // A check that did not look (PM2 unreachable) says nothing new: what the alarm's incident last
+    // came to stays its record, so the next hold is not news again.
+    const unseen = outcome.result === 'unobserved' || outcome.result === 'superseded';
+    for (const row of rows) {
+      const prev = this.handled.get(row.processId);
+      if (unseen && prev?.incident === incident) continue;
+      this.handled.set(row.processId, recordOf(row, app, outcome, incident, prev, this.wallNow()));
+    }
     this.version++;
     this.deps.onChange?.();
     return { app, incident, outcome };

@@ -6,6 +6,7 @@
  */
 import type { AlarmsConfig } from '../config/alarms.js';
 import { IDENTIFIER } from '../config/alarms.js';
+import { isControl } from '../text/printable.js';
 
 export interface Statement {
   readonly sql: string;
@@ -56,15 +57,21 @@ export function clearAlarm(cfg: AlarmsConfig, processId: number, value: number):
 export function appendNote(cfg: AlarmsConfig, processId: number, line: string): Statement {
   const n = quote(cfg.columns.notes);
   return {
-    sql: `UPDATE ${quote(cfg.tables.status)} SET ${n} = RIGHT(CONCAT_WS('\\n', ${n}, ?), ${NOTES_KEEP}) WHERE ${quote(cfg.columns.processId)} = ?`,
+    sql: `UPDATE ${quote(cfg.tables.status)} SET ${n} = RIGHT(CONCAT_WS(CHAR(10 USING utf8mb4), ${n}, ?), ${NOTES_KEEP}) WHERE ${quote(cfg.columns.processId)} = ?`,
     params: [noteLine(line), processId],
   };
 }
 
-/** One printable line of at most NOTE_MAX characters. */
+/**
+ * One printable line of at most NOTE_MAX characters (code points: an emoji is never cut in half):
+ * control characters and the Unicode line and paragraph separators become spaces.
+ */
 export function noteLine(text: string): string {
-  const flat = [...text].map((ch) => (ch < ' ' || ch === '\u007f' ? ' ' : ch)).join('');
-  return flat.length <= NOTE_MAX ? flat : `${flat.slice(0, NOTE_MAX - 1)}…`;
+  const chars = [...text].map((ch) => {
+    const cp = ch.codePointAt(0)!;
+    return isControl(cp) || cp === 0x2028 || cp === 0x2029 ? ' ' : ch;
+  });
+  return chars.length <= NOTE_MAX ? chars.join('') : `${chars.slice(0, NOTE_MAX - 1).join('')}…`;
 }
 
 /** The GRANT lines an account needs for this config (for messages and the README). */

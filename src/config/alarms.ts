@@ -77,7 +77,7 @@ const durationIn = (minMs: number, maxMs: number, what: string) =>
   });
 
 const interval = durationIn(1000, 24 * 3_600_000, 'a poll interval');
-const filePath = (what: string) => z.string({ error: `expected the path of the ${what}` }).min(1).refine(isAbsolute, `expected an absolute path to the ${what}`);
+const filePath = (what: string) => z.string({ error: `expected the path of the ${what}` }).min(1).refine(isAbsolute, { message: `expected an absolute path to the ${what}`, abort: true });
 
 /** The password file must exist, be a regular file, and be readable by its owner only. */
 const passwordFile = filePath('password file').superRefine((path, ctx) => {
@@ -116,8 +116,16 @@ export const alarmsSchema = z
     user: z.string({ error: 'expected the database user (a least-privilege account, not root)' }).min(1).max(80),
     password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
     password_file: passwordFile.optional(),
-    /** Rejected below with the reason: a password in the config ends up in backups and diffs. */
-    password: z.unknown().optional(),
+    /**
+     * Always refused, on its own (not in the block's superRefine, which zod skips when another key
+     * fails): a password in the config ends up in backups and diffs.
+     */
+    password: z.unknown().superRefine((_v, ctx) => {
+      ctx.addIssue({
+        code: 'custom', input: '***',
+        message: `a password in the config file is not accepted: put it in the environment variable named by password_env (default ${DEFAULT_PASSWORD_ENV}) or in a chmod 600 file named by password_file`,
+      });
+    }).optional(),
     interval: interval.optional(),
     /** The original monitor's name for interval. */
     check_interval: interval.optional(),
@@ -135,12 +143,6 @@ export const alarmsSchema = z
     realarm_after: durationIn(1000, 30 * 86_400_000, 'a re-alarm time').optional(),
   })
   .superRefine((a, ctx) => {
-    if (a.password !== undefined) {
-      ctx.addIssue({
-        code: 'custom', path: ['password'], input: '***',
-        message: `a password in the config file is not accepted: put it in the environment variable named by password_env (default ${DEFAULT_PASSWORD_ENV}) or in a chmod 600 file named by password_file`,
-      });
-    }
     if (a.password_env !== undefined && a.password_file !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['password_file'], input: a.password_file, message: 'give password_env or password_file, not both' });
     }

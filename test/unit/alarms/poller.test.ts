@@ -182,7 +182,7 @@ describe('AlarmPoller: the database down', () => {
  * Known failure (see the commit message): an `unobserved` outcome between two holds is recorded
  * as the alarm's last result, so the second, identical hold counts as news.
  */
-describe('AlarmPoller: one note per outcome (failing: record.ts noteWorthy / poller.ts records unobserved)', () => {
+describe('AlarmPoller: one note per outcome', () => {
   test('held, not looked at (PM2 unreachable for one check), held again: one note and one "held back" warning', async () => {
     const s = setup(config({ note: true }));
     const held: AlarmOutcome = { result: 'held', detail: 'circuit open: no restarts for 200 s more' };

@@ -100,7 +100,7 @@ describe('clearAlarm', () => {
 describe('appendNote and noteLine', () => {
   test('appends the line as a parameter, keeping the column bounded to its newest NOTES_KEEP characters', () => {
     const st = appendNote(config({ note: true }), 7, 'incident 20261201T000000Z-7-00ff: restarted api');
-    assert.equal(st.sql, `UPDATE \`STATUS_PROCESS\` SET \`notes\` = RIGHT(CONCAT_WS('\\n', \`notes\`, ?), ${NOTES_KEEP}) WHERE \`process_id\` = ?`);
+    assert.equal(st.sql, `UPDATE \`STATUS_PROCESS\` SET \`notes\` = RIGHT(CONCAT_WS(CHAR(10 USING utf8mb4), \`notes\`, ?), ${NOTES_KEEP}) WHERE \`process_id\` = ?`);
     assert.deepEqual(st.params, ['incident 20261201T000000Z-7-00ff: restarted api', 7]);
     assert.equal(placeholders(st.sql), 2);
   });
@@ -165,7 +165,7 @@ describe('grantsFor', () => {
  * Known failures (see the commit message): noteLine promises "one printable line" but flattens
  * only C0 controls and DEL, and cuts by UTF-16 code units.
  */
-describe('noteLine: one printable line (failing: sql.ts noteLine)', () => {
+describe('noteLine: one printable line', () => {
   test('C1 controls (CSI 0x9b, NEL 0x85) and the Unicode line/paragraph separators are flattened too', () => {
     const line = noteLine('restarted api\u009b31m red\u0085next\u2028line\u2029para');
     for (const ch of line) {
@@ -177,6 +177,6 @@ describe('noteLine: one printable line (failing: sql.ts noteLine)', () => {
   test('a cut never splits a surrogate pair (no lone surrogate reaches the utf8 column)', () => {
     const line = noteLine(`${'x'.repeat(NOTE_MAX - 2)}\u{1f600}tail`);
     assert.doesNotMatch(line, /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/, JSON.stringify(line.slice(-4)));
-    assert.ok(line.length <= NOTE_MAX);
+    assert.ok([...line].length <= NOTE_MAX, 'at most NOTE_MAX characters (code points)');
   });
 });

@@ -314,7 +314,7 @@ describe('alarms config: keys that do not go together, and unknown keys', () => 
  * Known failure (see the commit message): the block's cross-key checks (the inline password among
  * them) run only when every key of the block is otherwise valid.
  */
-describe('alarms config: an inline password is named with other mistakes (failing: config/alarms.ts superRefine)', () => {
+describe('alarms config: an inline password is named with other mistakes', () => {
   test('password and a bad interval: both issues, the password still not echoed', () => {
     const err = loadError(write('user: u\npassword: Inline-Secret-Pw-4711\ninterval: 500ms'));
     assert.match(issueAt(err, 'alarms.interval', false).message, /from 1s/);
