@@ -53,25 +53,31 @@ export function clearAlarm(cfg: AlarmsConfig, processId: number, value: number):
   };
 }
 
-/** Append one line to the notes column, keeping the column bounded (its newest part). */
+/**
+ * Append one line to the notes column, keeping the column bounded (its newest part). CHAR(10), a
+ * binary string, not '\n' (which NO_BACKSLASH_ESCAPES reads as two characters) nor a utf8mb4
+ * one (which clashes with a latin1 column's collation).
+ */
 export function appendNote(cfg: AlarmsConfig, processId: number, line: string): Statement {
   const n = quote(cfg.columns.notes);
   return {
-    sql: `UPDATE ${quote(cfg.tables.status)} SET ${n} = RIGHT(CONCAT_WS(CHAR(10 USING utf8mb4), ${n}, ?), ${NOTES_KEEP}) WHERE ${quote(cfg.columns.processId)} = ?`,
+    sql: `UPDATE ${quote(cfg.tables.status)} SET ${n} = RIGHT(CONCAT_WS(CHAR(10), ${n}, ?), ${NOTES_KEEP}) WHERE ${quote(cfg.columns.processId)} = ?`,
     params: [noteLine(line), processId],
   };
 }
 
 /**
- * One printable line of at most NOTE_MAX characters (code points: an emoji is never cut in half):
- * control characters and the Unicode line and paragraph separators become spaces.
+ * One printable ASCII line of at most NOTE_MAX characters: control characters become spaces, and
+ * anything outside ASCII a `?`. The notes column's charset is the table's (latin1 on a stock
+ * MariaDB): an ASCII line can be appended to any of them, under any sql_mode, without a
+ * collation clash or an "incorrect string value" error, and what the column held is kept as it is.
  */
 export function noteLine(text: string): string {
   const chars = [...text].map((ch) => {
     const cp = ch.codePointAt(0)!;
-    return isControl(cp) || cp === 0x2028 || cp === 0x2029 ? ' ' : ch;
+    return isControl(cp) || cp === 0x2028 || cp === 0x2029 ? ' ' : cp > 0x7e ? '?' : ch;
   });
-  return chars.length <= NOTE_MAX ? chars.join('') : `${chars.slice(0, NOTE_MAX - 1).join('')}…`;
+  return chars.length <= NOTE_MAX ? chars.join('') : `${chars.slice(0, NOTE_MAX - 3).join('')}...`;
 }
 
 /** The GRANT lines an account needs for this config (for messages and the README). */

@@ -69,6 +69,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 test('alarma = 1 for the app: remedied within a poll + cold start, cleared, noted with the incident id, sound untouched', async (t) => {
   const before = await startHealthy(sb, 'al-api', 48300);
   await setRow(1, 'al-api', 0, 1);
+  // What the column held (non-ASCII included, in the table's latin1) is kept; our line goes below it.
+  await db.sql(`UPDATE ${seed.database}.STATUS_PROCESS SET notes = ? WHERE process_id = 1`, ['opérateur: vu']);
   const h = watch([appConfig('al-api', 48300)], { on_success: 'clear', note: true });
   try {
     await sleep(1500); // a poll or two with nothing in alarm
@@ -89,6 +91,7 @@ test('alarma = 1 for the app: remedied within a poll + cold start, cleared, note
     assert.ok(incident, report.reason);
     assert.ok(r.notes?.includes(incident), `notes carry the incident id ${incident}: ${r.notes}`);
     assert.match(r.notes ?? '', /restarted al-api/);
+    assert.ok(r.notes?.startsWith('opérateur: vu\n'), `the earlier notes kept, our line appended below: ${JSON.stringify(r.notes)}`);
     assert.equal(r.sound, 1, 'sound is never written without clear_sound');
     const rec = h.poller.records().find((x) => x.process_id === 1);
     assert.equal(rec?.result, 'remedied');

@@ -100,7 +100,7 @@ describe('clearAlarm', () => {
 describe('appendNote and noteLine', () => {
   test('appends the line as a parameter, keeping the column bounded to its newest NOTES_KEEP characters', () => {
     const st = appendNote(config({ note: true }), 7, 'incident 20261201T000000Z-7-00ff: restarted api');
-    assert.equal(st.sql, `UPDATE \`STATUS_PROCESS\` SET \`notes\` = RIGHT(CONCAT_WS(CHAR(10 USING utf8mb4), \`notes\`, ?), ${NOTES_KEEP}) WHERE \`process_id\` = ?`);
+    assert.equal(st.sql, `UPDATE \`STATUS_PROCESS\` SET \`notes\` = RIGHT(CONCAT_WS(CHAR(10), \`notes\`, ?), ${NOTES_KEEP}) WHERE \`process_id\` = ?`);
     assert.deepEqual(st.params, ['incident 20261201T000000Z-7-00ff: restarted api', 7]);
     assert.equal(placeholders(st.sql), 2);
   });
@@ -112,13 +112,17 @@ describe('appendNote and noteLine', () => {
     assert.equal(st.params[0], evil);
   });
 
-  test('the line is bounded: a long one is cut to NOTE_MAX characters ending with an ellipsis', () => {
+  test('the line is bounded: a long one is cut to NOTE_MAX characters ending with "..."', () => {
     const st = appendNote(config({ note: true }), 1, 'x'.repeat(5000));
     const line = st.params[0] as string;
     assert.equal(line.length, NOTE_MAX);
-    assert.ok(line.endsWith('…'));
+    assert.ok(line.endsWith('...'));
     assert.equal(noteLine('y'.repeat(NOTE_MAX)), 'y'.repeat(NOTE_MAX), 'exactly NOTE_MAX is kept whole');
     assert.equal(noteLine('y'.repeat(NOTE_MAX + 1)).length, NOTE_MAX);
+  });
+
+  test('ASCII only: what a latin1 column cannot hold becomes ?', () => {
+    assert.equal(noteLine('café 😀 done'), 'caf? ? done');
   });
 
   test('control characters are flattened to spaces: one line whatever the detail held', () => {
