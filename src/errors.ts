@@ -78,6 +78,23 @@ export class UnsafePathError extends HelpdeskError {
   }
 }
 
+/** What went wrong with the alarm table's database: unreachable (retry with backoff) or refused (a missing table, column or privilege). */
+export interface SourceFault {
+  readonly kind: 'unreachable' | 'refused';
+  /** Stable for one cause (`ECONNREFUSED`, `ER_NO_SUCH_TABLE`): a new key is news. */
+  readonly key: string;
+  /** One line for the log: code, where, the server's words and the fix; never a credential. */
+  readonly text: string;
+}
+
+/** A call to the alarm table's database failed or did not answer in time. Exit code 1 (`alarms`). */
+export class AlarmSourceError extends HelpdeskError {
+  override readonly name = 'AlarmSourceError';
+  constructor(readonly fault: SourceFault) {
+    super(fault.text);
+  }
+}
+
 /** Render any thrown value as one line, without stack noise. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

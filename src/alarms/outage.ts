@@ -6,15 +6,9 @@
  * does not reconnect in step); a query the server refuses (a missing table or privilege) waits
  * for the next regular poll: retrying sooner fixes nothing. Pure: time and chance come in.
  */
-export type FaultKind = 'unreachable' | 'refused';
+import type { SourceFault } from '../errors.js';
 
-export interface Fault {
-  readonly kind: FaultKind;
-  /** Stable for one cause (`ECONNREFUSED`, `ER_NO_SUCH_TABLE`): a new key is news. */
-  readonly key: string;
-  /** One line for the log, without credentials. */
-  readonly text: string;
-}
+export type Fault = SourceFault;
 
 export type SourceHealth =
   | { readonly kind: 'up' }

@@ -8,13 +8,13 @@
 import type { Clock } from '../clock.js';
 import type { AlarmsConfig } from '../config/alarms.js';
 import type { AlarmOutcome, RaisedAlarm } from '../engine/alarm-inbox.js';
-import { describeError } from '../errors.js';
+import { AlarmSourceError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactText } from '../redact.js';
 import { initialHealth, pollFailed, pollSucceeded, type Fault, type SourceHealth } from './outage.js';
 import { incidentId, planPoll, type AlarmRow, type HandledRecord, type PollPlan, type Target } from './plan.js';
 import { alarmDetail, noteText, noteWorthy, ongoingIncident, recordOf } from './record.js';
-import { AlarmSourceError, openAlarmSource, type AlarmSource } from './source.js';
+import { openAlarmSource, type AlarmSource } from './source.js';
 import { appendNote, clearAlarm } from './sql.js';
 
 /** What the poller needs of the engine. */

@@ -9,18 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { createPool, type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { AlarmsConfig } from '../config/alarms.js';
+import { AlarmSourceError } from '../errors.js';
 import { rememberSecret } from '../redact.js';
 import type { Fault } from './outage.js';
 import type { AlarmRow } from './plan.js';
 import { grantsFor, selectAlarms, type Statement } from './sql.js';
-
-/** A call the database refused or could not answer. */
-export class AlarmSourceError extends Error {
-  override readonly name = 'AlarmSourceError';
-  constructor(readonly fault: Fault) {
-    super(fault.text);
-  }
-}
 
 export interface AlarmSource {
   /** The rows in alarm now. */

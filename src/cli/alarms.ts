@@ -1,9 +1,9 @@
 /** `helpdesk-monitor alarms`: the alarm table's rows in alarm, where they map, and what the monitor does about them. */
 import { planPoll } from '../alarms/plan.js';
 import { explainPlan, type RowView } from '../alarms/explain.js';
-import { openAlarmSource, AlarmSourceError } from '../alarms/source.js';
+import { openAlarmSource } from '../alarms/source.js';
 import { pauseInForce } from '../engine/control-log.js';
-import { describeError, UsageError } from '../errors.js';
+import { AlarmSourceError, describeError, UsageError } from '../errors.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { controlFilePath, readControl } from '../state/control.js';
 import { readStateDocument, stateFilePath } from '../state/state-file.js';
