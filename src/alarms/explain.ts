@@ -50,7 +50,7 @@ export function explainPlan(plan: PollPlan, cfg: AlarmsConfig, holdOf: HoldOf): 
   for (const { row, name } of plan.unknown) {
     out.push({
       process_id: row.processId, process_name: row.processName, value: row.value, app: null, action: 'unknown-app',
-      explain: `no app "${name}" in the config: left alone (add it under apps:, or map it with alarms.map)`,
+      explain: `no app ${JSON.stringify(name)} in the config: left alone (add it under apps:, or map it with alarms.map)`,
     });
   }
   for (const row of plan.nameless) {

@@ -1,7 +1,7 @@
 /**
  * The alarm table's own health, apart from the apps': whether the last poll worked, and what to
- * log about it. A change is told once (down, with its code and where; a different fault; back,
- * with how long it was away), a lasting outage at most every STILL_DOWN_EVERY_MS. An unreachable
+ * log about it. A change is told once (down, with its code and where; another kind of fault;
+ * back, with how long it was away), a lasting outage at most every STILL_DOWN_EVERY_MS. An unreachable
  * server is retried with backoff (1 s doubling to the cap, with jitter, so a fleet of monitors
  * does not reconnect in step); a query the server refuses (a missing table or privilege) waits
  * for the next regular poll: retrying sooner fixes nothing. Pure: time and chance come in.
@@ -43,7 +43,8 @@ export function retryMs(n: number, capMs: number, rand: number): number {
 export function pollSucceeded(health: SourceHealth, now: number, intervalMs: number): Step {
   if (health.kind === 'up') return { health, nextMs: intervalMs };
   const away = Math.max(1, Math.round((now - health.since) / 1000));
-  return { health: { kind: 'up' }, nextMs: intervalMs, line: { level: 'info', message: `alarm table: database back after ${away} s` } };
+  const message = health.fault.kind === 'unreachable' ? `alarm table: database back after ${away} s` : `alarm table: the query works again after ${away} s`;
+  return { health: { kind: 'up' }, nextMs: intervalMs, line: { level: 'info', message } };
 }
 
 /** A poll that failed with `fault`. */
@@ -56,7 +57,10 @@ export function pollFailed(health: SourceHealth, fault: Fault, now: number, opts
       : `alarm table: ${fault.text}; probes and remedies go on, the table is read again at the next poll`;
     return { health: { kind: 'down', fault, since: now, toldAt: now, failures }, nextMs, line: { level: 'error', message } };
   }
-  if (health.fault.key !== fault.key) {
+  // Another kind of trouble (the server answers now, but refuses the query) is news; another code
+  // of the same kind (ER_SERVER_SHUTDOWN, then ECONNREFUSED) is the same outage: the "still"
+  // line tells the latest.
+  if (health.fault.kind !== fault.kind) {
     return {
       health: { ...health, fault, toldAt: now, failures },
       nextMs,
@@ -67,5 +71,5 @@ export function pollFailed(health: SourceHealth, fault: Fault, now: number, opts
     const mins = Math.round((now - health.since) / 60_000);
     return { health: { ...health, toldAt: now, failures }, nextMs, line: { level: 'warn', message: `alarm table: still failing after ${mins} min (${fault.text})` } };
   }
-  return { health: { ...health, failures }, nextMs };
+  return { health: { ...health, fault, failures }, nextMs };
 }

@@ -10,12 +10,12 @@ import type { AlarmsConfig } from '../config/alarms.js';
 import type { AlarmOutcome, RaisedAlarm } from '../engine/alarm-inbox.js';
 import { AlarmSourceError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { redactText } from '../redact.js';
 import { initialHealth, pollFailed, pollSucceeded, type Fault, type SourceHealth } from './outage.js';
 import { incidentId, planPoll, type AlarmRow, type HandledRecord, type PollPlan, type Target } from './plan.js';
 import { alarmDetail, noteText, noteWorthy, ongoingIncident, recordOf } from './record.js';
 import { openAlarmSource, type AlarmSource } from './source.js';
-import { appendNote, clearAlarm } from './sql.js';
+import { MAX_ROWS, sourceWhere } from './sql.js';
+import { WriteBack } from './write-back.js';
 
 /** What the poller needs of the engine. */
 export interface AlarmEngine {
@@ -36,6 +36,11 @@ export interface PollerDeps {
   readonly rand?: () => number;
 }
 
+export interface PollOptions {
+  readonly whileRaised?: () => Promise<unknown>;
+  readonly only?: ReadonlySet<string>;
+}
+
 /** One poll's story (for `check` and the tests). */
 export interface PollReport {
   readonly ok: boolean;
@@ -47,7 +52,10 @@ export interface PollReport {
 export class AlarmPoller {
   private readonly handled = new Map<number, HandledRecord>();
   private readonly warned = new Map<number, string>();
-  private readonly toldWrites = new Set<string>();
+  private readonly writeBack: WriteBack;
+  /** stop() was called: a poll still reading raises nothing. */
+  private stopping = false;
+  private toldLimit = false;
   private health: SourceHealth = initialHealth;
   /** The next poll: the regular interval, or the source's retry while it is down. */
   private nextMs = 0;
@@ -69,21 +77,21 @@ export class AlarmPoller {
     this.log = deps.logger.child({ source: 'alarms' });
     this.wallNow = deps.wallNow ?? Date.now;
     this.rand = deps.rand ?? Math.random;
+    this.writeBack = new WriteBack(cfg, () => this.source, this.log);
   }
 
   start(): void {
     this.closed = false;
-    const where = this.cfg.socket ?? `${this.cfg.host}:${this.cfg.port}`;
-    this.log.info(`alarm table: polling ${this.cfg.database}.${this.cfg.tables.status} at ${where} every ${Math.round(this.cfg.intervalMs / 1000)} s as ${this.cfg.user}`);
+    this.log.info(`alarm table: polling ${this.cfg.database}.${this.cfg.tables.status} at ${sourceWhere(this.cfg)} every ${Math.round(this.cfg.intervalMs / 1000)} s as ${this.cfg.user}`);
     this.schedule(0);
   }
 
   async stop(): Promise<void> {
     this.closed = true;
+    this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
-    await this.source?.close();
-    this.source = undefined;
+    await this.dropSource();
   }
 
   /** The handled alarms, for state.json. */
@@ -93,9 +101,10 @@ export class AlarmPoller {
 
   /**
    * One poll: read, plan, raise, and once every raised alarm is settled, record and write back.
-   * `whileRaised` runs after the raises (`check` runs its one pass there: no timers judge them).
+   * `whileRaised` runs after the raises (`check` runs its one pass there: no timers judge them);
+   * `only`: raise alarms for these apps alone (`check --app`), leaving the others for later.
    */
-  async pollOnce(whileRaised?: () => Promise<unknown>): Promise<PollReport> {
+  async pollOnce(opts: PollOptions = {}): Promise<PollReport> {
     const started = this.deps.clock.now();
     let rows: AlarmRow[];
     try {
@@ -103,19 +112,27 @@ export class AlarmPoller {
       rows = await this.source.poll();
     } catch (err) {
       const fault: Fault = err instanceof AlarmSourceError ? err.fault : { kind: 'refused', key: 'OPEN', text: `cannot open the database connection: ${describeError(err)}` };
+      // A refused login or a password file that could not be read: open afresh next time, so a
+      // rotated password (env at a reload, or the file) is read again.
+      if (fault.key === 'OPEN' || fault.key === 'ER_ACCESS_DENIED_ERROR') void this.dropSource();
       this.step(pollFailed(this.health, fault, started, { intervalMs: this.cfg.intervalMs, capMs: this.cfg.reconnectMaxMs, rand: this.rand() }));
-      await whileRaised?.();
+      await opts.whileRaised?.();
       return { ok: false, fault, acted: [] };
     }
     this.step(pollSucceeded(this.health, started, this.cfg.intervalMs));
+    if (rows.length >= MAX_ROWS && !this.toldLimit) this.log.warn(`alarm table: ${MAX_ROWS} or more rows in alarm; reading the first ${MAX_ROWS} by process_id`);
+    this.toldLimit = rows.length >= MAX_ROWS;
     const plan = planPoll(rows, this.handled, {
       apps: new Set(this.deps.engine.appNames()), map: this.cfg.map, now: this.wallNow(),
       ...(this.cfg.realarmAfterMs === undefined ? {} : { realarmAfterMs: this.cfg.realarmAfterMs }),
     });
     this.forget(plan);
     this.warnOnce(plan);
-    const raised = plan.act.map((t) => this.raise(t));
-    await whileRaised?.();
+    this.store(await this.writeBack.retryClears(plan.handled));
+    // A poll that read while the monitor stopped raises nothing: no check would judge it.
+    const act = this.stopping ? [] : plan.act.filter((t) => !opts.only || opts.only.has(t.app));
+    const raised = act.map((t) => this.raise(t));
+    await opts.whileRaised?.();
     const acted = await Promise.all(raised);
     return { ok: true, plan, acted };
   }
@@ -148,48 +165,37 @@ export class AlarmPoller {
     if (target.why !== 'held before' || prev?.incident !== incident) this.log.warn(`${detail}: asking for a remedy (${target.why})`);
     const outcome = (await this.deps.engine.raiseAlarm(app, { detail, incidentId: incident })) ?? { result: 'unobserved' as const, detail: `no app ${app} in the config` };
     if (outcome.result === 'held' && noteWorthy(outcome, prev, incident)) this.log.warn(`${detail}: held back: ${outcome.detail}`);
-    let cleared = false;
-    if (outcome.result === 'remedied' && this.cfg.onSuccess === 'clear') cleared = await this.clear(rows);
+    const cleared = outcome.result === 'remedied' && this.cfg.onSuccess === 'clear' ? await this.writeBack.clear(rows) : undefined;
+    const allCleared = cleared !== undefined && [...cleared.values()].every(Boolean);
     if (this.cfg.note) {
       for (const row of rows) {
-        if (noteWorthy(outcome, this.handled.get(row.processId), incident)) await this.write(appendNote(this.cfg, row.processId, redactText(noteText(app, outcome, incident, cleared, this.wallNow()))), 'note');
+        if (noteWorthy(outcome, this.handled.get(row.processId), incident)) await this.writeBack.note(row.processId, noteText(app, outcome, incident, allCleared, this.wallNow()));
       }
     }
     // A check that did not look (PM2 unreachable) says nothing new: what the alarm's incident last
     // came to stays its record, so the next hold is not news again.
     const unseen = outcome.result === 'unobserved' || outcome.result === 'superseded';
-    for (const row of rows) {
-      const prev = this.handled.get(row.processId);
-      if (unseen && prev?.incident === incident) continue;
-      this.handled.set(row.processId, recordOf(row, app, outcome, incident, prev, this.wallNow()));
-    }
-    this.version++;
-    this.deps.onChange?.();
+    this.store(rows.flatMap((row) => {
+      const before = this.handled.get(row.processId);
+      if (unseen && before?.incident === incident) return [];
+      const done = cleared?.get(row.processId);
+      return [{ ...recordOf(row, app, outcome, incident, before, this.wallNow()), ...(done === undefined ? {} : { cleared: done }) }];
+    }));
     return { app, incident, outcome };
   }
 
-  /** Clear each row still holding the value we acted on; true when all were cleared. */
-  private async clear(rows: readonly AlarmRow[]): Promise<boolean> {
-    let all = true;
-    for (const row of rows) {
-      const changed = await this.write(clearAlarm(this.cfg, row.processId, row.value), 'clear');
-      if (changed === 0) this.log.info(`alarm table: process_id ${row.processId} changed since the poll (not ${row.value} any more): left as it is`);
-      if (changed !== 1) all = false;
-    }
-    return all;
+  /** Keep these records (by process id) and tell the state writer. */
+  private store(records: readonly HandledRecord[]): void {
+    if (records.length === 0) return;
+    for (const r of records) this.handled.set(r.process_id, r);
+    this.version++;
+    this.deps.onChange?.();
   }
 
-  /** An UPDATE; undefined when it failed (told once per cause and kind of write). */
-  private async write(stmt: Parameters<AlarmSource['update']>[0], what: 'clear' | 'note'): Promise<number | undefined> {
-    try {
-      return await this.source!.update(stmt);
-    } catch (err) {
-      const fault = err instanceof AlarmSourceError ? err.fault : { key: 'ERROR', text: describeError(err) };
-      const key = `${what}:${fault.key}`;
-      if (!this.toldWrites.has(key)) this.log.error(`alarm table: cannot ${what === 'clear' ? 'clear the alarm' : 'append to notes'}: ${fault.text}; the remedy itself is not affected`);
-      this.toldWrites.add(key);
-      return undefined;
-    }
+  private async dropSource(): Promise<void> {
+    const old = this.source;
+    this.source = undefined;
+    await old?.close();
   }
 
   private forget(plan: PollPlan): void {
@@ -206,7 +212,7 @@ export class AlarmPoller {
     for (const { row, name } of plan.unknown) {
       if (this.warned.get(row.processId) === name) continue;
       this.warned.set(row.processId, name);
-      this.log.warn(`alarm table: process_id ${row.processId} (${JSON.stringify(row.processName)}) is in alarm, but no app "${name}" is configured: left alone (add it under apps:, or map it with alarms.map)`);
+      this.log.warn(`alarm table: process_id ${row.processId} (${JSON.stringify(row.processName)}) is in alarm, but no app ${JSON.stringify(name)} is configured: left alone (add it under apps:, or map it with alarms.map)`);
     }
     for (const row of plan.nameless) {
       if (this.warned.get(row.processId) === '') continue;

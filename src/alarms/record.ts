@@ -8,8 +8,11 @@ import type { AlarmRow, HandledRecord } from './plan.js';
 
 /** The alarm as the engine's log and the notes name it. */
 export function alarmDetail(app: string, rows: readonly AlarmRow[], incident: string): string {
-  const ids = rows.map((r) => r.processId).join(', ');
-  const values = [...new Set(rows.map((r) => r.value))].join('/');
+  // Bounded: the detail is the remedy's reason, in the log, state.json and notifications.
+  const shown = rows.slice(0, 5).map((r) => r.processId).join(', ');
+  const ids = rows.length > 5 ? `${shown} and ${rows.length - 5} more` : shown;
+  const distinct = [...new Set(rows.map((r) => r.value))];
+  const values = distinct.length > 3 ? `${distinct.slice(0, 3).join('/')}/...` : distinct.join('/');
   return `alarm table: process_id${rows.length > 1 ? 's' : ''} ${ids} (${app}) in alarm (value ${values}), incident ${incident}`;
 }
 

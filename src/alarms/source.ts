@@ -13,7 +13,7 @@ import { AlarmSourceError } from '../errors.js';
 import { rememberSecret } from '../redact.js';
 import type { Fault } from './outage.js';
 import type { AlarmRow } from './plan.js';
-import { grantsFor, selectAlarms, type Statement } from './sql.js';
+import { grantsFor, selectAlarms, sourceWhere, type Statement } from './sql.js';
 
 export interface AlarmSource {
   /** The rows in alarm now. */
@@ -28,11 +28,11 @@ export interface AlarmSource {
 /** Codes that mean the server is not there (or stopped answering): retry with backoff. */
 const UNREACHABLE = new Set([
   'ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'DEADLINE', 'POOL_CLOSED',
+  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'DEADLINE', 'POOL_CLOSED',
 ]);
 
 export function openAlarmSource(cfg: AlarmsConfig, env: NodeJS.ProcessEnv = process.env): AlarmSource {
-  const where = cfg.socket ?? `${cfg.host}:${cfg.port}`;
+  const where = sourceWhere(cfg);
   const password = readPassword(cfg, env);
   if (password) rememberSecret(password);
   const options: PoolOptions = {
@@ -49,8 +49,13 @@ export function openAlarmSource(cfg: AlarmsConfig, env: NodeJS.ProcessEnv = proc
     ...(cfg.ssl ? { ssl: { ...readSsl(cfg.ssl), rejectUnauthorized: true } } : {}),
   };
   const pool = createPool(options);
-  // An idle connection the server dropped emits an error on the pool: the next call reconnects.
-  pool.pool.on('connection', (c) => c.on('error', () => undefined));
+  pool.pool.on('connection', (c) => {
+    // An idle connection the server dropped emits an error on the pool: the next call reconnects.
+    c.on('error', () => undefined);
+    // MariaDB ends a statement that outlives query_timeout on the server too (a client that gives
+    // up does not stop it); MySQL has no such variable and reads the SELECT's hint instead.
+    c.query(`SET SESSION max_statement_time = ${(cfg.queryTimeoutMs / 1000).toFixed(3)}`, () => undefined);
+  });
   const select = selectAlarms(cfg);
   const deadlineMs = cfg.connectTimeoutMs + cfg.queryTimeoutMs + 1000;
   const fail = (err: unknown): never => {
@@ -60,16 +65,32 @@ export function openAlarmSource(cfg: AlarmsConfig, env: NodeJS.ProcessEnv = proc
     where,
     poll: async () => {
       const rows = await call(pool, select, cfg.queryTimeoutMs, deadlineMs).catch(fail);
-      return (rows as RowDataPacket[]).map(toRow);
+      return (rows as RowDataPacket[]).flatMap((r) => toRow(r) ?? []);
     },
     update: async (stmt) => ((await call(pool, stmt, cfg.queryTimeoutMs, deadlineMs).catch(fail)) as ResultSetHeader).affectedRows,
     close: () => Promise.race([pool.end().catch(() => undefined), new Promise<void>((r) => setTimeout(r, 2000).unref())]),
   };
 }
 
-/** The password, from the file or the env var; undefined when the env var is unset or empty. */
+/** Passwords taken out of the environment, by variable name (see readPassword). */
+const taken = new Map<string, string>();
+
+/**
+ * The password, from the file or the env var; undefined when the env var is unset or empty. The
+ * variable is taken out of the environment once read: the commands and apps the monitor starts
+ * (health checks, systemctl, a restarted process) inherit its environment, and must not inherit
+ * the password. Later reads (a reconnect, a reload) find it here.
+ */
 function readPassword(cfg: AlarmsConfig, env: NodeJS.ProcessEnv): string | undefined {
-  if (cfg.password.kind === 'env') return env[cfg.password.name] || undefined;
+  if (cfg.password.kind === 'env') {
+    const name = cfg.password.name;
+    const value = env[name];
+    if (value !== undefined) {
+      taken.set(name, value);
+      delete env[name];
+    }
+    return taken.get(name) || undefined;
+  }
   // One trailing newline is the editor's, not the password's.
   return readFileSync(cfg.password.path, 'utf8').replace(/\r?\n$/, '') || undefined;
 }
@@ -121,13 +142,13 @@ async function call(pool: Pool, stmt: Statement, queryMs: number, deadlineMs: nu
   }
 }
 
-function toRow(r: RowDataPacket): AlarmRow {
+/** A row as the plan reads it; undefined for one whose numbers are not integers (the SELECT casts them). */
+function toRow(r: RowDataPacket): AlarmRow | undefined {
   const name = r['process_name'] as unknown;
-  return {
-    processId: Number(r['process_id']),
-    value: Number(r['alarm']),
-    processName: typeof name === 'string' ? name : name === null || name === undefined ? null : String(name),
-  };
+  const processId = Number(r['process_id']);
+  const value = Number(r['alarm']);
+  if (!Number.isSafeInteger(processId) || !Number.isSafeInteger(value)) return undefined;
+  return { processId, value, processName: typeof name === 'string' ? name : name === null || name === undefined ? null : String(name) };
 }
 
 interface SqlError {
@@ -165,6 +186,9 @@ function fixFor(code: string, cfg: AlarmsConfig): string {
       return '; check alarms.columns';
     case 'ER_BAD_DB_ERROR':
       return '; check alarms.database';
+    case 'PROTOCOL_SEQUENCE_TIMEOUT':
+    case 'ER_STATEMENT_TIMEOUT':
+      return `; the query took longer than alarms.query_timeout (${cfg.queryTimeoutMs} ms): check the server's load; read again at the next poll`;
     default:
       return '';
   }

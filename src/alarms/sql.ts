@@ -24,7 +24,14 @@ export function quote(name: string): string {
   return `\`${name}\``;
 }
 
-/** The rows in alarm: process id, alarm value and name (NULL when PROCESE has no row). */
+/** At most this many rows per poll: a table gone wrong must not become a remedy storm or a memory spike. */
+export const MAX_ROWS = 10_000;
+
+/**
+ * The rows in alarm: process id, alarm value and name (NULL when PROCESE has no row). Both numbers
+ * are cast to integers: a BIT or VARCHAR alarm column must not read as NaN (which would never
+ * equal itself, and so look like a new alarm at every poll).
+ */
 export function selectAlarms(cfg: AlarmsConfig): Statement {
   const c = cfg.columns;
   const s = quote(cfg.tables.status);
@@ -32,10 +39,12 @@ export function selectAlarms(cfg: AlarmsConfig): Statement {
   const where = cfg.alarmValues.length > 0
     ? `s.${quote(c.alarm)} IN (${cfg.alarmValues.map(() => '?').join(', ')})`
     : `s.${quote(c.alarm)} <> ?`;
+  // The hint bounds the query on the server on MySQL (MariaDB reads it as a comment and gets
+  // max_statement_time per session instead: source.ts).
   return {
-    sql: `SELECT s.${quote(c.processId)} AS process_id, s.${quote(c.alarm)} AS alarm, p.${quote(c.processName)} AS process_name`
+    sql: `SELECT /*+ MAX_EXECUTION_TIME(${cfg.queryTimeoutMs}) */ CAST(s.${quote(c.processId)} AS SIGNED) AS process_id, CAST(s.${quote(c.alarm)} AS SIGNED) AS alarm, p.${quote(c.processName)} AS process_name`
       + ` FROM ${s} AS s LEFT JOIN ${p} AS p ON p.${quote(c.processId)} = s.${quote(c.processId)}`
-      + ` WHERE ${where} ORDER BY s.${quote(c.processId)}`,
+      + ` WHERE ${where} ORDER BY s.${quote(c.processId)} LIMIT ${MAX_ROWS}`,
     params: cfg.alarmValues.length > 0 ? cfg.alarmValues : [0],
   };
 }
@@ -54,15 +63,16 @@ export function clearAlarm(cfg: AlarmsConfig, processId: number, value: number):
 }
 
 /**
- * Append one line to the notes column, keeping the column bounded (its newest part). CHAR(10), a
- * binary string, not '\n' (which NO_BACKSLASH_ESCAPES reads as two characters) nor a utf8mb4
- * one (which clashes with a latin1 column's collation).
+ * Append one line to the notes column, keeping the column bounded (its newest NOTES_KEEP
+ * characters). The newline travels as a parameter, like the line: no escape to depend on the
+ * sql_mode (NO_BACKSLASH_ESCAPES), no CHAR() (a binary string: RIGHT would count bytes), and an
+ * ASCII line converts to the column's own charset (latin1 on a stock MariaDB) without a clash.
  */
 export function appendNote(cfg: AlarmsConfig, processId: number, line: string): Statement {
   const n = quote(cfg.columns.notes);
   return {
-    sql: `UPDATE ${quote(cfg.tables.status)} SET ${n} = RIGHT(CONCAT_WS(CHAR(10), ${n}, ?), ${NOTES_KEEP}) WHERE ${quote(cfg.columns.processId)} = ?`,
-    params: [noteLine(line), processId],
+    sql: `UPDATE ${quote(cfg.tables.status)} SET ${n} = RIGHT(CONCAT_WS(?, ${n}, ?), ${NOTES_KEEP}) WHERE ${quote(cfg.columns.processId)} = ?`,
+    params: ['\n', noteLine(line), processId],
   };
 }
 
@@ -78,6 +88,11 @@ export function noteLine(text: string): string {
     return isControl(cp) || cp === 0x2028 || cp === 0x2029 ? ' ' : cp > 0x7e ? '?' : ch;
   });
   return chars.length <= NOTE_MAX ? chars.join('') : `${chars.slice(0, NOTE_MAX - 3).join('')}...`;
+}
+
+/** Where the source connects, for messages: the socket, or host:port. */
+export function sourceWhere(cfg: AlarmsConfig): string {
+  return cfg.socket ?? `${cfg.host}:${cfg.port}`;
 }
 
 /** The GRANT lines an account needs for this config (for messages and the README). */

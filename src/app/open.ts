@@ -31,7 +31,7 @@ import { endLog, openLog, type LogPlan } from './log.js';
 import { takeLocks, type LockPlan } from './lock.js';
 import { openNotifier } from './notifier.js';
 import { reachPm2, type Pm2Plan } from './pm2.js';
-import { stateWriter, type StateWriter } from './state-writer.js';
+import { stateWriter, type AlarmMemory, type StateWriter } from './state-writer.js';
 import { within } from './within.js';
 
 export interface MonitorPlan {
@@ -97,6 +97,8 @@ export class Monitor {
   writer: StateWriter | undefined;
   /** The alarm table trigger (`alarms:` in the config). */
   alarms: AlarmPoller | undefined;
+  /** Handled alarms kept while no poller runs (the block was removed). */
+  private retiredAlarms: AlarmMemory | undefined;
   private prober: HttpProber | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -146,7 +148,10 @@ export class Monitor {
     this.notifier = notifier;
     const host = hostname();
     // Reads the engine only once checks run, after `engine` exists.
-    const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger, () => this.alarms) : undefined;
+    // Without `alarms:` (now), what was handled is kept as it was: a config that drops the block
+    // and brings it back must not remedy the still-raised alarms again.
+    if (!config.alarms && handledAlarms.length > 0) this.retiredAlarms = keptRecords(handledAlarms);
+    const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger, () => this.alarms ?? this.retiredAlarms) : undefined;
     const engine: Engine = new Engine(config, {
       pm2, prober, clock, logger, restored,
       ...(hooks.ignoreExits ? { ignoreExits: true } : {}),
@@ -171,11 +176,16 @@ export class Monitor {
    */
   async replaceAlarms(next: AlarmsConfig | undefined): Promise<void> {
     const old = this.alarms;
-    this.alarms = undefined;
+    // The old poller stays in place while it stops: state writes meanwhile keep its records.
     await old?.stop();
+    const records = (old ?? this.retiredAlarms)?.records() ?? [];
     if (next) {
-      this.alarms = await this.makeAlarms(next, old?.records() ?? []);
+      this.alarms = await this.makeAlarms(next, records);
+      this.retiredAlarms = undefined;
       if (this.started) this.alarms.start();
+    } else {
+      this.alarms = undefined;
+      this.retiredAlarms = keptRecords(records);
     }
     this.writer?.poke(true);
   }
@@ -235,4 +245,9 @@ export class Monitor {
       for (const lock of this.locks) lock.release();
     }
   }
+}
+
+/** Handled alarms that no poller changes: written as they are. */
+function keptRecords(records: readonly HandledAlarmRecord[]): AlarmMemory {
+  return { version: -1, records: () => records };
 }

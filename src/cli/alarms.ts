@@ -1,7 +1,8 @@
 /** `helpdesk-monitor alarms`: the alarm table's rows in alarm, where they map, and what the monitor does about them. */
 import { planPoll } from '../alarms/plan.js';
 import { explainPlan, type RowView } from '../alarms/explain.js';
-import { openAlarmSource } from '../alarms/source.js';
+import { openAlarmSource, type AlarmSource } from '../alarms/source.js';
+import { sourceWhere } from '../alarms/sql.js';
 import { pauseInForce } from '../engine/control-log.js';
 import { AlarmSourceError, describeError, UsageError } from '../errors.js';
 import { pm2Home, stateDir } from '../paths.js';
@@ -48,10 +49,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   const dir = stateDir(config.stateDir);
   const doc = readStateDocument(stateFilePath(dir));
   const handled = doc?.alarms?.handled ?? [];
-  const source = openAlarmSource(cfg);
-  const source_ = { where: source.where, database: cfg.database, table: cfg.tables.status, user: cfg.user };
+  const source_ = { where: sourceWhere(cfg), database: cfg.database, table: cfg.tables.status, user: cfg.user };
+  let source: AlarmSource | undefined;
   let rows;
   try {
+    source = openAlarmSource(cfg);
     rows = await source.poll();
   } catch (err) {
     const text = err instanceof AlarmSourceError ? err.fault.text : describeError(err);
@@ -60,7 +62,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = EXIT.unhealthy;
     return;
   } finally {
-    await source.close();
+    await source?.close();
   }
   const plan = planPoll(rows, new Map(handled.map((h) => [h.process_id, h])), {
     apps: new Set(config.apps.map((a) => a.name)), map: cfg.map, now: Date.now(),
@@ -71,7 +73,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const paused = pauseInForce(control.get(app)?.pausedUntil, Date.now());
     if (paused !== undefined) return `paused by an operator${paused === 'indefinite' ? '' : ` until ${new Date(paused).toISOString()}`}`;
     const rec = doc?.apps[app];
-    return rec?.circuit === 'open' ? `its circuit is open (since ${rec.circuit_since ?? '?'}; helpdesk-monitor reset ${app} closes it)` : undefined;
+    if (rec?.circuit === 'open') return `its circuit is open (since ${rec.circuit_since ?? '?'}; helpdesk-monitor reset ${app} closes it)`;
+    const backoff = rec?.backoff_until ? Date.parse(rec.backoff_until) : NaN;
+    return backoff > Date.now() ? `backing off after failed remedies until ${rec!.backoff_until}` : undefined;
   };
   const views = explainPlan(plan, cfg, holdOf);
   if (values.json) {

@@ -52,6 +52,8 @@ export interface HandledAlarmRecord {
   readonly result: AlarmResult;
   readonly detail: string;
   readonly incident: string;
+  /** With on_success: clear, after a remedy: false while the clear is still to be done (a failed write). */
+  readonly cleared?: boolean;
 }
 
 /** Convert between the monotonic clock and wall-clock ISO strings, at one instant. */

@@ -45,6 +45,8 @@ export class AppWorker {
   private pending = false;
   private crashes = 0;
   private closed = true;
+  /** stop() was called (closed alone also means "not started": the one-pass check). */
+  private stopped = false;
   private lastObservation: Observation | undefined;
   private history: RemedyEntry[] = [];
   private lastRemedy: RemedyReport | undefined;
@@ -85,10 +87,16 @@ export class AppWorker {
   /** Stop the timer and wait for a check in progress. */
   async stop(): Promise<void> {
     this.closed = true;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.lens.close();
     await this.running;
     this.alarms.drop('the monitor stopped before checking the app');
+  }
+
+  /** Settle a waiting alarm as not looked at. */
+  dropAlarm(why: string): void {
+    this.alarms.drop(why);
   }
 
   /**
@@ -96,12 +104,9 @@ export class AppWorker {
    * app's observation; resolves with what became of it. Without started timers (`check`), the
    * next checkUntilSettled() takes it.
    */
-  /** Settle a waiting alarm as not looked at. */
-  dropAlarm(why: string): void {
-    this.alarms.drop(why);
-  }
-
   raiseAlarm(alarm: RaisedAlarm): Promise<AlarmOutcome> {
+    // A stopped worker checks no more: the alarm is told so now, not left waiting for ever.
+    if (this.stopped) return Promise.resolve({ result: 'unobserved', detail: 'the monitor is stopping' });
     const outcome = this.alarms.put(alarm);
     this.trigger();
     return outcome;
@@ -325,10 +330,14 @@ export class AppWorker {
     });
     this.emitPolicy(after.events);
     this.deps.onRemedy?.(report);
-    raised?.settle({
+    const outcome: AlarmOutcome = {
       result: report.ok ? 'remedied' : report.skipped ? 'skipped' : 'failed', durationMs: report.totalMs,
       detail: report.ok ? `healthy again after ${Math.round(report.timeToHealthyMs ?? report.totalMs)} ms` : (report.failure ?? 'the remedy failed'),
-    });
+    };
+    raised?.settle(outcome);
+    // An alarm raised while this remedy ran is answered by it: a second restart right after the
+    // first would be one incident remedied twice.
+    this.alarms.take()?.settle({ ...outcome, detail: `answered by the remedy that was running: ${outcome.detail}` });
     return true;
   }
 

@@ -75,6 +75,7 @@ const handledAlarmSchema = z.object({
   result: z.enum(['remedied', 'failed', 'skipped', 'held', 'unobserved', 'superseded']),
   detail: z.string(),
   incident: z.string(),
+  cleared: z.boolean().optional(),
 }) satisfies z.ZodType<HandledAlarmRecord>;
 // `apps` is checked here only for being an object: its entries are judged one by one (and zod
 // would copy the keys into a plain object, where `__proto__` is not a key).
@@ -122,6 +123,7 @@ export function loadStateDocument(path: string): StateRead {
   }
   const handled = (parsed.data.alarms?.handled ?? []).flatMap((r) => {
     const h = handledAlarmSchema.safeParse(r);
+    if (!h.success) invalid.push({ app: `alarms.handled[${JSON.stringify((r as { process_id?: unknown } | null)?.process_id ?? '?')}]`, why: issueText(h.error) });
     return h.success ? [h.data] : [];
   });
   const doc: StateDocument = {

@@ -40,7 +40,8 @@ function configFor(dir: string, alarms: Record<string, unknown>): string {
     state_dir: join(dir, 'state'),
     log: { file: join(dir, 'monitor.log') },
     alarms: { host: '127.0.0.1', port: db.port, user: seed.helpdesk.user, interval: '1s', ...alarms },
-    apps: [{ name: APP, ports: [PORT], startup_grace: 0, health: { url: healthUrl(PORT), interval: '1s' } }],
+    // The password env var must not reach what the monitor runs: this check fails if it does.
+    apps: [{ name: APP, ports: [PORT], startup_grace: 0, health: { url: healthUrl(PORT), interval: '1s' }, health_check_command: 'test -z "$HELPDESK_MONITOR_DB_PASSWORD"' }],
   });
 }
 
@@ -59,6 +60,8 @@ test('run remedies an alarm; the password (env) is in no log, state file, status
     await run.waitForLine(/alarm table: polling/, 30_000);
     await raise(1);
     await run.waitForLine(/remedy succeeded/, 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(run.stderrLines.filter((l) => /starting remedy/.test(l)).length, 1, `one remedy: the health check never saw the password variable\n${run.stderrLines.join('\n')}`);
     await waitFor('the row cleared', async () => ((await db.sql<RowDataPacket[]>(`SELECT alarma FROM ${seed.database}.STATUS_PROCESS WHERE process_id = 1`))[0]?.['alarma'] === 0 ? true : undefined), 10_000);
     const json = await runCli(['alarms', '--json', '--config', config], env);
     assert.equal(json.code, 0, shown('alarms --json', json));

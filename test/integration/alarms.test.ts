@@ -205,3 +205,43 @@ test('SELECT-only grants with on_success: clear: the missing UPDATE is reported 
     await setRow(8, 'al-api', 0);
   }
 });
+
+test('an alarm raised while a remedy runs is answered by it: one restart, not two', async () => {
+  await startHealthy(sb, 'al-keep', 48301);
+  const monitor = startTestMonitor(sb, { apps: [appConfig('al-keep', 48301)] });
+  try {
+    await waitFor('healthy', () => monitor.engine.views()[0]?.state.phase === 'healthy', 20_000);
+    const first = monitor.engine.raiseAlarm('al-keep', { detail: 'alarm table: process_id 1 (al-keep) in alarm (value 1), incident A', incidentId: 'A' })!;
+    await waitFor('the remedy running', () => monitor.engine.views()[0]?.state.phase === 'remedying', 10_000, 5);
+    const second = monitor.engine.raiseAlarm('al-keep', { detail: 'alarm table: process_id 2 (al-keep) in alarm (value 1), incident B', incidentId: 'B' })!;
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.result, 'remedied');
+    assert.equal(b.result, 'remedied');
+    assert.match(b.detail, /answered by the remedy that was running/);
+    await sleep(2500);
+    assert.equal(monitor.remedies.length, 1, `one restart:\n${monitor.lines.join('\n')}`);
+  } finally {
+    await monitor.stop();
+  }
+  const late = await Promise.race([
+    monitor.engine.raiseAlarm('al-keep', { detail: 'after stop', incidentId: 'C' })!,
+    sleep(2000).then(() => ({ result: 'still waiting' })),
+  ]);
+  assert.equal(late.result, 'unobserved', 'a stopped engine answers at once instead of leaving the poll waiting');
+});
+
+test('a BIT(1) alarm column (a non-integer type) is read as a number: one remedy over several polls', async () => {
+  await db.sql(`CREATE TABLE ${seed.database}.STATUS_BIT (process_id INT PRIMARY KEY, alarma BIT(1), sound TINYINT, notes TEXT)`);
+  await db.sql(`GRANT SELECT ON ${seed.database}.STATUS_BIT TO '${seed.helpdesk.user}'@'127.0.0.1'`);
+  await db.sql(`INSERT INTO ${seed.database}.STATUS_BIT VALUES (9, b'1', 0, NULL)`);
+  await setRow(9, 'al-keep', 0);
+  const h = watch([appConfig('al-keep', 48301)], { tables: { status: 'STATUS_BIT' } });
+  try {
+    await waitFor('the remedy', () => h.monitor.remedies[0], 30_000);
+    await sleep(5 * POLL_MS);
+    assert.equal(h.monitor.remedies.length, 1, `one remedy${story(h)}`);
+    assert.deepEqual(h.poller.records().map((r) => [r.process_id, r.value, r.result]), [[9, 1, 'remedied']]);
+  } finally {
+    await h.stop();
+  }
+});

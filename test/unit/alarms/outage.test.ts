@@ -74,12 +74,19 @@ describe('outage: what is logged', () => {
     assert.match(r.lines[3]!.message, /still failing after 30 min/);
   });
 
-  test('a different fault is news: one line, and the 10 min count starts from it', () => {
-    const events = [...failing(REFUSED, 0, 120_000, 5000), ...failing(TIMEDOUT, 120_000, 120_000 + STILL_DOWN_EVERY_MS + 1, 5000)];
+  test('another code of the same kind is the same outage: no line, and the "still" line names the latest code', () => {
+    const events = [...failing(REFUSED, 0, 120_000, 5000), ...failing(TIMEDOUT, 120_000, STILL_DOWN_EVERY_MS + 1, 5000)];
     const r = run(events);
-    assert.deepEqual(r.lines.map((l) => [l.at, l.level]), [[0, 'error'], [120_000, 'error'], [120_000 + STILL_DOWN_EVERY_MS, 'warn']]);
-    assert.match(r.lines[1]!.message, /database unreachable now: ETIMEDOUT/);
-    assert.match(r.lines[2]!.message, /still failing after 12 min/, 'the outage is counted from its start');
+    assert.deepEqual(r.lines.map((l) => [l.at, l.level]), [[0, 'error'], [STILL_DOWN_EVERY_MS, 'warn']]);
+    assert.match(r.lines[1]!.message, /still failing after 10 min \(ETIMEDOUT/, 'the outage is counted from its start, with the code seen last');
+  });
+
+  test('another kind of fault is news: the server answers now but refuses the query', () => {
+    const DENIED: Fault = { kind: 'refused', key: 'ER_TABLEACCESS_DENIED_ERROR', text: 'ER_TABLEACCESS_DENIED_ERROR (1142) at 127.0.0.1:3306: SELECT command denied' };
+    const r = run([...failing(REFUSED, 0, 20_000, 5000), { at: 20_000, fault: DENIED }, { at: 320_000, fault: DENIED }, { at: 620_000, ok: true }]);
+    assert.deepEqual(r.lines.map((l) => [l.at, l.level]), [[0, 'error'], [20_000, 'error'], [620_000, 'info']]);
+    assert.match(r.lines[1]!.message, /query refused now: ER_TABLEACCESS_DENIED_ERROR/);
+    assert.match(r.lines[2]!.message, /the query works again after 620 s/);
   });
 
   test('back: one "back after N s" line, then silence', () => {

@@ -29,8 +29,14 @@ class FakeTable implements AlarmSource {
     if (this.down) return Promise.reject(new AlarmSourceError({ kind: 'unreachable', key: 'ECONNREFUSED', text: `ECONNREFUSED at ${this.where}` }));
     return Promise.resolve(this.rows.map((r) => ({ ...r })));
   }
+  /** UPDATEs that fail (a blip between the SELECT and the write), one per entry. */
+  failUpdates = 0;
   update(stmt: Statement): Promise<number> {
     this.updates.push(stmt);
+    if (this.failUpdates > 0) {
+      this.failUpdates--;
+      return Promise.reject(new AlarmSourceError({ kind: 'unreachable', key: 'PROTOCOL_CONNECTION_LOST', text: 'PROTOCOL_CONNECTION_LOST at 127.0.0.1:3306' }));
+    }
     return Promise.resolve(1);
   }
   close(): Promise<void> {
@@ -101,8 +107,8 @@ describe('AlarmPoller: a still-raised alarm', () => {
     const notes = notesOf(s.table.updates);
     assert.equal(notes.length, 1);
     const incident = s.engine.raised[0]!.alarm.incidentId;
-    assert.ok(String(notes[0]!.params[0]).includes(incident), 'the note names the incident');
-    assert.match(String(notes[0]!.params[0]), /alarm cleared$/);
+    assert.ok(String(notes[0]!.params[1]).includes(incident), 'the note names the incident');
+    assert.match(String(notes[0]!.params[1]), /alarm cleared$/);
     assert.equal(s.poller.records().length, 1);
     assert.equal(s.poller.records()[0]!.result, 'remedied');
   });
@@ -129,7 +135,7 @@ describe('AlarmPoller: a still-raised alarm', () => {
     for (let i = 0; i < 6; i++) await s.pollAfter(60_000);
     assert.equal(s.engine.raised.length, 4, 'offered while held, then handled');
     assert.equal(new Set(s.engine.raised.map((r) => r.alarm.incidentId)).size, 1, 'one incident throughout');
-    const notes = notesOf(s.table.updates).map((u) => String(u.params[0]));
+    const notes = notesOf(s.table.updates).map((u) => String(u.params[1]));
     assert.equal(notes.length, 2, notes.join('\n'));
     assert.match(notes[0]!, /api not restarted: circuit open/);
     assert.match(notes[1]!, /restarted api/);
@@ -141,7 +147,7 @@ describe('AlarmPoller: a still-raised alarm', () => {
     for (let i = 0; i < 4; i++) await s.pollAfter(60_000);
     assert.equal(s.engine.raised.length, 2, 'held: offered again; failed: settled');
     assert.deepEqual(clearsOf(s.table.updates), []);
-    const notes = notesOf(s.table.updates).map((u) => String(u.params[0]));
+    const notes = notesOf(s.table.updates).map((u) => String(u.params[1]));
     assert.equal(notes.length, 2);
     assert.match(notes[0]!, /api not restarted: remedies paused by an operator; alarm left set$/);
     assert.match(notes[1]!, /remedy of api failed: did not come back within 30 s; alarm left set$/);
@@ -179,10 +185,7 @@ describe('AlarmPoller: the database down', () => {
   });
 });
 
-/**
- * Known failure (see the commit message): an `unobserved` outcome between two holds is recorded
- * as the alarm's last result, so the second, identical hold counts as news.
- */
+/** An `unobserved` outcome between two holds says nothing new: the second hold is not news. */
 describe('AlarmPoller: one note per outcome', () => {
   test('held, not looked at (PM2 unreachable for one check), held again: one note and one "held back" warning', async () => {
     const s = setup(config({ note: true }));
@@ -192,8 +195,47 @@ describe('AlarmPoller: one note per outcome', () => {
     for (let i = 0; i < 3; i++) await s.pollAfter(60_000);
     await s.settle();
     assert.equal(new Set(s.engine.raised.map((r) => r.alarm.incidentId)).size, 1, 'one incident throughout');
-    const notes = notesOf(s.table.updates).map((u) => String(u.params[0]));
+    const notes = notesOf(s.table.updates).map((u) => String(u.params[1]));
     assert.equal(notes.length, 1, `the same hold written twice:\n${notes.join('\n')}`);
     assert.equal(s.log.lines.filter((l) => /held back/.test(l.message)).length, 1);
+  });
+});
+
+describe('AlarmPoller: write-back and scope', () => {
+  test('a clear that failed is tried again at the next poll (no second remedy), then left alone', async () => {
+    const s = setup(config({ on_success: 'clear' }));
+    s.table.rows = [ROW];
+    s.table.failUpdates = 1;
+    await s.pollAfter(60_000);
+    assert.equal(s.poller.records()[0]!.cleared, false, 'the failed clear is remembered');
+    await s.pollAfter(60_000);
+    assert.equal(clearsOf(s.table.updates).length, 2, 'tried again');
+    assert.equal(s.poller.records()[0]!.cleared, true);
+    await s.pollAfter(60_000);
+    assert.equal(clearsOf(s.table.updates).length, 2, 'not a third time');
+    assert.equal(s.engine.raised.length, 1, 'one remedy throughout');
+    await s.settle();
+    assert.equal(s.log.lines.filter((l) => /cannot clear the alarm/.test(l.message)).length, 1);
+  });
+
+  test('`only` (check --app) raises alarms for those apps alone; the others wait, unrecorded', async () => {
+    const s = setup(config());
+    s.table.rows = [ROW, { processId: 8, processName: 'worker', value: 1 }];
+    s.poller.version = 0;
+    const report = await s.poller.pollOnce({ only: new Set(['worker']) });
+    assert.deepEqual(report.acted.map((a) => a.app), ['worker']);
+    assert.deepEqual(s.poller.records().map((r) => r.process_id), [8]);
+    await s.pollAfter(1000);
+    assert.deepEqual(s.engine.raised.map((r) => r.app), ['worker', 'api'], 'api is raised by the next unscoped poll');
+  });
+
+  test('a poll that reads while the poller stops raises nothing', async () => {
+    const s = setup(config());
+    s.table.rows = [ROW];
+    await s.poller.stop();
+    const report = await s.poller.pollOnce();
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.acted, []);
+    assert.equal(s.engine.raised.length, 0);
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { alarmsSchema, toAlarmsConfig, type AlarmsConfig } from '../../../src/config/alarms.js';
 import { isControl } from '../../../src/text/printable.js';
-import { NOTE_MAX, NOTES_KEEP, appendNote, clearAlarm, grantsFor, noteLine, quote, selectAlarms } from '../../../src/alarms/sql.js';
+import { MAX_ROWS, NOTE_MAX, NOTES_KEEP, appendNote, clearAlarm, grantsFor, noteLine, quote, selectAlarms } from '../../../src/alarms/sql.js';
 
 /** A config as loading `alarms:` with these keys would give it. */
 const config = (raw: Record<string, unknown> = {}): AlarmsConfig => toAlarmsConfig(alarmsSchema.parse({ user: 'helpdesk', ...raw }));
@@ -32,17 +32,17 @@ describe('selectAlarms', () => {
     const st = selectAlarms(config());
     assert.equal(
       st.sql,
-      'SELECT s.`process_id` AS process_id, s.`alarma` AS alarm, p.`process_name` AS process_name'
+      'SELECT /*+ MAX_EXECUTION_TIME(10000) */ CAST(s.`process_id` AS SIGNED) AS process_id, CAST(s.`alarma` AS SIGNED) AS alarm, p.`process_name` AS process_name'
         + ' FROM `STATUS_PROCESS` AS s LEFT JOIN `PROCESE` AS p ON p.`process_id` = s.`process_id`'
-        + ' WHERE s.`alarma` <> ? ORDER BY s.`process_id`',
+        + ` WHERE s.\`alarma\` <> ? ORDER BY s.\`process_id\` LIMIT ${MAX_ROWS}`,
     );
     assert.deepEqual(st.params, [0]);
     assert.equal(placeholders(st.sql), st.params.length);
   });
 
-  test('no value in the SQL text: no digit outside identifiers, no string literal', () => {
+  test('no value in the SQL text: no digit outside identifiers and the config\'s own bounds, no string literal', () => {
     const st = selectAlarms(config({ alarm_values: [7, 42] }));
-    const withoutIdentifiers = st.sql.replace(/`[A-Za-z0-9_]+`/g, '``');
+    const withoutIdentifiers = st.sql.replace(/`[A-Za-z0-9_]+`/g, '``').replace(`MAX_EXECUTION_TIME(10000)`, 'MAX_EXECUTION_TIME()').replace(`LIMIT ${MAX_ROWS}`, 'LIMIT');
     assert.doesNotMatch(withoutIdentifiers, /\d/);
     assert.doesNotMatch(withoutIdentifiers, /['"]/);
   });
@@ -65,9 +65,9 @@ describe('selectAlarms', () => {
     }));
     assert.equal(
       st.sql,
-      'SELECT s.`pid` AS process_id, s.`in_alarm` AS alarm, p.`pname` AS process_name'
+      'SELECT /*+ MAX_EXECUTION_TIME(10000) */ CAST(s.`pid` AS SIGNED) AS process_id, CAST(s.`in_alarm` AS SIGNED) AS alarm, p.`pname` AS process_name'
         + ' FROM `Status_Process` AS s LEFT JOIN `procs` AS p ON p.`pid` = s.`pid`'
-        + ' WHERE s.`in_alarm` <> ? ORDER BY s.`pid`',
+        + ` WHERE s.\`in_alarm\` <> ? ORDER BY s.\`pid\` LIMIT ${MAX_ROWS}`,
     );
   });
 
@@ -100,21 +100,21 @@ describe('clearAlarm', () => {
 describe('appendNote and noteLine', () => {
   test('appends the line as a parameter, keeping the column bounded to its newest NOTES_KEEP characters', () => {
     const st = appendNote(config({ note: true }), 7, 'incident 20261201T000000Z-7-00ff: restarted api');
-    assert.equal(st.sql, `UPDATE \`STATUS_PROCESS\` SET \`notes\` = RIGHT(CONCAT_WS(CHAR(10), \`notes\`, ?), ${NOTES_KEEP}) WHERE \`process_id\` = ?`);
-    assert.deepEqual(st.params, ['incident 20261201T000000Z-7-00ff: restarted api', 7]);
-    assert.equal(placeholders(st.sql), 2);
+    assert.equal(st.sql, `UPDATE \`STATUS_PROCESS\` SET \`notes\` = RIGHT(CONCAT_WS(?, \`notes\`, ?), ${NOTES_KEEP}) WHERE \`process_id\` = ?`);
+    assert.deepEqual(st.params, ['\n', 'incident 20261201T000000Z-7-00ff: restarted api', 7]);
+    assert.equal(placeholders(st.sql), 3);
   });
 
   test('a line that looks like SQL stays a parameter, never part of the statement', () => {
     const evil = "x'); DROP TABLE PROCESE; --";
     const st = appendNote(config({ note: true }), 1, evil);
     assert.ok(!st.sql.includes('DROP'), st.sql);
-    assert.equal(st.params[0], evil);
+    assert.deepEqual(st.params, ['\n', evil, 1], 'the newline, the line and the id: all parameters');
   });
 
   test('the line is bounded: a long one is cut to NOTE_MAX characters ending with "..."', () => {
     const st = appendNote(config({ note: true }), 1, 'x'.repeat(5000));
-    const line = st.params[0] as string;
+    const line = st.params[1] as string;
     assert.equal(line.length, NOTE_MAX);
     assert.ok(line.endsWith('...'));
     assert.equal(noteLine('y'.repeat(NOTE_MAX)), 'y'.repeat(NOTE_MAX), 'exactly NOTE_MAX is kept whole');
