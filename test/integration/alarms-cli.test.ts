@@ -7,6 +7,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
+import YAML from 'yaml';
 import { cliEnv, runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
 import { startMariaDb, loadSeedSchema, type MariaDb, type SeedSchema } from '../helpers/mariadb.js';
@@ -132,5 +133,39 @@ test('bad alarm config exits 2 naming the key path; a password in the config is 
     assert.equal(r.code, 2, shown(JSON.stringify(alarms), r));
     assert.match(r.stderr, expected);
     assert.doesNotMatch(r.stderr, /Inline-Secret-123/);
+  }
+});
+
+test('a reload that drops alarms: keeps what was handled, and bringing the block back does not remedy the alarm again', async () => {
+  const dir = freshDir(sb.home, 'ac-reload');
+  const doc = (withAlarms: boolean): string => YAML.stringify({
+    state_dir: join(dir, 'state'),
+    log: { file: join(dir, 'monitor.log') },
+    ...(withAlarms ? { alarms: { host: '127.0.0.1', port: db.port, user: seed.helpdesk.user, interval: '1s' } } : {}),
+    apps: [{ name: APP, ports: [PORT], startup_grace: 0, health: { url: healthUrl(PORT), interval: '1s' } }],
+  });
+  const config = join(dir, 'monitor.yaml');
+  writeFileSync(config, doc(true));
+  const env = cliEnv(sb.env, { HELPDESK_MONITOR_DB_PASSWORD: seed.helpdesk.password });
+  await raise(1);
+  const run = startCli(['run', '--config', config], env, ledger);
+  const handled = (): unknown[] | undefined => (JSON.parse(readFileSync(join(dir, 'state', 'state.json'), 'utf8')) as { alarms?: { handled: unknown[] } }).alarms?.handled;
+  try {
+    await run.waitForLine(/remedy succeeded/, 30_000);
+    await waitFor('the handled record written', () => handled()?.length === 1 ? true : undefined, 10_000);
+    const mark = run.stderrLines.length;
+    writeFileSync(config, doc(false));
+    await run.waitForLine(/alarm table polling stopped/, 20_000, mark);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(handled()?.length, 1, 'the record is kept while no poller runs');
+    const back = run.stderrLines.length;
+    writeFileSync(config, doc(true));
+    await run.waitForLine(/alarm table settings applied/, 20_000, back);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(run.stderrLines.filter((l) => /starting remedy/.test(l)).length, 1, `one remedy in all:\n${run.stderrLines.join('\n')}`);
+  } finally {
+    run.child.kill('SIGTERM');
+    await run.exited;
+    await raise(0);
   }
 });
