@@ -9,6 +9,7 @@
  */
 import type { OtherProbeOutcome } from '../probes/types.js';
 import type { Decision, Observation } from './decide.js';
+import type { RemedyReport } from './remedy.js';
 
 export interface RaisedAlarm {
   /** For people and logs: `alarm table: process_id 7 (api) alarma=1, incident 20261201-...`. */
@@ -65,4 +66,12 @@ export function withAlarm(obs: Observation, alarm: RaisedAlarm): Observation {
 export function heldOutcome(d: Extract<Decision, { action: 'none' }>): AlarmOutcome {
   const why = d.note ?? (d.state.phase === 'missing' ? `the app is not in PM2 (${d.state.lastReason ?? 'missing'})` : d.state.phase === 'stopped' ? 'the app is stopped in PM2 (an operator stop is respected)' : `the app is ${d.state.phase}`);
   return { result: 'held', detail: why };
+}
+
+/** What a remedy that ran means for the alarm that asked for it. */
+export function remedyOutcome(report: RemedyReport): AlarmOutcome {
+  return {
+    result: report.ok ? 'remedied' : report.skipped ? 'skipped' : 'failed', durationMs: report.totalMs,
+    detail: report.ok ? `healthy again after ${Math.round(report.timeToHealthyMs ?? report.totalMs)} ms` : (report.failure ?? 'the remedy failed'),
+  };
 }

@@ -7,12 +7,12 @@ import { sleep } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { AlarmInbox, heldOutcome, withAlarm, type AlarmOutcome, type RaisedAlarm } from './alarm-inbox.js';
+import { AlarmInbox, heldOutcome, remedyOutcome, withAlarm, type AlarmOutcome, type RaisedAlarm } from './alarm-inbox.js';
 import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
 import { controlEvents, describeControlEvent, requesterText, type ControlEvent, type PauseEnd } from './control-log.js';
 import { AppLens, type LensDeps } from './lens.js';
 import type { StrategyName } from '../strategies/types.js';
-import { remedyLogFields } from './describe.js';
+import { logRemedy, tellPolicy } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { restoredNotices } from './restored.js';
 import { remedyTrigger } from './trigger.js';
@@ -319,7 +319,7 @@ export class AppWorker {
     const now = this.deps.clock.now();
     this.lastRemedy = report;
     this.history = [...this.history, remedyEntry(report, new Date().toISOString())].slice(-HISTORY);
-    this.logReport(report);
+    logRemedy(this.log, report);
     const after = afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
     this.setState(after.state);
     const killed = report.ports?.killed.map((k) => k.pid) ?? [];
@@ -330,10 +330,7 @@ export class AppWorker {
     });
     this.emitPolicy(after.events);
     this.deps.onRemedy?.(report);
-    const outcome: AlarmOutcome = {
-      result: report.ok ? 'remedied' : report.skipped ? 'skipped' : 'failed', durationMs: report.totalMs,
-      detail: report.ok ? `healthy again after ${Math.round(report.timeToHealthyMs ?? report.totalMs)} ms` : (report.failure ?? 'the remedy failed'),
-    };
+    const outcome = remedyOutcome(report);
     raised?.settle(outcome);
     // An alarm raised while this remedy ran is answered by it: a second restart right after the
     // first would be one incident remedied twice.
@@ -342,14 +339,7 @@ export class AppWorker {
   }
 
   private emitPolicy(events: readonly PolicyEvent[]): void {
-    for (const e of events) {
-      const level = e.type === 'circuit_opened' ? 'error' : 'warn';
-      this.log.log(level, `circuit ${e.type.slice(8).replace('_', '-')}: ${e.detail}`);
-      // The notification sentence reads "<event> after/(<reason>)", then the detail: for an opened
-      // circuit, until when no restart will happen.
-      const until = new Date(Date.now() + this.app.policy.circuitResetMs).toISOString().slice(11, 16);
-      this.deps.onEvent?.({ type: e.type, app: this.app.name, reason: e.detail, ...(e.type === 'circuit_opened' ? { detail: `until ${until} UTC` } : {}) });
-    }
+    tellPolicy(events, this.app, this.log, this.deps.onEvent);
   }
 
   private setState(next: AppState, why?: string): void {
@@ -361,11 +351,5 @@ export class AppWorker {
     } else if (next.phase === 'failing' && next.consecutiveFailures !== prev.consecutiveFailures) {
       this.log.warn(`check failed: ${next.lastReason}`);
     }
-  }
-
-  private logReport(r: RemedyReport): void {
-    const fields = remedyLogFields(r);
-    if (r.ok) this.log.info(`remedy succeeded: healthy again after ${Math.round(r.timeToHealthyMs ?? r.totalMs)}ms`, fields);
-    else this.log.error(`remedy ${r.skipped ? 'skipped' : 'failed'}: ${r.failure}`, fields);
   }
 }
