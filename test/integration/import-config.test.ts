@@ -9,31 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/sandbox.js';
 
-/** The [database] ... [process.example] block of the seed's README, as given. */
-const SEED_INI = `[database]
-host = localhost
-user = root
-password = your_password
-database = v_process_monitor
-
-[monitor]
-check_interval = 300        # Check interval in seconds
-max_restart_failures = 3    # Maximum restart attempts before circuit breaker opens
-circuit_reset_time = 1800   # Time in seconds before circuit breaker resets
-
-[logging]
-max_log_size = 5120         # Maximum log file size in KB before rotation (5MB)
-log_files_to_keep = 5       # Number of rotated log files to keep
-
-[process.example]
-restart_strategy = service  # Strategy: service, process, or auto
-pre_restart_command = /path/to/validation/script  # Command to run before restart
-health_check_command = systemctl is-active example  # Command to verify successful restart
-health_check_timeout = 10   # Maximum time in seconds to wait for health check to pass
-restart_delay = 5           # Delay between restart attempts
-max_attempts = 2            # Maximum number of restart attempts per cycle
-`;
+/** The [database] ... [process.example] block of the seed's README, as given (test/fixtures). */
+const SEED_INI = readFileSync(join(ROOT, 'test', 'fixtures', 'seed-config.ini'), 'utf8');
 
 let dir: string;
 let ini: string;

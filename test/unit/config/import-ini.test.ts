@@ -2,7 +2,7 @@
 // (%s, unknown keys and sections, refused values, the process strategy), each result loaded by
 // the real loadConfig: an imported config that does not load is the failure this guards.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import { importIni } from '../../../src/config/ini-to-yaml.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { MonitorConfig } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
+import { ROOT } from '../../helpers/sandbox.js';
 
 let dir: string;
 let seq = 0;
@@ -74,29 +75,8 @@ describe('parseIni', () => {
   });
 });
 
-const SEED = `[database]
-host = localhost
-user = root
-password = your_password
-database = v_process_monitor
-
-[monitor]
-check_interval = 300        # Check interval in seconds
-max_restart_failures = 3    # Maximum restart attempts before circuit breaker opens
-circuit_reset_time = 1800   # Time in seconds before circuit breaker resets
-
-[logging]
-max_log_size = 5120         # Maximum log file size in KB before rotation (5MB)
-log_files_to_keep = 5       # Number of rotated log files to keep
-
-[process.example]
-restart_strategy = service  # Strategy: service, process, or auto
-pre_restart_command = /path/to/validation/script  # Command to run before restart
-health_check_command = systemctl is-active example  # Command to verify successful restart
-health_check_timeout = 10   # Maximum time in seconds to wait for health check to pass
-restart_delay = 5           # Delay between restart attempts
-max_attempts = 2            # Maximum number of restart attempts per cycle
-`;
+/** The seed README's config.ini, as given. */
+const SEED = readFileSync(join(ROOT, 'test', 'fixtures', 'seed-config.ini'), 'utf8');
 
 describe('importIni', () => {
   test('the seed\'s config.ini loads with every value where the mapping says', () => {
