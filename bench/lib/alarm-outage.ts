@@ -51,14 +51,14 @@ function attemptsAt(windowMs: number, intervalMs: number, capMs: number, rand: n
   let n = 0;
   while (t < windowMs) {
     n++;
-    t += Math.min(retryMs(n, capMs, rand), Math.max(intervalMs, 1000));
+    t += retryMs(n, Math.min(capMs, Math.max(intervalMs, 1000)), rand);
   }
   return n;
 }
 
-/** The fewest and most attempts the schedule allows in `windowMs` (jitter +-20 %). */
+/** The fewest and most attempts the schedule allows in `windowMs` (jitter shortens a wait by up to 20 %). */
 export function expectedAttempts(windowMs: number, intervalMs: number, capMs: number): [number, number] {
-  return [attemptsAt(windowMs, intervalMs, capMs, 0.999_999), attemptsAt(windowMs, intervalMs, capMs, 0)];
+  return [attemptsAt(windowMs, intervalMs, capMs, 0), attemptsAt(windowMs, intervalMs, capMs, 0.999_999)];
 }
 
 export interface OutageContext {

@@ -32,11 +32,14 @@ const JITTER = 0.2;
 
 export const initialHealth: SourceHealth = { kind: 'up' };
 
-/** The wait before retry `n` (1-based) of an unreachable server: 1 s doubling, +-20 % (rand in [0,1)), at most the cap. */
+/**
+ * The wait before retry `n` (1-based) of an unreachable server: 1 s doubling up to the cap, then
+ * shortened by up to 20 % at random (rand in [0,1)). Jitter only downwards: the cap stays the
+ * longest wait, and monitors that lost the same server still spread out once they reach it.
+ */
 export function retryMs(n: number, capMs: number, rand: number): number {
   const base = Math.min(capMs, FIRST_RETRY_MS * 2 ** Math.min(Math.max(n - 1, 0), 30));
-  // The cap is the longest wait, jitter included.
-  return Math.min(capMs, Math.max(FIRST_RETRY_MS / 2, Math.round(base * (1 + JITTER * (2 * rand - 1)))));
+  return Math.max(FIRST_RETRY_MS / 2, Math.round(base * (1 - JITTER * rand)));
 }
 
 /** A poll that worked. */
@@ -50,7 +53,8 @@ export function pollSucceeded(health: SourceHealth, now: number, intervalMs: num
 /** A poll that failed with `fault`. */
 export function pollFailed(health: SourceHealth, fault: Fault, now: number, opts: { intervalMs: number; capMs: number; rand: number }): Step {
   const failures = health.kind === 'down' ? health.failures + 1 : 1;
-  const nextMs = fault.kind === 'unreachable' ? Math.min(retryMs(failures, opts.capMs, opts.rand), Math.max(opts.intervalMs, FIRST_RETRY_MS)) : opts.intervalMs;
+  // Never longer than the regular poll; the jitter applies below that cap too.
+  const nextMs = fault.kind === 'unreachable' ? retryMs(failures, Math.min(opts.capMs, Math.max(opts.intervalMs, FIRST_RETRY_MS)), opts.rand) : opts.intervalMs;
   if (health.kind === 'up') {
     const message = fault.kind === 'unreachable'
       ? `alarm table: database down (${fault.text}); retrying with backoff, probes and remedies go on`
