@@ -4,9 +4,8 @@
  * `SELECT 1` through the very same pool in the same run. The baseline goes through the source's
  * own update() call: the same pool, deadline and prepared-statement path as poll(), only without
  * the JOIN and the row mapping (its "rows changed" answer is meaningless for a SELECT and unused).
- * A poll on a new connection is timed apart: mysql2's pool (maxIdle 1 of 2, idleTimeout 60 s)
- * closes a connection idle for more than 60 s, so at the default 5 min interval every poll
- * connects, authenticates and prepares again.
+ * A poll on a new connection is timed apart: the first poll, and any after the server dropped
+ * the idle connection, connects, authenticates, sets the session's statement limit and prepares.
  */
 import type { Connection } from 'mysql2/promise';
 import { openAlarmSource, type AlarmSource } from '../../src/alarms/source.js';

@@ -91,7 +91,7 @@ export function costTable(rs: readonly PollCostResult[]): string {
 export function costNotes(rs: readonly PollCostResult[], self: Counters, calls: number): string[] {
   const fresh = rs[0]?.fresh.length ?? 0;
   return [
-    `each size: ${calls} polls and ${calls} SELECT 1 on the pooled connection, interleaved after 20 of each to warm up; then counted apart, ${calls} of each, for the server's counters (per call; one counter read costs ${COUNTERS.map((k) => `${k} ${self[k]}`).join(', ')} and is subtracted). "new connection": ${fresh} polls, each through a source of its own (connect, authenticate, prepare, execute; closed after the counting, as a close adds a COM_QUIT), as every poll runs at the default 5 min interval (mysql2's pool closes a connection idle for over 60 s). CPU = process.cpuUsage() user+system around each call`,
+    `each size: ${calls} polls and ${calls} SELECT 1 on the pooled connection, interleaved after 20 of each to warm up; then counted apart, ${calls} of each, for the server's counters (per call; one counter read costs ${COUNTERS.map((k) => `${k} ${self[k]}`).join(', ')} and is subtracted). "new connection": ${fresh} polls, each through a source of its own (connect, authenticate, prepare, execute; closed after the counting, as a close adds a COM_QUIT) (the first poll, or one after the server dropped the idle connection). CPU = process.cpuUsage() user+system around each call`,
   ];
 }
 
