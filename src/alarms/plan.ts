@@ -6,6 +6,7 @@
  * it was handled. Handled records of rows no longer in alarm are forgotten, so a row cleared and
  * raised anew is new. Rows for the same app are one remedy. Pure.
  */
+import type { AlarmsConfig } from '../config/alarms.js';
 import type { AlarmResult } from '../engine/alarm-inbox.js';
 import type { HandledAlarmRecord } from '../engine/state-document.js';
 
@@ -45,6 +46,14 @@ export interface PlanContext {
   /** Wall-clock ms. */
   readonly now: number;
   readonly realarmAfterMs?: number;
+}
+
+/** The plan's context for `cfg` at wall-clock `now`: the poller and the `alarms` command read it alike. */
+export function planContext(cfg: AlarmsConfig, apps: Iterable<string>, now: number): PlanContext {
+  return {
+    apps: new Set(apps), map: cfg.map, now,
+    ...(cfg.realarmAfterMs === undefined ? {} : { realarmAfterMs: cfg.realarmAfterMs }),
+  };
 }
 
 /** Results after which a still-raised alarm is not acted on again (until realarm_after). */

@@ -11,7 +11,7 @@ import type { AlarmOutcome, RaisedAlarm } from '../engine/alarm-inbox.js';
 import { AlarmSourceError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { initialHealth, pollFailed, pollSucceeded, type Fault, type SourceHealth } from './outage.js';
-import { incidentId, planPoll, type AlarmRow, type HandledRecord, type PollPlan, type Target } from './plan.js';
+import { incidentId, planContext, planPoll, type AlarmRow, type HandledRecord, type PollPlan, type Target } from './plan.js';
 import { alarmDetail, noteText, noteWorthy, ongoingIncident, recordOf } from './record.js';
 import { openAlarmSource, type AlarmSource } from './source.js';
 import { MAX_ROWS, sourceWhere } from './sql.js';
@@ -122,10 +122,7 @@ export class AlarmPoller {
     this.step(pollSucceeded(this.health, started, this.cfg.intervalMs));
     if (rows.length >= MAX_ROWS && !this.toldLimit) this.log.warn(`alarm table: ${MAX_ROWS} or more rows in alarm; reading the first ${MAX_ROWS} by process_id`);
     this.toldLimit = rows.length >= MAX_ROWS;
-    const plan = planPoll(rows, this.handled, {
-      apps: new Set(this.deps.engine.appNames()), map: this.cfg.map, now: this.wallNow(),
-      ...(this.cfg.realarmAfterMs === undefined ? {} : { realarmAfterMs: this.cfg.realarmAfterMs }),
-    });
+    const plan = planPoll(rows, this.handled, planContext(this.cfg, this.deps.engine.appNames(), this.wallNow()));
     this.forget(plan);
     this.warnOnce(plan);
     this.store(await this.writeBack.retryClears(plan.handled));
@@ -188,6 +185,11 @@ export class AlarmPoller {
   private store(records: readonly HandledRecord[]): void {
     if (records.length === 0) return;
     for (const r of records) this.handled.set(r.process_id, r);
+    this.changed();
+  }
+
+  /** The handled records changed: bump the version the state writer compares, and tell it. */
+  private changed(): void {
     this.version++;
     this.deps.onChange?.();
   }
@@ -200,10 +202,7 @@ export class AlarmPoller {
 
   private forget(plan: PollPlan): void {
     for (const id of plan.forget) this.handled.delete(id);
-    if (plan.forget.length > 0) {
-      this.version++;
-      this.deps.onChange?.();
-    }
+    if (plan.forget.length > 0) this.changed();
     const inAlarm = new Set([...plan.unknown.map((u) => u.row.processId), ...plan.nameless.map((r) => r.processId)]);
     for (const id of this.warned.keys()) if (!inAlarm.has(id)) this.warned.delete(id);
   }

@@ -79,9 +79,10 @@ class Marks {
 
   /** Take the views' facts; true when any differs from the last ones (or an app came or went). */
   update(views: readonly WorkerView[], monoNow: number, wallNow: number, alarmsVersion?: number): boolean {
-    let changed = views.length !== this.rows.size || alarmsVersion !== this.alarmsVersion;
-    this.alarmsVersion = alarmsVersion;
+    let changed = views.length !== this.rows.size;
     if (changed) this.rows.clear();
+    if (alarmsVersion !== this.alarmsVersion) changed = true;
+    this.alarmsVersion = alarmsVersion;
     for (const v of views) {
       let row = this.rows.get(v.app);
       if (!row) {

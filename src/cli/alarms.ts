@@ -1,5 +1,5 @@
 /** `helpdesk-monitor alarms`: the alarm table's rows in alarm, where they map, and what the monitor does about them. */
-import { planPoll } from '../alarms/plan.js';
+import { planContext, planPoll } from '../alarms/plan.js';
 import { explainPlan, type RowView } from '../alarms/explain.js';
 import { openAlarmSource, type AlarmSource } from '../alarms/source.js';
 import { sourceWhere } from '../alarms/sql.js';
@@ -49,7 +49,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const dir = stateDir(config.stateDir);
   const doc = readStateDocument(stateFilePath(dir));
   const handled = doc?.alarms?.handled ?? [];
-  const source_ = { where: sourceWhere(cfg), database: cfg.database, table: cfg.tables.status, user: cfg.user };
+  const target = { where: sourceWhere(cfg), database: cfg.database, table: cfg.tables.status, user: cfg.user };
   let source: AlarmSource | undefined;
   let rows;
   try {
@@ -57,17 +57,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     rows = await source.poll();
   } catch (err) {
     const text = err instanceof AlarmSourceError ? err.fault.text : describeError(err);
-    if (values.json) printJson({ ok: false, source: source_, error: text, handled });
+    if (values.json) printJson({ ok: false, source: target, error: text, handled });
     else process.stderr.write(`helpdesk-monitor: cannot read the alarm table: ${text}\n`);
     process.exitCode = EXIT.unhealthy;
     return;
   } finally {
     await source?.close();
   }
-  const plan = planPoll(rows, new Map(handled.map((h) => [h.process_id, h])), {
-    apps: new Set(config.apps.map((a) => a.name)), map: cfg.map, now: Date.now(),
-    ...(cfg.realarmAfterMs === undefined ? {} : { realarmAfterMs: cfg.realarmAfterMs }),
-  });
+  const plan = planPoll(rows, new Map(handled.map((h) => [h.process_id, h])), planContext(cfg, config.apps.map((a) => a.name), Date.now()));
   const control = readControl(controlFilePath(dir));
   const holdOf = (app: string): string | undefined => {
     const paused = pauseInForce(control.get(app)?.pausedUntil, Date.now());
@@ -79,10 +76,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   const views = explainPlan(plan, cfg, holdOf);
   if (values.json) {
-    printJson({ ok: true, source: source_, dry_run: values['dry-run'] === true, rows: views, handled });
+    printJson({ ok: true, source: target, dry_run: values['dry-run'] === true, rows: views, handled });
     return;
   }
-  process.stdout.write(render(views, values['dry-run'] === true, source_.where));
+  process.stdout.write(render(views, values['dry-run'] === true, target.where));
   if (handled.length > 0) {
     process.stdout.write('\nHandled (state file):\n');
     for (const h of handled) process.stdout.write(`  process_id ${h.process_id} (${h.app}) value ${h.value}: ${h.result} at ${h.handled_at}, incident ${h.incident}: ${h.detail}\n`);
