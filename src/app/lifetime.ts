@@ -53,7 +53,7 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
   try {
     await monitor.connect();
     await monitor.build();
-    const engine = monitor.start();
+    const engine = await monitor.start();
     const footprint = selfReport(monitor.logger);
     undo.push(() => footprint.cancel());
     await footprint.update();

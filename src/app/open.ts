@@ -32,7 +32,9 @@ import { takeLocks, type LockPlan } from './lock.js';
 import { openNotifier } from './notifier.js';
 import { reachPm2, type Pm2Plan } from './pm2.js';
 import { stateWriter, type AlarmMemory, type StateWriter } from './state-writer.js';
+import type { MonitorUpdates } from './updates.js';
 import { within } from './within.js';
+import { updateHoldReader } from '../update/hold.js';
 
 export interface MonitorPlan {
   readonly config: MonitorConfig;
@@ -97,6 +99,10 @@ export class Monitor {
   writer: StateWriter | undefined;
   /** The alarm table trigger (`alarms:` in the config). */
   alarms: AlarmPoller | undefined;
+  /** Git auto-update: the schedule and the webhook (apps with `update:`, long-running doors). */
+  updates: MonitorUpdates | undefined;
+  /** The config the update hold reads (replaced on reload). */
+  private updateConfig: MonitorConfig;
   /** Handled alarms kept while no poller runs (the block was removed). */
   private retiredAlarms: AlarmMemory | undefined;
   private prober: HttpProber | undefined;
@@ -112,6 +118,7 @@ export class Monitor {
     this.config = plan.config;
     this.clock = plan.clock ?? systemClock;
     this.stateDir = stateDir(plan.config.stateDir);
+    this.updateConfig = plan.config;
   }
 
   /** Reach PM2 as the plan says, and make the prober. A connection that arrives after close() is closed. */
@@ -155,6 +162,7 @@ export class Monitor {
     const engine: Engine = new Engine(config, {
       pm2, prober, clock, logger, restored,
       ...(hooks.ignoreExits ? { ignoreExits: true } : {}),
+      ...(persist ? { updateHold: updateHoldReader(this.stateDir, (app) => this.updateConfig.apps.some((a) => a.name === app && a.update)) } : {}),
       ...(writer ? { onChange: writer.poke } : {}),
       onEvent: (e) => {
         notifier.notify({ ...e, killed: e.killed ? [...e.killed] : undefined, at: new Date(), host });
@@ -197,20 +205,38 @@ export class Monitor {
     return new AlarmPoller(cfg, { engine, logger: this.logger, clock: this.clock, handled, onChange: () => this.writer?.poke(true) });
   }
 
-  /** Start periodic checks (the long-running doors). */
-  start(): Engine {
+  /** Start periodic checks (the long-running doors), and the updates of apps with `update:`. */
+  async start(): Promise<Engine> {
     if (!this.engine) throw new Error('start() before build()');
     this.engine.start();
     this.alarms?.start();
     this.started = true;
+    await this.replaceUpdates(this.config);
     return this.engine;
+  }
+
+  /**
+   * Apply a (reloaded) config's `update:` blocks and webhook. The updates code is loaded only
+   * when some app has `update:` or the webhook is configured.
+   */
+  async replaceUpdates(next: MonitorConfig): Promise<void> {
+    this.updateConfig = next;
+    const wanted = next.apps.some((a) => a.update) || next.updateWebhook !== undefined;
+    if (!this.started || (!wanted && !this.updates)) return;
+    if (!this.updates) {
+      const { MonitorUpdates } = await import('./updates.js');
+      const { engine, notifier, pm2, prober, clock, logger, stateDir } = this;
+      this.updates = new MonitorUpdates({ config: next, stateDir, engine: engine!, notifier: notifier!, logger, act: { pm2: pm2!, prober: prober!, clock } });
+      await this.updates.start(next);
+    } else await this.updates.replace(next);
   }
 
   /** Stop periodic checks and wait for the ones in progress (once; later calls share it). */
   stopEngine(): Promise<void> {
     if (!this.started || !this.engine) return this.alarms?.stop() ?? Promise.resolve();
     // Together: a poll waits for the checks its alarms asked for, and a stopping worker settles them.
-    return (this.stopping ??= Promise.all([this.alarms?.stop(), this.engine.stop()]).then(() => undefined));
+    // An update in progress is waited for (its own deadlines bound it); cut short, the journal finishes it.
+    return (this.stopping ??= Promise.all([this.alarms?.stop(), this.engine.stop(), this.updates?.stop()]).then(() => undefined));
   }
 
   /** Lines from now on go to the log file only (a shutdown whose errors are expected). */

@@ -66,6 +66,10 @@ export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogH
         await monitor.replaceAlarms(next.alarms);
         logger.info(`config reload: ${next.alarms ? 'alarm table settings applied' : 'alarm table polling stopped'}`);
       }
+      if (JSON.stringify(next.apps.map((a) => a.update)) !== JSON.stringify(applied.apps.map((a) => a.update)) || JSON.stringify(next.updateWebhook) !== JSON.stringify(applied.updateWebhook)) {
+        await monitor.replaceUpdates(next);
+        logger.info('config reload: update settings applied');
+      }
       engine.applyControl(readControl(controlFilePath(kept)));
       applied = next;
       return true;

@@ -34,6 +34,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'install-timer': { summary: 'install the systemd timer or cron fallback that runs check', load: async () => ({ main: (await import('./timer.js')).installMain }) },
   'uninstall-timer': { summary: 'remove the systemd timer or cron line', load: async () => ({ main: (await import('./timer.js')).uninstallMain }) },
   alarms: { summary: 'the alarm table: rows in alarm, their apps, what is done (--dry-run explains)', load: () => import('./alarms.js') },
+  update: { summary: 'git update of an app: fetch, fast-forward, build, reload, verify, roll back on failure', load: async () => ({ main: (await import('./update.js')).updateMain }) },
+  rollback: { summary: 'step an app back to the commit its last update replaced, and verify', load: async () => ({ main: (await import('./update.js')).rollbackMain }) },
   watch: { summary: 'monitor_mutex mode: run commands under PM2, restart on log silence', load: () => import('./watch.js') },
   'import-config': { summary: 'print monitor_service\'s config.ini as this monitor\'s YAML config', load: () => import('./import-config.js') },
 };

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parsePort } from '../text/port.js';
 import { ALARM_KEYS, alarmsSchema, toAlarmsConfig, type AlarmsConfig } from './alarms.js';
+import { UPDATE_KEYS, toUpdateConfig, toWebhookConfig, updateSchema, webhookSchema, type UpdateConfig, type WebhookConfig } from './update.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
@@ -25,7 +26,8 @@ export interface HealthConfig {
 export type RestartStrategyName = 'pm2' | 'service' | 'process' | 'auto';
 export type NotifyEventType =
   | 'remedy_started' | 'remedy_succeeded' | 'remedy_failed' | 'remedy_skipped'
-  | 'circuit_opened' | 'circuit_half_open' | 'circuit_closed';
+  | 'circuit_opened' | 'circuit_half_open' | 'circuit_closed'
+  | 'update_applied' | 'update_rolled_back' | 'update_refused' | 'update_failed';
 
 /** When to restart and when to stop trying (the circuit breaker). */
 export interface PolicyConfig {
@@ -95,6 +97,8 @@ export interface AppConfig {
   readonly killGraceMs: number;
   /** How long a remedy waits for online + healthy before calling it failed. */
   readonly verifyTimeoutMs: number;
+  /** Git auto-update with a health gate (absent: none). */
+  readonly update?: UpdateConfig;
 }
 
 export interface LogConfig {
@@ -130,6 +134,8 @@ export interface MonitorConfig {
   readonly notify: readonly NotifyTargetConfig[];
   /** The alarm table trigger (absent: none). */
   readonly alarms?: AlarmsConfig;
+  /** The push webhook that triggers update checks (absent: none). */
+  readonly updateWebhook?: WebhookConfig;
   readonly apps: readonly AppConfig[];
 }
 
@@ -212,7 +218,10 @@ const healthSchema = z.strictObject({
 });
 
 const command = z.string().min(1, 'expected a shell command');
-const NOTIFY_EVENTS = ['remedy_started', 'remedy_succeeded', 'remedy_failed', 'remedy_skipped', 'circuit_opened', 'circuit_half_open', 'circuit_closed'] as const;
+const NOTIFY_EVENTS = [
+  'remedy_started', 'remedy_succeeded', 'remedy_failed', 'remedy_skipped', 'circuit_opened', 'circuit_half_open', 'circuit_closed',
+  'update_applied', 'update_rolled_back', 'update_refused', 'update_failed',
+] as const;
 
 const backoffSchema = z.strictObject({
   factor: z.number().min(1).max(10).default(2),
@@ -274,6 +283,7 @@ export const appSchema = z.strictObject({
   restart_strategy: z.enum(['pm2', 'service', 'process', 'auto']).default('pm2'),
   service: z.string().min(1).optional(),
   process: processSchema.optional(),
+  update: updateSchema.optional(),
 });
 
 const notifySchema = z.strictObject({
@@ -303,6 +313,7 @@ export const rootSchema = z
     defaults: z.record(z.string(), z.unknown()).optional(),
     notify: z.array(notifySchema).default([]),
     alarms: alarmsSchema.optional(),
+    update_webhook: webhookSchema.optional(),
     apps: z.array(appSchema).min(1, 'expected at least one app'),
   })
   .superRefine((cfg, ctx) => {
@@ -344,6 +355,7 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
       gzip: raw.log.gzip,
     },
     ...(raw.alarms ? { alarms: toAlarmsConfig(raw.alarms) } : {}),
+    ...(raw.update_webhook ? { updateWebhook: toWebhookConfig(raw.update_webhook) } : {}),
     apps: raw.apps.map(toAppConfig),
   };
 }
@@ -396,6 +408,7 @@ export function toAppConfig(a: z.output<typeof appSchema>): AppConfig {
     killScope: a.kill_scope,
     killGraceMs: a.kill_grace,
     verifyTimeoutMs: a.verify_timeout,
+    ...(a.update ? { update: toUpdateConfig(a.update, a.startup_grace + a.health.failure_threshold * (a.health.interval ?? a.check_interval ?? 5000)) } : {}),
   };
 }
 
@@ -423,5 +436,6 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(logInactivitySchema.shape),
   ...Object.keys(memorySchema.shape),
   ...ALARM_KEYS,
+  ...UPDATE_KEYS,
   'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

@@ -59,6 +59,8 @@ export interface Observation {
   readonly squatters: readonly { readonly port: number; readonly pid: number; readonly command: string }[];
   /** An operator paused remedies (`helpdesk-monitor pause`). */
   readonly paused?: boolean;
+  /** A git update of the app is in progress (what it is doing): remedies wait, failures do not count. */
+  readonly updating?: string;
 }
 
 export interface PolicyEvent {
@@ -100,11 +102,19 @@ export function closeCircuit(state: AppState, now: number, why: string): { state
   return { state: { ...state, circuit: 'closed', circuitSince: now, recentFailures: [], failedRemedies: 0, backoffUntil: 0 }, events };
 }
 
+/** Open the circuit now (an update's rollback failed): no remedies until circuit_reset_time or a reset. */
+export function openCircuit(state: AppState, now: number, why: string): { state: AppState; events: PolicyEvent[] } {
+  if (state.circuit === 'open') return { state, events: [] };
+  return { state: { ...state, circuit: 'open', circuitSince: now }, events: [{ type: 'circuit_opened', detail: why }] };
+}
+
 /** Decide what one observation means for the app. */
 export function decide(prev: AppState, obs: Observation, app: AppConfig): Decision {
   const now = obs.at;
   const events: PolicyEvent[] = [];
   if (prev.phase === 'remedying') return { action: 'none', state: prev, events, note: 'a remedy is in progress' };
+  // The update reloads the app and proves its health itself; its restarts are not failures.
+  if (obs.updating !== undefined) return { action: 'none', state: prev, events, note: `an update is in progress (${obs.updating}): remedies wait` };
   let state = seeInstance(prev, obs);
   if (state.circuit === 'open' && now - state.circuitSince >= app.policy.circuitResetMs) {
     state = { ...state, circuit: 'half-open', circuitSince: now };

@@ -17,7 +17,7 @@ import type { AlarmOutcome, RaisedAlarm } from './alarm-inbox.js';
 import type { Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
 import type { Control, WorkerEvent, WorkerView } from './view.js';
-import { AppWorker, type Inspection } from './worker.js';
+import { AppWorker, type Inspection, type WorkerDeps } from './worker.js';
 
 export interface EngineDeps {
   readonly pm2: Pm2Port;
@@ -35,6 +35,8 @@ export interface EngineDeps {
    * gives up). The table still hears them.
    */
   readonly ignoreExits?: boolean;
+  /** A git update of an app in progress or halted (update/hold.ts); absent: no updates. */
+  readonly updateHold?: WorkerDeps['updateHold'];
 }
 
 type Restored = NonNullable<ConstructorParameters<typeof AppWorker>[2]>;
@@ -109,6 +111,11 @@ export class Engine {
     for (const w of this.workers.values()) w.dropAlarm(why);
   }
 
+  /** Check an app as soon as possible (an update just ended). */
+  checkNow(app: string): void {
+    this.workers.get(app)?.trigger();
+  }
+
   /** The configured apps' names. */
   appNames(): string[] {
     return [...this.workers.keys()];
@@ -159,7 +166,7 @@ export class Engine {
   }
 
   private makeWorker(app: AppConfig): AppWorker {
-    const { pm2, prober, clock, logger, onRemedy, onChange, onEvent, onObservation } = this.deps;
+    const { pm2, prober, clock, logger, onRemedy, onChange, onEvent, onObservation, updateHold } = this.deps;
     return new AppWorker(
       app,
       {
@@ -171,6 +178,7 @@ export class Engine {
         ...(onChange ? { onChange } : {}),
         ...(onEvent ? { onEvent } : {}),
         ...(onObservation ? { onObservation } : {}),
+        ...(updateHold ? { updateHold } : {}),
       },
       this.deps.restored?.get(app.name),
     );

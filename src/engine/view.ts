@@ -18,6 +18,13 @@ export interface WorkerEvent {
   readonly killed?: readonly number[];
 }
 
+/** What a git update means for the app's checks right now (update/hold.ts reads it from its files). */
+export interface UpdateHold {
+  /** updating: remedies wait; halted: a rollback failed, the circuit opens once per halt. */
+  readonly kind: 'updating' | 'halted';
+  readonly detail: string;
+}
+
 /** Who asked for an operator change: the account, and the process that wrote it. */
 export interface Requester {
   /** The account that ran the command (`root` under sudo). */

@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { AlarmInbox, heldOutcome, remedyOutcome, withAlarm, type AlarmOutcome, type RaisedAlarm } from './alarm-inbox.js';
-import { afterRemedy, closeCircuit, decide, initialState, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
+import { afterRemedy, closeCircuit, decide, initialState, openCircuit, verdictOf, type AppState, type Observation, type PolicyEvent, type Verdict } from './decide.js';
 import { controlEvents, describeControlEvent, requesterText, type ControlEvent, type PauseEnd } from './control-log.js';
 import { AppLens, type LensDeps } from './lens.js';
 import type { StrategyName } from '../strategies/types.js';
@@ -16,7 +16,7 @@ import { logRemedy, tellPolicy } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import { restoredNotices } from './restored.js';
 import { remedyTrigger } from './trigger.js';
-import { remedyEntry, type Control, type RemedyEntry, type WorkerEvent, type WorkerView } from './view.js';
+import { remedyEntry, type Control, type RemedyEntry, type UpdateHold, type WorkerEvent, type WorkerView } from './view.js';
 
 export interface WorkerDeps extends RemedyDeps, LensDeps {
   readonly logger: Logger;
@@ -26,6 +26,8 @@ export interface WorkerDeps extends RemedyDeps, LensDeps {
   readonly onObservation?: (app: string, obs: Observation) => void;
   /** Called after every check; `urgent` after a remedy or a circuit change (write state now). */
   readonly onChange?: (urgent: boolean) => void;
+  /** A git update of the app in progress, or halted after a failed rollback (update/hold.ts). */
+  readonly updateHold?: (app: string) => UpdateHold | undefined;
 }
 
 /** One look at an app that decides without acting: what `status` and `check --dry-run` print. */
@@ -60,6 +62,10 @@ export class AppWorker {
   /** The last check's failure was forgiven by startup_grace: the app is not judged yet. */
   private graced = false;
   private missingLogTold = false;
+  /** The update halt whose circuit opening was done (one opening per halt). */
+  private haltSeen: string | undefined;
+  /** The update in progress as last told. */
+  private updatingTold: string | undefined;
   private readonly log: Logger;
   private readonly lens: AppLens;
   /** An alarm raised from outside (the alarm table), waiting for the next check. */
@@ -278,6 +284,7 @@ export class AppWorker {
     try {
       obs = (await this.lens.look({ maxListAgeMs, crashes, paused: this.paused(), leftStopped: this.state.leftStopped })).observation;
       if (raised) obs = withAlarm(obs, raised.alarm);
+      obs = this.seeUpdate(obs);
       this.deps.onObservation?.(this.app.name, obs);
       if (this.lastError) this.log.info('PM2 reachable again', { after: this.lastError });
       this.lastError = undefined;
@@ -336,6 +343,24 @@ export class AppWorker {
     // first would be one incident remedied twice.
     this.alarms.take()?.settle({ ...outcome, detail: `answered by the remedy that was running: ${outcome.detail}` });
     return true;
+  }
+
+  /**
+   * An update in progress holds remedies back (its reloads are not failures; crashes it causes
+   * are not counted); a halted update opens the circuit, once per halt.
+   */
+  private seeUpdate(obs: Observation): Observation {
+    const hold = this.deps.updateHold?.(this.app.name);
+    const updating = hold?.kind === 'updating' ? hold.detail : undefined;
+    if (updating !== this.updatingTold) this.log.info(updating ? `update in progress (${updating}): remedies wait` : 'update finished: checks count again');
+    this.updatingTold = updating;
+    if (hold?.kind === 'halted' && hold.detail !== this.haltSeen) {
+      this.haltSeen = hold.detail;
+      const opened = openCircuit(this.state, this.deps.clock.now(), hold.detail);
+      this.setState(opened.state);
+      this.emitPolicy(opened.events);
+    }
+    return updating ? { ...obs, updating, crashes: 0 } : obs;
   }
 
   private emitPolicy(events: readonly PolicyEvent[]): void {

@@ -6,7 +6,7 @@
 import { printable } from '../text/printable.js';
 
 /** The doors that take a lock: the PM2 module, `run` and `check` (monitor.lock), `watch` (one per app). */
-export type LockRole = 'module' | 'run' | 'check' | 'watch';
+export type LockRole = 'module' | 'run' | 'check' | 'watch' | 'update';
 
 /** What a lock record tells about its writer (the fields of holder.ts's LockRecord read here). */
 export interface HolderIdentity {
@@ -18,7 +18,7 @@ export interface HolderIdentity {
   readonly cmdline?: string;
 }
 
-const ROLES: readonly LockRole[] = ['module', 'run', 'check', 'watch'];
+const ROLES: readonly LockRole[] = ['module', 'run', 'check', 'watch', 'update'];
 const COMMANDS: ReadonlySet<string> = new Set(['run', 'check', 'watch']);
 
 export function isLockRole(value: unknown): value is LockRole {

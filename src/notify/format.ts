@@ -48,6 +48,10 @@ const EMOJI: Record<NotifyEventType, string> = {
   circuit_opened: '🚨',
   circuit_half_open: '🟡',
   circuit_closed: '🟢',
+  update_applied: '🚀',
+  update_rolled_back: '↩️',
+  update_refused: '✋',
+  update_failed: '🚨',
 };
 
 /** The emoji that leads chat messages for this event type. */
@@ -100,6 +104,14 @@ export function eventSentence(event: NotifyEvent): string {
       return `circuit half-open${reason ? ` (${reason})` : ''}: allowing one remedy attempt${d}`;
     case 'circuit_closed':
       return `circuit closed${reason ? ` (${reason})` : ''}: automatic restarts resumed${d}`;
+    case 'update_applied':
+      return `update applied${reason ? `: ${reason}` : ''}${dur ? ` in ${dur}` : ''}${d}`;
+    case 'update_rolled_back':
+      return `update rolled back${reason ? `: ${reason}` : ''}${d}`;
+    case 'update_refused':
+      return `update refused${reason ? `: ${reason}` : ''}${d}`;
+    case 'update_failed':
+      return `update failed${reason ? `: ${reason}` : ''}${d}`;
     default:
       // A type outside the union (e.g. from untyped JS): still say something useful.
       return `${String((event as { type: unknown }).type)}${reason ? `: ${reason}` : ''}${d}`;

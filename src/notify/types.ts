@@ -14,6 +14,10 @@ export const NOTIFY_EVENT_TYPES = [
   'circuit_opened',
   'circuit_half_open',
   'circuit_closed',
+  'update_applied',
+  'update_rolled_back',
+  'update_refused',
+  'update_failed',
 ] as const;
 
 export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
@@ -31,6 +35,10 @@ export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
  * | circuit_opened    | `3 failed remedies in 10 min` (read after "after") | `until 14:05:00 UTC` (read after "no more automatic restarts") |
  * | circuit_half_open | e.g. `cooldown of 5 min elapsed`           |                                       |
  * | circuit_closed    | e.g. `remedy succeeded`                    |                                       |
+ * | update_applied    | `abc1234 -> def5678 "subject"`             | e.g. `healthy in 2.1 s`               |
+ * | update_rolled_back| the same, then why it failed               | `back on abc1234, healthy`            |
+ * | update_refused    | why the tree was not moved                 | the way out                           |
+ * | update_failed     | what failed (a rollback, a fetch)          | `updates stopped for the app`         |
  */
 export interface NotifyEvent {
   readonly type: NotifyEventType;

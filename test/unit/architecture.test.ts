@@ -60,7 +60,11 @@ test('no import circle in src/', () => {
 /** Folders a folder must never import from. */
 const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   strategies: ['engine', 'app', 'cli', 'watch', 'lock'],
-  engine: ['app', 'cli', 'lock', 'watch', 'state', 'alarms'],
+  engine: ['app', 'cli', 'lock', 'watch', 'state', 'alarms', 'update', 'git'],
+  // The update asks the engine only through the files it writes (update/hold.ts) and its proof of health.
+  update: ['app', 'cli', 'watch', 'state', 'alarms', 'strategies', 'ports'],
+  // git is a leaf: it runs git and answers.
+  git: ['engine', 'app', 'cli', 'update', 'lock', 'pm2', 'strategies', 'ports', 'alarms'],
   // The alarm table trigger asks the engine; it never restarts, kills or writes files itself.
   alarms: ['app', 'cli', 'lock', 'watch', 'state', 'strategies', 'ports', 'pm2'],
   state: ['app', 'cli', 'watch', 'lock'],
