@@ -8,6 +8,7 @@
 import { pauseInForce, pauseOfRecord, timeText } from '../engine/control-log.js';
 import type { AppStateRecord } from '../engine/state-document.js';
 import { wrap } from '../text/wrap.js';
+import { updateNotes, type UpdateStatus } from '../update/view.js';
 
 export interface StatusRow {
   readonly name: string;
@@ -23,6 +24,8 @@ export interface StatusRow {
   readonly ports: readonly { readonly port: number; readonly holders: readonly { readonly pid: number; readonly command: string; readonly uid: number }[] }[];
   /** The monitor's view from state.json, with the pause from control.json (the operator's word). */
   readonly monitor?: AppStateRecord;
+  /** Git auto-update (apps with `update:`). */
+  readonly update?: UpdateStatus;
 }
 
 /** What the MONITOR column's words mean (`status --help` and the README print this). */
@@ -56,7 +59,7 @@ export function renderStatusTable(rows: readonly StatusRow[], monitorLine: strin
     }
     out.push(line(cells));
   }
-  for (const r of rows) for (const note of notesFor(r, now)) out.push(...wrap(`  ${r.name}: ${note}`, WIDTH, '    '));
+  for (const r of rows) for (const note of [...notesFor(r, now), ...(r.update ? updateNotes(r.update) : [])]) out.push(...wrap(`  ${r.name}: ${note}`, WIDTH, '    '));
   out.push(...wrap(monitorLine, WIDTH, '  '));
   return `${out.join('\n')}\n`;
 }

@@ -15,6 +15,7 @@ import { snapshotSync } from '../ports/sync.js';
 import { procAvailable } from '../proc/read.js';
 import { redactText } from '../redact.js';
 import { healthJson, printJson } from './json.js';
+import { updateStatus } from '../update/view.js';
 import { parse } from './args.js';
 import { appConfigFor, inspectApps } from '../app/inspect.js';
 import { connect, optionalConfig } from './context.js';
@@ -101,6 +102,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         ...(others.length > 0 ? { probes: others.map((o) => ({ kind: o.kind, ok: o.ok, latency_ms: Math.round(o.latencyMs), ...(o.detail ? { detail: o.detail } : {}) })) } : {}),
         ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map((h) => ({ pid: h.pid, command: h.command, uid: h.uid })) })),
         ...(monitor ? { monitor } : {}),
+        ...(app.update ? { update: updateStatus(dir, look.app, app.update) } : {}),
       };
     });
   } finally {

@@ -110,6 +110,14 @@ test('a crash-at-boot commit is rolled back to the previous SHA, healthy, and no
     assert.equal(repo.head(), good);
   }
   assert.equal((await version()).version, 'v2');
+  // status shows the SHA it is healthy on, the last update and the bad SHA.
+  const st = await runCli(['status', APP, '--json', '--config', config], env);
+  const row = (JSON.parse(st.stdout) as { apps: { update?: { good_sha?: string; bad: { sha: string }[]; last_update?: { result: string } } }[] }).apps[0]!;
+  assert.equal(row.update?.good_sha, good);
+  assert.deepEqual(row.update?.bad.map((b) => b.sha), [bad]);
+  assert.equal(row.update?.last_update?.result, 'rolled_back');
+  const text = await runCli(['status', APP, '--config', config], env);
+  assert.match(text.stdout, new RegExp(`bad commits .*${bad.slice(0, 10)}`));
 });
 
 test('a /health-500 commit is rolled back', async () => {
