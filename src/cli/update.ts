@@ -15,8 +15,9 @@ One update check of APP's git work tree (its update: block), as the schedule run
 branch (no prompts, with a deadline), refuse if the tree has local changes, local commits or a
 rewritten remote, else fast-forward, run the update commands, reload the app through PM2 and
 wait until it is online and every probe passes. Any failure after the merge rolls back to the
-previous commit (git reset --keep, the commands, reload, verify) and marks the commit bad, so it
-is skipped until a newer one arrives. One update at a time per repo: another answers exit 3.
+previous commit (a reset that keeps local changes, the commands, reload, verify) and marks the
+commit bad, so it is skipped until a newer one arrives. One update at a time per repo: another
+answers exit 3.
 
 Options:
   -c, --config FILE   config file with the app's update: block
@@ -35,10 +36,10 @@ Example:
 
 export const rollbackHelp = `Usage: helpdesk-monitor rollback APP [--config FILE] [--json]
 
-Step APP back to the commit its last applied update replaced: git reset --keep (never discards
-local changes), the update commands, reload through PM2, and verify health. The commit rolled
-back from is marked bad, so the schedule does not apply it again until a newer commit arrives
-(or update APP --retry).
+Step APP back to the commit its last applied update replaced: a git reset that keeps local
+changes (it never discards one), the update commands, reload through PM2, and verify health.
+The commit rolled back from is marked bad, so the schedule does not apply it again until a
+newer commit arrives (or an update with the retry flag).
 
 Options:
   -c, --config FILE   config file with the app's update: block
