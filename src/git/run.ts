@@ -35,8 +35,11 @@ const KILL_WAIT_MS = 1000;
 
 /** The environment git runs with: never a prompt, stable messages. */
 export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  // A monitor started from a git hook inherits GIT_DIR and friends: they would point every call
+  // at that repository instead of the app's.
+  const { GIT_DIR: _d, GIT_WORK_TREE: _w, GIT_INDEX_FILE: _i, GIT_OBJECT_DIRECTORY: _o, GIT_COMMON_DIR: _c, ...clean } = base;
   return {
-    ...base,
+    ...clean,
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: '',
     SSH_ASKPASS: '',
@@ -87,7 +90,9 @@ export function git(args: readonly string[], cwd: string, timeoutMs: number, env
 /** One line for a result that failed: the reason and the last line it printed. */
 export function failureText(r: RunResult, timeoutMs: number): string {
   if (r.spawnError) return r.spawnError === 'ENOENT' ? 'not found (is it installed and on PATH?)' : `could not start: ${r.spawnError}`;
-  const last = lastLines(r.tail, 2);
+  // git says what went wrong on its first fatal:/error: line; hints follow it.
+  const said = r.tail.split(/\r?\n/).map((l) => l.trim()).find((l) => /^(fatal|error):/.test(l));
+  const last = said ?? lastLines(r.tail, 2);
   if (r.timedOut) return `timed out after ${timeoutMs} ms${last ? `: ${last}` : ''}`;
   const how = r.code === null ? `killed by ${r.signal ?? 'a signal'}` : `exit ${r.code}`;
   return `${how}${last ? `: ${last}` : ''}`;

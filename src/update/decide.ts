@@ -52,10 +52,11 @@ const short = (sha: string): string => sha.slice(0, 10);
 export function decideUpdate(f: UpdateFacts, gate: UpdateGate): UpdateDecision {
   const { tree, tip } = f;
   if (tree.head === tip) return { action: 'none', why: `up to date at ${short(tip)}` };
+  // A halt says more than a bad mark: a newer commit does not lift it.
+  if (gate.halted) return { action: 'none', why: `updates stopped: ${gate.halted} (helpdesk-monitor update APP --retry resumes them)` };
   if (gate.bad.includes(tip) && !gate.retry) {
     return { action: 'none', why: `${short(tip)} is marked bad (it failed its health gate): waiting for a newer commit, or helpdesk-monitor update APP --retry` };
   }
-  if (gate.halted) return { action: 'none', why: `updates stopped: ${gate.halted} (helpdesk-monitor update APP --retry resumes them)` };
   if (gate.paused) return { action: 'none', why: 'remedies and updates are paused by an operator (helpdesk-monitor resume APP)' };
   if (gate.circuitOpen) return { action: 'none', why: 'the circuit is open: the app is not healthy enough to update (helpdesk-monitor reset APP)' };
   const refusal = refusalOf(f);

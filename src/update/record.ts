@@ -38,14 +38,19 @@ export function recordStory(story: UpdateStory, deps: RecordDeps): AppUpdateMemo
   const move = moveText(story.from, story.to);
   let next: AppUpdateMemory = { ...mem, history: [...mem.history, story], lastCheck: { at: now(), result: story.result } };
   switch (story.result) {
-    case 'applied':
-      next = { ...next, good: story.to.sha };
+    case 'applied': {
+      // Healthy on a new commit: a halt (only --retry gets here while halted) is over.
+      const { halted: _over, ...rest } = next;
+      next = { ...rest, good: story.to.sha };
       deps.notify({ type: 'update_applied', app: story.app, reason: move, detail: story.detail, durationMs: story.ms });
       break;
-    case 'rolled_back':
-      next = { ...next, good: story.from.sha, bad: bad(story.detail) };
+    }
+    case 'rolled_back': {
+      const { halted: _over, ...rest } = next;
+      next = { ...rest, good: story.from.sha, bad: bad(story.detail) };
       deps.notify({ type: 'update_rolled_back', app: story.app, reason: `${move}: ${story.detail}`, detail: `back on ${shortSha(story.from.sha)}; ${shortSha(story.to.sha)} is marked bad and skipped until a newer commit or update --retry` });
       break;
+    }
     case 'rollback_failed':
       next = { ...next, bad: bad(story.detail), halted: { why: `the rollback of ${shortSha(story.to.sha)} failed`, at: now() } };
       deps.notify({ type: 'update_failed', app: story.app, reason: `${move}: ${story.detail}`, detail: 'the circuit is open and updates are stopped for the app (helpdesk-monitor update APP --retry resumes them)' });

@@ -87,9 +87,9 @@ async function checkAndApply(app: AppConfig, repo: string, req: UpdateRequest, d
     return { ...base, ...extra, outcome, detail };
   };
   const fetched = await fetchBranch(repo, u.remote, u.branch, u.fetchTimeoutMs);
-  if (!fetched.ok) return quiet('failed', `${fetched.step} ${u.remote} ${u.branch} failed (exit ${fetched.exitCode ?? 'none'}): ${fetched.detail}`);
+  if (!fetched.ok) return quiet('failed', `${fetched.step} ${u.remote} ${u.branch} failed: ${fetched.detail}`);
   const read = await readTree(repo, GIT_READ_MS);
-  if (!read.ok) return quiet('failed', `${read.step} failed (exit ${read.exitCode ?? 'none'}): ${read.detail}`);
+  if (!read.ok) return quiet('failed', `${read.step} failed: ${read.detail}`);
   const tree = read.facts;
   let target = fetched.tip;
   if (req.to) {
