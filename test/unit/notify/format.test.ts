@@ -60,8 +60,15 @@ describe('eventSentence', () => {
     for (const type of NOTIFY_EVENT_TYPES) {
       const s = eventSentence(ev({ type }));
       assert.ok(s.length > 5, type);
-      assert.match(s, type.startsWith('remedy') ? /^remedy / : /^circuit /);
+      assert.match(s, new RegExp(`^${type.split('_')[0]} `));
     }
+  });
+  test('update events name the move and what became of it', () => {
+    assert.equal(
+      eventSentence(ev({ type: 'update_rolled_back', reason: 'aaaaaaaaaa -> bbbbbbbbbb "crash": not healthy', detail: 'back on aaaaaaaaaa' })),
+      'update rolled back: aaaaaaaaaa -> bbbbbbbbbb "crash": not healthy (back on aaaaaaaaaa)',
+    );
+    assert.equal(eventSentence(ev({ type: 'update_applied', reason: 'a -> b', durationMs: 2100 })), 'update applied: a -> b in 2.1 s');
   });
   test('circuit_opened reads "after <reason>: no more automatic restarts <detail>"', () => {
     assert.equal(
