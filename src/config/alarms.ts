@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { formatDuration, parseDuration } from './duration.js';
+import { durationIn } from './duration-schema.js';
 
 /** MariaDB/MySQL identifiers we accept: plain words, so a backtick-quoted name cannot break out. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -60,21 +60,6 @@ export interface AlarmsConfig {
 const ident = (what: string) =>
   z.string({ error: `expected a ${what} name` }).regex(IDENTIFIER, `expected a plain ${what} name (letters, digits, _; not starting with a digit; at most 64): it is quoted with backticks in SQL, so a backtick, quote, dot or space is not accepted`);
 
-const DURATION_HINT = 'expected a duration: seconds as a number, or a string like 500ms, 5s, 2m, 1h';
-/** A duration from `minMs` to `maxMs`; `what` names it in the message. */
-const durationIn = (minMs: number, maxMs: number, what: string) =>
-  z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: DURATION_HINT });
-      return z.NEVER;
-    }
-    if (ms < minMs || ms > maxMs) {
-      ctx.addIssue({ code: 'custom', message: `expected ${what} from ${formatDuration(minMs)} to ${formatDuration(maxMs)}` });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const interval = durationIn(1000, 24 * 3_600_000, 'a poll interval');
 const filePath = (what: string) => z.string({ error: `expected the path of the ${what}` }).min(1).refine(isAbsolute, { message: `expected an absolute path to the ${what}`, abort: true });

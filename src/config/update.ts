@@ -6,7 +6,8 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { formatDuration, parseDuration, parseSize } from './duration.js';
+import { durationIn } from './duration-schema.js';
+import { parseSize } from './duration.js';
 
 export const DEFAULT_WEBHOOK_SECRET_ENV = 'HELPDESK_MONITOR_WEBHOOK_SECRET';
 export const DEFAULT_WEBHOOK_PORT = 47480;
@@ -39,20 +40,6 @@ export interface WebhookConfig {
   readonly maxBodyBytes: number;
 }
 
-const DURATION_HINT = 'expected a duration: seconds as a number, or a string like 500ms, 5s, 2m, 1h';
-const durationIn = (minMs: number, maxMs: number, what: string) =>
-  z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: DURATION_HINT });
-      return z.NEVER;
-    }
-    if (ms < minMs || ms > maxMs) {
-      ctx.addIssue({ code: 'custom', message: `expected ${what} from ${formatDuration(minMs)} to ${formatDuration(maxMs)}` });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 /** A git remote name: a plain word, so it can never be read as an option or a URL. */
 const remoteName = z.string({ error: 'expected a git remote name' }).regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/, 'expected a git remote name (letters, digits, . _ -; not starting with - or .)');

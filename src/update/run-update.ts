@@ -62,6 +62,16 @@ export async function runUpdate(app: AppConfig, req: UpdateRequest, deps: Update
   if (!update) return { app: app.name, outcome: 'failed', detail: `${app.name} has no update: block in the config` };
   const repo = await repoOf(app, deps.act).catch(() => undefined);
   if (!repo) return { app: app.name, outcome: 'failed', detail: `no work tree: PM2 has no app named ${app.name} (or cannot be reached) and update.repo is not set` };
+  return underRepoLock(app, repo, deps, async () => {
+    const journal = readJournal(deps.stateDir, app.name);
+    const resumed = journal ? await resume(app, journal, deps) : undefined;
+    const report = await checkAndApply(app, repo, req, deps);
+    return resumed ? { ...report, resumed } : report;
+  });
+}
+
+/** Run `work` holding the repo's lock; another holder (any door, any process) makes it `busy`. */
+async function underRepoLock(app: AppConfig, repo: string, deps: UpdateDeps, work: () => Promise<UpdateReport>): Promise<UpdateReport> {
   let lock;
   try {
     lock = acquireLock({ path: repoLockPath(deps.stateDir, repo), role: 'update' });
@@ -70,10 +80,7 @@ export async function runUpdate(app: AppConfig, req: UpdateRequest, deps: Update
     throw err;
   }
   try {
-    const journal = readJournal(deps.stateDir, app.name);
-    const resumed = journal ? await resume(app, journal, deps) : undefined;
-    const report = await checkAndApply(app, repo, req, deps);
-    return resumed ? { ...report, resumed } : report;
+    return await work();
   } finally {
     lock.release();
   }
@@ -135,15 +142,9 @@ export async function act(app: AppConfig, repo: string, from: string, to: string
 /** Roll back the last applied update (`rollback APP`): the commit it replaced, reloaded and verified. */
 export async function rollbackLast(app: AppConfig, deps: UpdateDeps): Promise<UpdateReport> {
   const repo = await repoOf(app, deps.act).catch(() => undefined);
-  if (!app.update || !repo) return { app: app.name, outcome: 'failed', detail: 'no work tree to roll back (no update: block, or PM2 does not know the app)' };
-  let lock;
-  try {
-    lock = acquireLock({ path: repoLockPath(deps.stateDir, repo), role: 'update' });
-  } catch (err) {
-    if (err instanceof LockHeldError) return { app: app.name, outcome: 'busy', repo, detail: `update in progress: ${err.message}` };
-    throw err;
-  }
-  try {
+  const update = app.update;
+  if (!update || !repo) return { app: app.name, outcome: 'failed', detail: 'no work tree to roll back (no update: block, or PM2 does not know the app)' };
+  return underRepoLock(app, repo, deps, async () => {
     const read = await readTree(repo, GIT_READ_MS);
     if (!read.ok) return { app: app.name, repo, outcome: 'failed', detail: `${read.step} failed: ${read.detail}` };
     const head = read.facts.head;
@@ -153,13 +154,11 @@ export async function rollbackLast(app: AppConfig, deps: UpdateDeps): Promise<Up
     const id = randomUUID();
     const journal = journalWriter(deps.stateDir, { id, app: app.name, repo, from: last.from.sha, to: head, startedAt: new Date().toISOString(), resumes: 0 });
     const moves = movesFor(app, repo, last.from.sha, head, deps, journal);
-    const outcome = await rollBack(last.from.sha, true, app.update.commands, moves, [], 'rolled back by an operator');
+    const outcome = await rollBack(last.from.sha, true, update.commands, moves, [], 'rolled back by an operator');
     // Told as updates are: from the known-good commit to the one that is marked bad now.
     const story = await finish(app, repo, { id, trigger: 'rollback', from: last.from.sha, to: head, started }, outcome, deps);
     return { app: app.name, repo, head: outcome.result === 'rolled_back' ? last.from.sha : head, outcome: story.result, detail: story.detail, story };
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 /** Finish an update a killed monitor left in the journal: complete it once, else roll it back. */
