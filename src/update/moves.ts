@@ -3,9 +3,12 @@
  * `sh -c` in the repo, the reload through the PM2 adapter by pm_id (every instance of the app,
  * never a module and never this process), and the same proof of health a remedy uses.
  */
+import { sleep } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import type { UpdateCommand, UpdateConfig } from '../config/update.js';
-import { verdictText, verifyHealthy, type ActDeps } from '../engine/verify.js';
+import { probeAll, verdictText, verifyHealthy, type ActDeps } from '../engine/verify.js';
+import { probePm2Status } from '../probes/pm2-status.js';
+import type { Pm2StatusOutcome } from '../probes/types.js';
 import { fastForward, resetKeep, type GitAnswer } from '../git/repo.js';
 import { failureText, lastLines, runProcess } from '../git/run.js';
 import type { Moves } from './pipeline.js';
@@ -28,6 +31,7 @@ export interface MoveContext {
 const GIT_MOVE_MS = 60_000;
 
 export function realMoves(ctx: MoveContext): Moves {
+  const after: { restarts?: number } = {};
   const timed = async (name: string, run: () => Promise<Omit<StepRecord, 'name' | 'ms'>>): Promise<StepRecord> => {
     const t0 = Date.now();
     try {
@@ -46,11 +50,14 @@ export function realMoves(ctx: MoveContext): Moves {
     fastForward: (to) => gitStep('git merge --ff-only', to, () => fastForward(ctx.repo, to, GIT_MOVE_MS)),
     resetKeep: (to) => gitStep('git reset --keep', to, () => resetKeep(ctx.repo, to, GIT_MOVE_MS)),
     command: (c, i) => timed(`command ${i + 1}: ${c.command}`, () => runCommand(c, ctx)),
-    reload: () => timed(`pm2 ${ctx.update.reload}`, () => reload(ctx)),
-    verify: () => timed('verify', async () => {
-      const v = await verifyHealthy(ctx.app, ctx.deps, ctx.update.verifyTimeoutMs);
-      return { ok: v.ok, detail: v.ok ? `healthy in ${v.elapsedMs} ms (${v.detail})` : verdictText(v) };
+    reload: () => timed(`pm2 ${ctx.update.reload}`, async () => {
+      const r = await reload(ctx);
+      // PM2's restart count right after our reload: any later restart is a crash of the new code.
+      after.restarts = probePm2Status(ctx.app.name, await ctx.deps.pm2.list()).restarts;
+      return r;
     }),
+    stop: () => timed('pm2 stop', () => stop(ctx)),
+    verify: () => timed('verify', () => verify(ctx, after.restarts)),
     journal: ctx.journal,
   };
 }
@@ -69,10 +76,48 @@ async function runCommand(c: UpdateCommand, ctx: MoveContext): Promise<Omit<Step
   };
 }
 
-async function reload(ctx: MoveContext): Promise<Omit<StepRecord, 'name' | 'ms'>> {
+/** The app's instances in PM2: never a module, never this process. */
+async function instances(ctx: MoveContext) {
   const list = await ctx.deps.pm2.list();
-  const mine = list.filter((p) => p.name === ctx.app.name && !p.isModule && p.pid !== process.pid);
+  return list.filter((p) => p.name === ctx.app.name && !p.isModule && p.pid !== process.pid);
+}
+
+async function reload(ctx: MoveContext): Promise<Omit<StepRecord, 'name' | 'ms'>> {
+  const mine = await instances(ctx);
   if (mine.length === 0) return { ok: false, detail: `PM2 has no app named ${ctx.app.name}` };
-  for (const p of mine) await ctx.deps.pm2.act(ctx.update.reload, p.pmId);
+  // A stopped instance (a rollback stopped it) is started: a restart of a stopped app starts it.
+  for (const p of mine) await ctx.deps.pm2.act(p.status === 'online' ? ctx.update.reload : 'restart', p.pmId);
   return { ok: true, detail: `${ctx.update.reload} of pm_id ${mine.map((p) => p.pmId).join(', ')}` };
+}
+
+async function stop(ctx: MoveContext): Promise<Omit<StepRecord, 'name' | 'ms'>> {
+  const mine = await instances(ctx);
+  for (const p of mine) if (p.status !== 'stopped') await ctx.deps.pm2.act('stop', p.pmId);
+  return { ok: true, detail: mine.length === 0 ? 'PM2 has no instance to stop' : `stopped pm_id ${mine.map((p) => p.pmId).join(', ')}` };
+}
+
+/**
+ * Online and every probe passing within verify_timeout, success_threshold rounds in a row (one
+ * health interval apart). A restart by PM2 during the wait (the new commit crashed) fails it at
+ * once: waiting out the timeout would only lengthen the outage.
+ */
+async function verify(ctx: MoveContext, restartsAfterReload: number | undefined): Promise<Omit<StepRecord, 'name' | 'ms'>> {
+  const { app, deps } = ctx;
+  let baseline = restartsAfterReload;
+  const status = async (): Promise<Pm2StatusOutcome> => {
+    const s = probePm2Status(app.name, await deps.pm2.list());
+    baseline ??= s.restarts;
+    if (s.restarts > baseline) return { ...s, state: 'errored', detail: `it crashed after the reload (PM2 restarted it ${s.restarts - baseline} time(s))` };
+    return s;
+  };
+  const v = await verifyHealthy(app, deps, ctx.update.verifyTimeoutMs, status);
+  if (!v.ok) return { ok: false, detail: verdictText(v) };
+  for (let round = 2; round <= app.policy.successThreshold; round++) {
+    await sleep(app.health.intervalMs);
+    const again = await probeAll(app, deps.prober);
+    const s = await status();
+    if (!again.ok || s.state !== 'online') return { ok: false, detail: `healthy once, then not: ${again.ok ? s.detail : again.detail}` };
+  }
+  const rounds = app.policy.successThreshold > 1 ? `, ${app.policy.successThreshold} checks in a row` : '';
+  return { ok: true, detail: `healthy in ${Math.round(v.elapsedMs)} ms${rounds} (${v.detail})` };
 }

@@ -4,9 +4,11 @@
  * before it runs, so a monitor killed in the middle knows at its next start where it was.
  *
  *   merge --ff-only -> commands -> reload -> verify          (any failure after the merge:)
- *   reset --keep <from> -> commands -> reload (if it was) -> verify
+ *   [stop, if it was reloaded] -> reset --keep <from> -> commands -> [start] -> verify
  *
- * A failed build never reaches a reload: the app never runs a commit whose build failed.
+ * A failed build never reaches a reload: the app never runs a commit whose build failed. An app
+ * that runs the new commit is stopped before the rollback touches its files, so PM2's own
+ * restarts of a crashing app never boot half-restored sources or the new commit's build output.
  */
 import type { UpdateCommand } from '../config/update.js';
 import type { JournalPhase } from './store.js';
@@ -17,6 +19,8 @@ export interface Moves {
   resetKeep(to: string): Promise<StepRecord>;
   command(c: UpdateCommand, index: number): Promise<StepRecord>;
   reload(): Promise<StepRecord>;
+  /** Stop the app through PM2 (a rollback of an app running the new commit). */
+  stop(): Promise<StepRecord>;
   verify(): Promise<StepRecord>;
   /** Write the journal before a step; `reloaded`: the app has run the new commit. */
   journal(phase: JournalPhase, reloaded: boolean): void;
@@ -63,6 +67,8 @@ export async function rollBack(from: string, reloaded: boolean, commands: readon
   };
   const failed = (what: StepRecord): PipelineOutcome => ({ result: 'rollback_failed', steps, detail: `${why}; the rollback failed too: ${what.name} ${what.detail}` });
   moves.journal('rollback', reloaded);
+  // A failed stop is no reason to leave the new commit on disk: the rollback goes on.
+  if (reloaded) await step(moves.stop());
   const reset = await step(moves.resetKeep(from));
   if (!reset.ok) return failed(reset);
   const built = await runCommands(commands, moves, step, 'rollback', reloaded);

@@ -24,6 +24,7 @@ function scripted(fail: { readonly [name: string]: number } = {}) {
     resetKeep: (to) => step(`keep ${to[0]}`),
     command: (c) => step(c.command),
     reload: () => step('reload'),
+    stop: () => step('stop'),
     verify: () => step('verify'),
     journal: (phase, reloaded) => void calls.push(`journal ${phase}${reloaded ? ' reloaded' : ''}`),
   };
@@ -51,7 +52,7 @@ test('a failing build rolls back before any reload: the app never runs the bad c
   const { moves, calls } = scripted({ 'npm run build': 1 });
   const out = await applyUpdate(FROM, TO, BUILD, moves);
   assert.equal(out.result, 'rolled_back');
-  assert.equal(calls.filter((c) => c === 'reload').length, 0);
+  assert.equal(calls.filter((c) => c === 'reload' || c === 'stop').length, 0, 'the app that never ran the new commit is left running');
   assert.deepEqual(calls.slice(calls.indexOf('journal rollback')), [
     'journal rollback', 'keep f', 'journal rollback', 'npm ci', 'journal rollback', 'npm run build', 'verify',
   ]);
@@ -64,7 +65,7 @@ test('a failed verify rolls back with a reload, and says so', async () => {
   const out = await applyUpdate(FROM, TO, BUILD, moves);
   assert.equal(out.result, 'rolled_back');
   assert.deepEqual(calls.slice(calls.indexOf('journal rollback reloaded')), [
-    'journal rollback reloaded', 'keep f', 'journal rollback reloaded', 'npm ci', 'journal rollback reloaded', 'npm run build', 'reload', 'verify',
+    'journal rollback reloaded', 'stop', 'keep f', 'journal rollback reloaded', 'npm ci', 'journal rollback reloaded', 'npm run build', 'reload', 'verify',
   ]);
   assert.match(out.detail, /not healthy on the new commit/);
 });
