@@ -66,8 +66,9 @@ export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogH
         await monitor.replaceAlarms(next.alarms);
         logger.info(`config reload: ${next.alarms ? 'alarm table settings applied' : 'alarm table polling stopped'}`);
       }
+      // Always: an update verifies with the app's probes, so a changed health block must reach it.
+      await monitor.replaceUpdates(next);
       if (JSON.stringify(next.apps.map((a) => a.update)) !== JSON.stringify(applied.apps.map((a) => a.update)) || JSON.stringify(next.updateWebhook) !== JSON.stringify(applied.updateWebhook)) {
-        await monitor.replaceUpdates(next);
         logger.info('config reload: update settings applied');
       }
       engine.applyControl(readControl(controlFilePath(kept)));

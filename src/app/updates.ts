@@ -45,7 +45,11 @@ export class MonitorUpdates {
       stateDir, logger, act, notify: notifyWith(notifier),
       gate: (app) => {
         const view = engine.views().find((v) => v.app === app);
-        return { paused: isPaused(view?.control.pausedUntil), circuitOpen: view?.state.circuit === 'open' };
+        return {
+          paused: isPaused(view?.control.pausedUntil),
+          circuitOpen: view !== undefined && view.state.circuit !== 'closed',
+          remedying: view?.state.phase === 'remedying',
+        };
       },
       afterUpdate: (app) => engine.checkNow(app),
     });
@@ -111,7 +115,8 @@ export function cliUpdateDeps(stateDir: string, logger: Logger, notifier: Pick<N
     gate: (app) => {
       const control = readControl(controlFilePath(stateDir)).get(app);
       const saved = openStateFile(stateFilePath(stateDir)).apps[app];
-      return { paused: isPaused(control?.pausedUntil), circuitOpen: saved?.circuit === 'open' };
+      // state.json's phase may be stale (a monitor killed mid-remedy): only the circuit is read.
+      return { paused: isPaused(control?.pausedUntil), circuitOpen: saved?.circuit !== undefined && saved.circuit !== 'closed' };
     },
   };
 }

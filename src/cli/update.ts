@@ -27,8 +27,8 @@ Options:
       --json          print one JSON document on stdout
   -h, --help          this help
 
-Exit codes: 0 applied, up to date, or nothing to do (--dry-run: would update), 1 refused,
-failed or rolled back, 2 bad usage or no update: block, 3 an update of the repo is in progress.
+Exit codes: 0 applied or up to date (--dry-run: would update), 1 refused, skipped (a bad
+commit, a pause, an open circuit, stopped updates), failed or rolled back, 2 bad usage or no update: block, 3 an update of the repo is in progress.
 
 Example:
   helpdesk-monitor update helpdesk-backend --dry-run --config /etc/helpdesk-monitor.yaml
@@ -53,7 +53,8 @@ Example:
   helpdesk-monitor rollback helpdesk-backend
 `;
 
-const OK: ReadonlySet<UpdateOutcome> = new Set(['applied', 'up_to_date', 'skipped', 'would_update']);
+/** Skipped (a bad commit, a pause, an open circuit, a halt) is not ok: what was asked did not happen. */
+const OK: ReadonlySet<UpdateOutcome> = new Set(['applied', 'up_to_date', 'would_update']);
 
 export async function updateMain(argv: readonly string[]): Promise<void> {
   const { values, positionals } = parse(argv, {
@@ -104,7 +105,7 @@ export function toJson(r: UpdateReport): Record<string, unknown> {
     steps: s.steps.map((st) => ({ name: st.name, ok: st.ok, duration_ms: st.ms, ...(st.exitCode === undefined ? {} : { exit_code: st.exitCode }), detail: st.detail, ...(st.tail ? { tail: st.tail } : {}) })),
   });
   return {
-    app: r.app, outcome: r.outcome, ok: !['refused', 'failed', 'busy', 'rolled_back', 'rollback_failed'].includes(r.outcome), detail: r.detail,
+    app: r.app, outcome: r.outcome, ok: OK.has(r.outcome) || (r.outcome === 'rolled_back' && r.story?.trigger === 'rollback'), detail: r.detail,
     ...(r.repo ? { repo: r.repo } : {}), ...(r.head ? { head: r.head } : {}), ...(r.tip ? { tip: r.tip } : {}),
     ...(r.refusal ? { refusal: { kind: r.refusal.kind, text: r.refusal.text, files: r.refusal.files, way_out: r.refusal.wayOut } } : {}),
     ...(r.story ? { story: story(r.story) } : {}),

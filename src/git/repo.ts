@@ -2,7 +2,8 @@
  * What an update needs to know about a work tree, and the only moves it makes on one. Every call
  * has a deadline; names reach git after config/update.ts checked them, and SHAs after `rev-parse`.
  * The moves are the ones that cannot lose work: `merge --ff-only` (refuses anything but a fast
- * forward) and `reset --keep` (refuses to discard local changes). No stash, no hard reset, no clean.
+ * forward, and never over an ignored file) and `reset --keep` (refuses to discard local changes).
+ * No stash, no hard reset, no clean, and no hooks (run.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,7 +93,9 @@ export async function resolveRef(repo: string, ref: string, timeoutMs: number): 
 /** Fetch one branch into its tracking ref (forced, so a rewrite shows as one); the new tip. */
 export async function fetchBranch(repo: string, remote: string, branch: string, timeoutMs: number): Promise<GitAnswer<{ tip: string; previous?: string }>> {
   const previous = await resolveRef(repo, trackingRef(remote, branch), timeoutMs);
-  const r = await git(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', remote, `+refs/heads/${branch}:${trackingRef(remote, branch)}`], repo, timeoutMs);
+  const ssh = await git(['config', '--get', 'core.sshCommand'], repo, timeoutMs);
+  const sshCommand = ssh.code === 0 && ssh.stdout.trim() ? ssh.stdout.trim() : undefined;
+  const r = await git(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', remote, `+refs/heads/${branch}:${trackingRef(remote, branch)}`], repo, timeoutMs, sshCommand);
   if (r.code !== 0) return fail('git fetch', r, timeoutMs);
   const tip = await resolveRef(repo, trackingRef(remote, branch), timeoutMs);
   if (!tip) return { ok: false, step: 'git fetch', exitCode: null, detail: `${remote}/${branch} has no commit after the fetch` };
@@ -113,7 +116,9 @@ export async function subjectOf(repo: string, sha: string, timeoutMs: number): P
 
 /** Fast-forward the checked-out branch to `sha`; refuses anything else. */
 export async function fastForward(repo: string, sha: string, timeoutMs: number): Promise<GitAnswer<object>> {
-  const r = await git(['merge', '--ff-only', '--no-edit', '--quiet', sha], repo, timeoutMs);
+  // Ignored files are local work too (a hand-made config): a commit that starts tracking one must
+  // not overwrite it. No autostash either: local changes are refused before we get here.
+  const r = await git(['merge', '--ff-only', '--no-edit', '--quiet', '--no-overwrite-ignore', '--no-autostash', sha], repo, timeoutMs);
   return r.code === 0 ? { ok: true } : fail('git merge --ff-only', r, timeoutMs);
 }
 

@@ -32,18 +32,29 @@ export interface RunOptions {
 const TAIL_BYTES = 4096;
 /** After SIGKILL at the deadline, how long we wait for the exit before deciding without it. */
 const KILL_WAIT_MS = 1000;
+/** After the program exited, how long its output may still arrive through pipes a leftover holds. */
+const DRAIN_MS = 200;
 
-/** The environment git runs with: never a prompt, stable messages. */
-export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+/**
+ * The environment git runs with: never a prompt, stable messages, and no hooks. A hook is a
+ * command, and with core.hooksPath pointing into the work tree (husky) it would come from the
+ * tree being deployed: the monitor runs only the commands of its own config.
+ */
+export function gitEnv(base: NodeJS.ProcessEnv = process.env, sshCommand?: string): NodeJS.ProcessEnv {
   // A monitor started from a git hook inherits GIT_DIR and friends: they would point every call
   // at that repository instead of the app's.
   const { GIT_DIR: _d, GIT_WORK_TREE: _w, GIT_INDEX_FILE: _i, GIT_OBJECT_DIRECTORY: _o, GIT_COMMON_DIR: _c, ...clean } = base;
+  const n = Number.parseInt(base['GIT_CONFIG_COUNT'] ?? '0', 10) || 0;
   return {
     ...clean,
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: '',
     SSH_ASKPASS: '',
-    GIT_SSH_COMMAND: base['GIT_SSH_COMMAND'] ?? 'ssh -o BatchMode=yes -o ConnectTimeout=15',
+    // The repo's own core.sshCommand (a deploy key) is kept, in batch mode.
+    GIT_SSH_COMMAND: `${sshCommand ?? base['GIT_SSH_COMMAND'] ?? 'ssh'} -o BatchMode=yes -o ConnectTimeout=15`,
+    GIT_CONFIG_COUNT: String(n + 1),
+    [`GIT_CONFIG_KEY_${n}`]: 'core.hooksPath',
+    [`GIT_CONFIG_VALUE_${n}`]: '/dev/null',
     LC_ALL: 'C',
   };
 }
@@ -61,6 +72,7 @@ export function runProcess(file: string, args: readonly string[], options: RunOp
       settled = true;
       clearTimeout(timer);
       clearTimeout(giveUp);
+      clearTimeout(drain);
       resolve({ ...r, timedOut, stdout, tail, ms: Date.now() - started });
     };
     const child = spawn(file, [...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -72,6 +84,7 @@ export function runProcess(file: string, args: readonly string[], options: RunOp
     child.stdout.on('data', (c: Buffer) => keep(c, true));
     child.stderr.on('data', (c: Buffer) => keep(c, false));
     let giveUp: NodeJS.Timeout | undefined;
+    let drain: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
@@ -79,12 +92,18 @@ export function runProcess(file: string, args: readonly string[], options: RunOp
     }, options.timeoutMs);
     child.on('error', (err: NodeJS.ErrnoException) => done({ code: null, spawnError: err.code ?? err.message }));
     child.on('close', (code, signal) => done({ code, ...(signal ? { signal } : {}) }));
+    // A leftover of the command (a `… &` job, a daemon) may hold our pipes open long after the
+    // command exited: its exit decides, after a short drain of what it printed.
+    child.on('exit', (code, signal) => {
+      if (timedOut) return;
+      drain = setTimeout(() => done({ code, ...(signal ? { signal } : {}) }), DRAIN_MS);
+    });
   });
 }
 
 /** git with the no-prompt environment. */
-export function git(args: readonly string[], cwd: string, timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<RunResult> {
-  return runProcess('git', args, { cwd, timeoutMs, env: gitEnv(env) });
+export function git(args: readonly string[], cwd: string, timeoutMs: number, sshCommand?: string): Promise<RunResult> {
+  return runProcess('git', args, { cwd, timeoutMs, env: gitEnv(process.env, sshCommand) });
 }
 
 /** One line for a result that failed: the reason and the last line it printed. */

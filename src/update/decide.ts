@@ -33,7 +33,10 @@ export interface UpdateFacts {
 
 export interface UpdateGate {
   readonly paused: boolean;
+  /** The circuit is open or half-open: the app is not healthy enough to update. */
   readonly circuitOpen: boolean;
+  /** A health remedy of the app is running (its restart and verify must not meet a reload). */
+  readonly remedying?: boolean;
   /** Updates stopped after a failed rollback (until `update APP --retry`). */
   readonly halted?: string;
   readonly bad: readonly string[];
@@ -58,7 +61,8 @@ export function decideUpdate(f: UpdateFacts, gate: UpdateGate): UpdateDecision {
     return { action: 'none', why: `${short(tip)} is marked bad (it failed its health gate): waiting for a newer commit, or helpdesk-monitor update APP --retry` };
   }
   if (gate.paused) return { action: 'none', why: 'remedies and updates are paused by an operator (helpdesk-monitor resume APP)' };
-  if (gate.circuitOpen) return { action: 'none', why: 'the circuit is open: the app is not healthy enough to update (helpdesk-monitor reset APP)' };
+  if (gate.circuitOpen) return { action: 'none', why: 'the circuit is not closed: the app is not healthy enough to update (helpdesk-monitor reset APP)' };
+  if (gate.remedying) return { action: 'none', why: 'a health remedy of the app is running: the update waits for the next check' };
   const refusal = refusalOf(f);
   if (refusal) return { action: 'refuse', refusal };
   return { action: 'update', from: tree.head, to: tip };
@@ -70,7 +74,9 @@ export function refusalOf(f: UpdateFacts): Refusal | undefined {
   const at = `HEAD ${short(tree.head)}, ${f.remote}/${f.branch} ${short(f.tip)}`;
   const make = (kind: RefusalKind, text: string, wayOut: string, files: readonly string[] = []): Refusal => ({
     kind, text, wayOut, files: files.slice(0, MAX_FILES),
-    key: `${kind}:${tree.head}:${kind === 'dirty' ? [...files].sort().join('\0') : f.tip}`,
+    // Local commits and a rewritten remote are one state (HEAD and the tip diverged): the fetch
+    // after a force push no longer sees the rewrite, and must not tell it again as local commits.
+    key: `${kind === 'rewritten' ? 'local-commits' : kind}:${tree.head}:${kind === 'dirty' ? [...files].sort().join('\0') : f.tip}`,
   });
   if (tree.operation) return make('operation', `${tree.operation} is in progress in the work tree (${at})`, 'finish it or abort it (git merge --abort, git rebase --abort)');
   if (tree.indexLocked) return make('index-locked', `another git process holds the index (.git/index.lock) (${at})`, 'wait for it to end; remove index.lock only if no git process is running');

@@ -49,7 +49,8 @@ export function realMoves(ctx: MoveContext): Moves {
   return {
     fastForward: (to) => gitStep('git merge --ff-only', to, () => fastForward(ctx.repo, to, GIT_MOVE_MS)),
     resetKeep: (to) => gitStep('git reset --keep', to, () => resetKeep(ctx.repo, to, GIT_MOVE_MS)),
-    command: (c, i) => timed(`command ${i + 1}: ${c.command}`, () => runCommand(c, ctx)),
+    // The command's text may carry a token (npm config set …:_authToken=…): named redacted.
+    command: (c, i) => timed(`command ${i + 1}: ${keptTail(c.command)}`, () => runCommand(c, ctx)),
     reload: () => timed(`pm2 ${ctx.update.reload}`, async () => {
       const r = await reload(ctx);
       // PM2's restart count right after our reload: any later restart is a crash of the new code.

@@ -32,8 +32,11 @@ export interface PipelineOutcome {
   readonly detail: string;
 }
 
-/** From the start (`merge`), or from the commands (a resumed update whose merge was done). */
-export async function applyUpdate(from: string, to: string, commands: readonly UpdateCommand[], moves: Moves, startAt: 'merge' | 'commands' = 'merge'): Promise<PipelineOutcome> {
+/**
+ * From the start (`merge`), or from the commands (a resumed update whose merge was done;
+ * `ranNew`: the app may already run the new commit, so a rollback must stop and start it).
+ */
+export async function applyUpdate(from: string, to: string, commands: readonly UpdateCommand[], moves: Moves, startAt: 'merge' | 'commands' = 'merge', ranNew = false): Promise<PipelineOutcome> {
   const steps: StepRecord[] = [];
   const step = async (s: Promise<StepRecord>): Promise<StepRecord> => {
     const r = await s;
@@ -46,8 +49,8 @@ export async function applyUpdate(from: string, to: string, commands: readonly U
     // A refused fast forward changes nothing on disk: nothing to roll back.
     if (!merged.ok) return { result: 'failed', steps, detail: `${merged.name} failed: ${merged.detail}` };
   }
-  const built = await runCommands(commands, moves, step);
-  if (!built.ok) return rollBack(from, false, commands, moves, steps, `${built.name} failed: ${built.detail}`);
+  const built = await runCommands(commands, moves, step, 'commands', ranNew);
+  if (!built.ok) return rollBack(from, ranNew, commands, moves, steps, `${built.name} failed: ${built.detail}`);
   moves.journal('reload', false);
   const reloaded = await step(moves.reload());
   // A failed reload may have stopped some instances: the rollback reloads them all.
@@ -70,7 +73,12 @@ export async function rollBack(from: string, reloaded: boolean, commands: readon
   // A failed stop is no reason to leave the new commit on disk: the rollback goes on.
   if (reloaded) await step(moves.stop());
   const reset = await step(moves.resetKeep(from));
-  if (!reset.ok) return failed(reset);
+  if (!reset.ok) {
+    // git refused (a local change in a file the update touched): the app we stopped is started
+    // again on the commit it ran, never left stopped.
+    if (reloaded) await step(moves.reload());
+    return failed(reset);
+  }
   const built = await runCommands(commands, moves, step, 'rollback', reloaded);
   if (!built.ok) return failed(built);
   if (reloaded) {

@@ -30,6 +30,14 @@ const now = (): string => new Date().toISOString();
 /** Tell and remember one finished update. */
 export function recordStory(story: UpdateStory, deps: RecordDeps): AppUpdateMemory {
   const log = deps.logger.child({ app: story.app });
+  const mem0 = readMemory(deps.stateDir, story.app);
+  const last = mem0.history.at(-1);
+  // The same move refused by git again (a fast forward over an untracked or ignored file): told
+  // once, like a refusal, not at every interval.
+  if (story.result === 'failed' && last?.result === 'failed' && last.from.sha === story.from.sha && last.to.sha === story.to.sha && last.detail === story.detail) {
+    log.debug(`update failed again, as before: ${story.detail}`);
+    return mem0;
+  }
   const lines = storyLines(story);
   const level = story.result === 'applied' ? 'info' : 'error';
   log.log(level, lines.join('\n'));

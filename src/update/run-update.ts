@@ -16,12 +16,12 @@ import { realMoves } from './moves.js';
 import { applyUpdate, rollBack, type Moves } from './pipeline.js';
 import { recordQuiet, recordRefusal, recordStory, type RecordDeps } from './record.js';
 import { clearJournal, readJournal, readMemory, repoLockPath, writeJournal, writeMemory, type UpdateJournal } from './store.js';
-import { shortSha, type UpdateStory, type UpdateTrigger } from './story.js';
+import { keptTail, shortSha, type UpdateStory, type UpdateTrigger } from './story.js';
 
 export interface UpdateDeps extends RecordDeps {
   readonly act: ActDeps;
   /** The pause and circuit of the app as the monitor knows them. */
-  readonly gate: (app: string) => { readonly paused: boolean; readonly circuitOpen: boolean };
+  readonly gate: (app: string) => Pick<UpdateGate, 'paused' | 'circuitOpen' | 'remedying'>;
 }
 
 export interface UpdateRequest {
@@ -64,7 +64,12 @@ export async function runUpdate(app: AppConfig, req: UpdateRequest, deps: Update
   if (!repo) return { app: app.name, outcome: 'failed', detail: `no work tree: PM2 has no app named ${app.name} (or cannot be reached) and update.repo is not set` };
   return underRepoLock(app, repo, deps, async () => {
     const journal = readJournal(deps.stateDir, app.name);
-    const resumed = journal ? await resume(app, journal, deps) : undefined;
+    if (journal && req.dryRun) {
+      const report = await checkAndApply(app, repo, req, deps);
+      return { ...report, detail: `an interrupted update ${shortSha(journal.from)} -> ${shortSha(journal.to)} (stopped at ${journal.phase}) would be finished first; then: ${report.detail}` };
+    }
+    // The journal's repo is the one locked: an update block that moved since is left alone.
+    const resumed = journal && journal.repo === repo ? await resume(app, journal, deps) : undefined;
     const report = await checkAndApply(app, repo, req, deps);
     return resumed ? { ...report, resumed } : report;
   });
@@ -90,8 +95,9 @@ async function checkAndApply(app: AppConfig, repo: string, req: UpdateRequest, d
   const u = app.update!;
   const base = { app: app.name, repo };
   const quiet = (outcome: UpdateOutcome, detail: string, extra: Partial<UpdateReport> = {}): UpdateReport => {
-    if (!req.dryRun) recordQuiet(app.name, outcome, detail, outcome === 'failed', deps);
-    return { ...base, ...extra, outcome, detail };
+    const said = keptTail(detail);
+    if (!req.dryRun) recordQuiet(app.name, outcome, said, outcome === 'failed', deps);
+    return { ...base, ...extra, outcome, detail: said };
   };
   const fetched = await fetchBranch(repo, u.remote, u.branch, u.fetchTimeoutMs);
   if (!fetched.ok) return quiet('failed', `${fetched.step} ${u.remote} ${u.branch} failed: ${fetched.detail}`);
@@ -109,13 +115,15 @@ async function checkAndApply(app: AppConfig, repo: string, req: UpdateRequest, d
   const mem = readMemory(deps.stateDir, app.name);
   const g = deps.gate(app.name);
   const gate: UpdateGate = { ...g, bad: mem.bad.map((b) => b.sha), retry: req.retry === true, ...(mem.halted && !req.retry ? { halted: mem.halted.why } : {}) };
+  // --retry after a failed rollback: the circuit that halt opened does not hold the retry back.
+  const retryHalt = req.retry === true && mem.halted !== undefined;
   const ahead = await isAncestor(repo, tree.head, target, GIT_READ_MS);
   // --to an older commit of the branch: a deliberate step back, made with reset --keep.
   const back = req.to !== undefined && !ahead && (await isAncestor(repo, target, tree.head, GIT_READ_MS));
   const decision = decideUpdate({
     tree, branch: u.branch, remote: u.remote, tip: target, fastForward: ahead || back, allowUntracked: u.allowUntracked,
     ...(fetched.previous ? { tipMovedForward: await isAncestor(repo, fetched.previous, fetched.tip, GIT_READ_MS) } : {}),
-  }, gate);
+  }, retryHalt ? { ...gate, circuitOpen: false } : gate);
   const facts = { head: tree.head, tip: target };
   if (decision.action === 'none') return quiet(decision.why.startsWith('up to date') ? 'up_to_date' : 'skipped', decision.why, facts);
   if (decision.action === 'refuse') {
@@ -182,15 +190,17 @@ async function resume(app: AppConfig, j: UpdateJournal, deps: UpdateDeps): Promi
     log.error(`HEAD ${shortSha(head)} is neither side of the interrupted update: someone moved the tree; leaving it alone`);
     return undefined;
   }
+  // The reload may have run (its journal entry is written before it): the app may run the new commit.
+  const ranNew = j.reloaded || j.phase === 'reload' || j.phase === 'verify';
   if (j.phase !== 'rollback' && head === j.to && again.resumes <= 1) {
-    return finish(app, j.repo, meta, await applyUpdate(j.from, j.to, app.update!.commands, moves, 'commands'), deps);
+    return finish(app, j.repo, meta, await applyUpdate(j.from, j.to, app.update!.commands, moves, 'commands', ranNew), deps);
   }
   if (head === j.from && j.phase !== 'rollback' && !j.reloaded) {
     // Stopped before the merge took effect: nothing to finish.
     clearJournal(deps.stateDir, app.name);
     return undefined;
   }
-  const outcome = await rollBack(j.from, true, app.update!.commands, moves, [], `an interrupted update (stopped at ${j.phase}) is rolled back`);
+  const outcome = await rollBack(j.from, ranNew, app.update!.commands, moves, [], `an interrupted update (stopped at ${j.phase}) is rolled back`);
   return finish(app, j.repo, meta, outcome, deps);
 }
 
@@ -212,8 +222,14 @@ async function finish(
     from: { sha: meta.from, subject: fromSubject }, to: { sha: meta.to, subject: toSubject },
     result: outcome.result, steps: outcome.steps, ms: Date.now() - meta.started, detail: outcome.detail,
   };
-  recordStory(story, deps);
+  // The update is over whatever the record does: a journal kept by a failed write would be
+  // "finished" again at the next start, and a second resume would roll back a healthy commit.
   clearJournal(deps.stateDir, app.name);
+  try {
+    recordStory(story, deps);
+  } catch (err) {
+    deps.logger.child({ app: app.name }).error(`update ${story.result}, but its record could not be written: ${err instanceof Error ? err.message : String(err)}`);
+  }
   return story;
 }
 

@@ -53,7 +53,8 @@ const TOKENS: readonly RegExp[] = [
   /\b(xox[abpr]-[A-Za-z0-9-]{10,})\b/g,
   /\b(npm_[A-Za-z0-9]{30,})\b/g,
 ];
-const ASSIGNED = /\b(password|passwd|token|secret|api[_-]?key|authorization)(\s*[:=]\s*)(bearer\s+)?("[^"]*"|'[^']*'|\S+)/gi;
+/** `password=`, `TOKEN: `, `NPM_TOKEN=`, `:_authToken=` (npm's config), `Authorization: Bearer`. */
+const ASSIGNED = /\b([A-Za-z0-9_]*(?:password|passwd|token|secret|api[_-]?key|authorization))(\s*[:=]\s*)(bearer\s+)?("[^"]*"|'[^']*'|\S+)/gi;
 
 /** Output as the story keeps it: redacted and capped. */
 export function keptTail(text: string): string {

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createGitDeploy, type GitDeploy } from '../helpers/git-deploy.js';
 import { configIn, freshDir, sandboxCliEnv } from '../helpers/operator.js';
@@ -118,4 +120,52 @@ test('a rollback that fails too stops updates for the app until update --retry',
   assert.equal(await served(), 'v4');
   const after = await updateWith({});
   assert.equal(after.report.outcome, 'up_to_date', 'the halt is over');
+});
+
+/** A commit of the pusher clone with these files (beside the fixture's own kinds), pushed. */
+function pushFiles(files: Record<string, { text: string; mode?: number }>, subject: string): string {
+  const id = ['-c', 'user.name=hdm test', '-c', 'user.email=test@hdm.invalid', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null'];
+  for (const [path, f] of Object.entries(files)) {
+    mkdirSync(dirname(join(repo.pusher, path)), { recursive: true });
+    writeFileSync(join(repo.pusher, path), f.text, { mode: f.mode ?? 0o644 });
+    execFileSync('git', [...id, 'add', '-f', path], { cwd: repo.pusher });
+  }
+  execFileSync('git', [...id, 'commit', '-q', '-m', subject], { cwd: repo.pusher });
+  execFileSync('git', [...id, 'push', '-q', 'origin', 'main'], { cwd: repo.pusher });
+  return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo.pusher, encoding: 'utf8' }).trim();
+}
+
+test('git hooks never run: not from .git/hooks, not from a hooksPath inside the deployed tree', async () => {
+  const marker = join(sb.home, 'hook-ran');
+  const hook = `#!/bin/sh\necho "$0" >> '${marker}'\n`;
+  // husky's layout: core.hooksPath points into the work tree, so a commit can bring the hook.
+  execFileSync('git', ['config', 'core.hooksPath', '.hooks'], { cwd: repo.deploy });
+  writeFileSync(join(repo.deploy, '.git', 'hooks', 'post-merge'), hook, { mode: 0o755 });
+  const sha = pushFiles({ '.hooks/post-merge': { text: hook, mode: 0o755 }, '.hooks/reference-transaction': { text: hook, mode: 0o755 } }, 'bring hooks');
+  const { report } = await updateWith({});
+  assert.equal(report.outcome, 'applied', report.detail);
+  assert.equal(repo.head(), sha);
+  assert.ok(!existsSync(marker), `a hook ran: ${existsSync(marker) ? readFileSync(marker, 'utf8') : ''}`);
+  execFileSync('git', ['config', '--unset', 'core.hooksPath'], { cwd: repo.deploy });
+});
+
+test('an ignored local file that a commit starts tracking is never overwritten; the refused move is told once', async () => {
+  const head = repo.head();
+  const local = join(repo.deploy, 'local.conf');
+  writeFileSync(local, 'hand-made setting\n');
+  writeFileSync(join(repo.deploy, '.git', 'info', 'exclude'), 'local.conf\n');
+  assert.equal(porcelain(), '', 'ignored: the tree is clean');
+  pushFiles({ 'local.conf': { text: 'upstream default\n' } }, 'track local.conf');
+  const first = await updateWith({});
+  assert.equal(first.report.outcome, 'failed', first.report.detail);
+  assert.match(first.report.detail, /git merge --ff-only .* failed/);
+  assert.equal(readFileSync(local, 'utf8'), 'hand-made setting\n');
+  assert.equal(repo.head(), head);
+  const memoryFile = join(sb.home, 'helpdesk-monitor', 'updates', `${APP}.json`);
+  const stories = (): number => (JSON.parse(readFileSync(memoryFile, 'utf8')) as { history: unknown[] }).history.length;
+  const told = stories();
+  const second = await updateWith({});
+  assert.equal(second.report.outcome, 'failed');
+  assert.equal(stories(), told, 'the same refused move is not a new story');
+  assert.equal(readFileSync(local, 'utf8'), 'hand-made setting\n');
 });

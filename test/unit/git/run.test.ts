@@ -41,7 +41,24 @@ test('git never prompts and ignores a GIT_DIR it inherited', () => {
   assert.match(env['GIT_SSH_COMMAND'] ?? '', /BatchMode=yes/);
   assert.equal(env['GIT_DIR'], undefined);
   assert.equal(env['GIT_WORK_TREE'], undefined);
-  assert.equal(gitEnv({ GIT_SSH_COMMAND: 'ssh -i key' })['GIT_SSH_COMMAND'], 'ssh -i key');
+  // A deploy key (the env's, or the repo's core.sshCommand) is kept, in batch mode.
+  assert.match(gitEnv({ GIT_SSH_COMMAND: 'ssh -i key' })['GIT_SSH_COMMAND'] ?? '', /^ssh -i key -o BatchMode=yes/);
+  assert.match(gitEnv({}, 'ssh -i repo_key')['GIT_SSH_COMMAND'] ?? '', /^ssh -i repo_key -o BatchMode=yes/);
+  // Hooks are off, after any config the caller passed the same way.
+  const hooks = gitEnv({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.name', GIT_CONFIG_VALUE_0: 'x' });
+  assert.equal(hooks['GIT_CONFIG_COUNT'], '2');
+  assert.equal(hooks['GIT_CONFIG_KEY_1'], 'core.hooksPath');
+  assert.equal(hooks['GIT_CONFIG_VALUE_1'], '/dev/null');
+  assert.equal(hooks['GIT_CONFIG_KEY_0'], 'user.name');
+});
+
+test('a leftover holding the pipes does not turn an exit 0 into a timeout', async () => {
+  const t0 = Date.now();
+  const r = await runProcess('/bin/sh', ['-c', 'sleep 5 & echo done'], { cwd: tmpdir(), timeoutMs: 3000 });
+  assert.equal(r.timedOut, false);
+  assert.equal(r.code, 0);
+  assert.match(r.tail, /done/);
+  assert.ok(Date.now() - t0 < 2000, `decided after ${Date.now() - t0} ms`);
 });
 
 test('porcelain v1 -z: modified, staged, deleted, renamed (two paths) and untracked', () => {

@@ -28,7 +28,7 @@ test('a bad tip is skipped until a newer commit or --retry', () => {
 });
 
 test('a pause, an open circuit or a halt hold the update back, each saying why', () => {
-  for (const [g, re] of [[gate({ paused: true }), /paused/], [gate({ circuitOpen: true }), /circuit is open/], [gate({ halted: 'the rollback failed' }), /updates stopped/]] as const) {
+  for (const [g, re] of [[gate({ paused: true }), /paused/], [gate({ circuitOpen: true }), /circuit is not closed/], [gate({ remedying: true }), /remedy of the app is running/], [gate({ halted: 'the rollback failed' }), /updates stopped/]] as const) {
     const d = decideUpdate(facts(), g);
     assert.equal(d.action, 'none');
     assert.match(d.action === 'none' ? d.why : '', re);
@@ -80,4 +80,7 @@ test('a refusal key stays the same for the same state and changes with it (told 
   assert.notEqual(key(dirty), key(facts({ tree: tree({ changed: ['a.js'] }) })));
   const rewritten = facts({ fastForward: false, tipMovedForward: false });
   assert.notEqual(key(rewritten), key({ ...rewritten, tip: 'c'.repeat(40) }));
+  // The fetch after a force push sees the rewritten tip as "moved forward" from itself: the same
+  // diverged state, not news.
+  assert.equal(key(rewritten), key({ ...rewritten, tipMovedForward: true }));
 });

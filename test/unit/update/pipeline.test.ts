@@ -89,3 +89,19 @@ test('a resumed update starts at the commands (its merge is done)', async () => 
   assert.ok(!calls.includes('ff t'));
   assert.equal(calls[0], 'journal commands');
 });
+
+test('a resumed update whose app may run the new commit: a failed command rolls back with a stop and a start', async () => {
+  const { moves, calls } = scripted({ 'npm ci': 1 });
+  const out = await applyUpdate(FROM, TO, BUILD, moves, 'commands', true);
+  assert.equal(out.result, 'rolled_back');
+  assert.deepEqual(calls.slice(calls.indexOf('journal rollback reloaded')), [
+    'journal rollback reloaded', 'stop', 'keep f', 'journal rollback reloaded', 'npm ci', 'journal rollback reloaded', 'npm run build', 'reload', 'verify',
+  ]);
+});
+
+test('a reset that git refuses after the stop starts the app again: never left stopped', async () => {
+  const { moves, calls } = scripted({ verify: 1, 'keep f': 1 });
+  const out = await applyUpdate(FROM, TO, BUILD, moves);
+  assert.equal(out.result, 'rollback_failed');
+  assert.deepEqual(calls.slice(calls.indexOf('journal rollback reloaded')), ['journal rollback reloaded', 'stop', 'keep f', 'reload']);
+});
