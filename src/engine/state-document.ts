@@ -22,6 +22,8 @@ export interface AppStateRecord {
   readonly backoff_until?: string;
   readonly paused_until?: string;
   readonly reset_seen?: string;
+  /** The update halt whose circuit opening was done: a restart does not open it again. */
+  readonly update_halt_seen?: string;
   readonly last_reason?: string;
   readonly last_check_at?: string;
   readonly last_health?: { readonly ok: boolean; readonly status?: number; readonly latency_ms: number; readonly detail?: string };
@@ -89,6 +91,7 @@ export function toStateDocument(views: readonly WorkerView[], monoNow: number, w
       ...(s.backoffUntil > monoNow ? { backoff_until: toWall(s.backoffUntil) } : {}),
       ...(paused === undefined ? {} : { paused_until: paused === 'indefinite' ? 'indefinite' : new Date(paused).toISOString() }),
       ...(v.resetSeen ? { reset_seen: new Date(v.resetSeen).toISOString() } : {}),
+      ...(v.haltSeen ? { update_halt_seen: v.haltSeen } : {}),
       ...(s.lastReason ? { last_reason: s.lastReason } : {}),
       ...(v.lastObservation ? { last_check_at: toWall(v.lastObservation.at) } : {}),
       ...(h ? { last_health: { ok: h.ok, latency_ms: Math.round(h.latencyMs), ...(h.ok ? { status: h.status } : { detail: h.detail, ...(h.status ? { status: h.status } : {}) }) } } : {}),
@@ -99,7 +102,7 @@ export function toStateDocument(views: readonly WorkerView[], monoNow: number, w
 }
 
 /** The restorable part of an app's record: state (monotonic times) and the reset already applied. */
-export function restoreApp(rec: AppStateRecord, monoNow: number, wallNow = Date.now()): { state: AppState; resetSeen: number; history: RemedyEntry[] } {
+export function restoreApp(rec: AppStateRecord, monoNow: number, wallNow = Date.now()): { state: AppState; resetSeen: number; history: RemedyEntry[]; haltSeen?: string } {
   const { toMono } = timeBridge(monoNow, wallNow);
   const state: AppState = {
     // A remedy cut short by the restart is over: judge the app afresh.
@@ -116,5 +119,5 @@ export function restoreApp(rec: AppStateRecord, monoNow: number, wallNow = Date.
     lastChangeAt: monoNow,
   };
   const resetSeen = rec.reset_seen ? Date.parse(rec.reset_seen) || 0 : 0;
-  return { state, resetSeen, history: [...(rec.remedies ?? [])] };
+  return { state, resetSeen, history: [...(rec.remedies ?? [])], ...(rec.update_halt_seen ? { haltSeen: rec.update_halt_seen } : {}) };
 }

@@ -58,6 +58,8 @@ export interface WorkerView {
   readonly control: Control;
   /** Wall-clock ms of the last `reset` applied. */
   readonly resetSeen: number;
+  /** The update halt whose circuit opening was done (state.json keeps it across restarts). */
+  readonly haltSeen?: string;
   readonly lastError?: string;
 }
 

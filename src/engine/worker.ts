@@ -74,12 +74,13 @@ export class AppWorker {
   constructor(
     readonly app: AppConfig,
     private readonly deps: WorkerDeps,
-    restored?: { state: AppState; history: readonly RemedyEntry[]; resetSeen: number; pause?: PauseEnd },
+    restored?: { state: AppState; history: readonly RemedyEntry[]; resetSeen: number; pause?: PauseEnd; haltSeen?: string },
   ) {
     this.state = restored?.state ?? initialState(deps.clock.now());
     this.history = [...(restored?.history ?? [])].slice(-HISTORY);
     this.resetSeen = restored?.resetSeen ?? 0;
     this.pauseTold = restored?.pause;
+    this.haltSeen = restored?.haltSeen;
     this.log = deps.logger.child({ app: app.name });
     this.lens = new AppLens(app, deps, this.log);
   }
@@ -213,6 +214,7 @@ export class AppWorker {
   view(): WorkerView {
     return {
       app: this.app.name, state: this.state, history: this.history, control: this.control, resetSeen: this.resetSeen,
+      ...(this.haltSeen ? { haltSeen: this.haltSeen } : {}),
       ...(this.lastObservation ? { lastObservation: this.lastObservation } : {}),
       ...(this.lastRemedy ? { lastRemedy: this.lastRemedy } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -359,6 +361,7 @@ export class AppWorker {
       const opened = openCircuit(this.state, this.deps.clock.now(), hold.detail);
       this.setState(opened.state);
       this.emitPolicy(opened.events);
+      this.deps.onChange?.(true); // the halt seen goes to state.json now
     }
     return updating ? { ...obs, updating, crashes: 0 } : obs;
   }
