@@ -200,3 +200,33 @@ test('the monitor SIGKILLed after the merge and before verify finishes the updat
     await stopRun(run);
   }
 });
+
+test('a rollback that fails in the CLI opens the circuit in the running monitor, once: a restart does not open it again', async () => {
+  const config = configWith('1h');
+  const broken = configIn(sb.home, {
+    apps: [{
+      name: APP, health: { url: `http://127.0.0.1:${PORT}/health`, interval: '1s', timeout: '1s', failure_threshold: 2 }, startup_grace: '1s',
+      update: { interval: '1h', commands: ['no-such-build-tool-hdm'], verify_timeout: '4s' },
+    }],
+  });
+  let run = await startRun(config);
+  try {
+    await firstCheckDone();
+    repo.push('good', 'v7');
+    const r = await runCli(['update', APP, '--json', '--config', broken], env, 90_000);
+    assert.equal((JSON.parse(r.stdout) as { outcome: string }).outcome, 'rollback_failed', r.stdout);
+    // The app never ran the bad build and is healthy: the circuit opens, and the next healthy
+    // check closes it (an unhealthy app would keep it open until circuit_reset_time).
+    await run.waitForLine(/circuit opened.*rollback of .* failed/, 30_000);
+    await run.waitForLine(/circuit closed/, 30_000);
+    await stopRun(run);
+    run = await startRun(config);
+    await new Promise((res) => setTimeout(res, 3000)); // a few checks of the restarted monitor
+    assert.ok(!run.stderrLines.some((l) => /circuit opened/.test(l)), run.stderrLines.join('\n'));
+    const st = await runCli(['status', APP, '--json', '--config', config], env);
+    const row = (JSON.parse(st.stdout) as { apps: { update?: { halted?: { why: string } } }[] }).apps[0]!;
+    assert.match(row.update?.halted?.why ?? '', /rollback .* failed/, 'updates stay stopped until --retry');
+  } finally {
+    await stopRun(run);
+  }
+});
