@@ -88,7 +88,12 @@ async function reload(ctx: MoveContext): Promise<Omit<StepRecord, 'name' | 'ms'>
   if (mine.length === 0) return { ok: false, detail: `PM2 has no app named ${ctx.app.name}` };
   // A stopped instance (a rollback stopped it) is started: a restart of a stopped app starts it.
   for (const p of mine) await ctx.deps.pm2.act(p.status === 'online' ? ctx.update.reload : 'restart', p.pmId);
-  return { ok: true, detail: `${ctx.update.reload} of pm_id ${mine.map((p) => p.pmId).join(', ')}` };
+  const started = mine.filter((p) => p.status !== 'online').map((p) => p.pmId);
+  const reloaded = mine.filter((p) => p.status === 'online').map((p) => p.pmId);
+  return {
+    ok: true,
+    detail: [reloaded.length ? `${ctx.update.reload} of pm_id ${reloaded.join(', ')}` : '', started.length ? `started pm_id ${started.join(', ')}` : ''].filter(Boolean).join('; '),
+  };
 }
 
 async function stop(ctx: MoveContext): Promise<Omit<StepRecord, 'name' | 'ms'>> {
@@ -108,7 +113,8 @@ async function verify(ctx: MoveContext, restartsAfterReload: number | undefined)
   const status = async (): Promise<Pm2StatusOutcome> => {
     const s = probePm2Status(app.name, await deps.pm2.list());
     baseline ??= s.restarts;
-    if (s.restarts > baseline) return { ...s, state: 'errored', detail: `it crashed after the reload (PM2 restarted it ${s.restarts - baseline} time(s))` };
+    const n = s.restarts - baseline;
+    if (n > 0) return { ...s, state: 'errored', detail: `crashed after the reload: PM2 restarted it ${n === 1 ? 'once' : `${n} times`}` };
     return s;
   };
   const v = await verifyHealthy(app, deps, ctx.update.verifyTimeoutMs, status);
