@@ -82,6 +82,23 @@ export class AppLens {
     this.watch.arm();
   }
 
+  /**
+   * Right before a remedy: PM2's status afresh. The check read PM2's table before it probed, so an
+   * operator's `pm2 stop` landing between the two looks like an online app refusing connections;
+   * a fresh list that no longer says online turns the observation into what PM2 says now.
+   */
+  async confirm(obs: Observation): Promise<Observation> {
+    if (obs.pm2.state !== 'online' || !this.chosen) return obs;
+    let list: readonly ProcessInfo[];
+    try {
+      list = await this.deps.table.refresh('before a remedy');
+    } catch {
+      return obs; // PM2 did not answer: act on what was seen
+    }
+    const now = this.chosen.status(this.app, list);
+    return now.state === 'online' ? obs : { ...obs, pm2: now };
+  }
+
   /** Stop the port watch (the worker stops). */
   close(): void {
     this.watch?.disarm();

@@ -303,7 +303,16 @@ export class AppWorker {
     if (missing && !this.missingLogTold) this.log.warn(`${missing.detail}: the log rule waits for it`);
     this.missingLogTold = missing !== undefined;
     const prev = this.state;
-    const d = decide(prev, obs, this.app);
+    let d = decide(prev, obs, this.app);
+    if (d.action === 'remedy' && obs.crashes === 0) {
+      const confirmed = await this.lens.confirm(obs);
+      if (confirmed !== obs) {
+        this.log.info(`not remedied: PM2 now says ${confirmed.pm2.state} (${confirmed.pm2.detail})`);
+        obs = confirmed;
+        this.lastObservation = obs;
+        d = decide(prev, obs, this.app);
+      }
+    }
     const resetBy = this.resetBy;
     if (d.action === 'remedy' || d.state.phase === 'healthy') this.resetBy = undefined;
     this.graced = d.action === 'none' && d.graced === true;

@@ -18,7 +18,7 @@ export interface TableOptions {
 }
 
 /** Why the last full list was fetched (for tests and debug logs). */
-export type RefreshReason = 'start' | 'reconcile' | 'invalidated' | 'crash' | 'squatter search' | 'unknown pm_id' | 'bus reconnected' | 'bus down';
+export type RefreshReason = 'start' | 'reconcile' | 'invalidated' | 'crash' | 'squatter search' | 'before a remedy' | 'unknown pm_id' | 'bus reconnected' | 'bus down';
 
 const GONE = new Set(['stopped', 'stopping', 'errored']);
 
