@@ -7,23 +7,10 @@
 import type { RemedyReport } from '../engine/remedy.js';
 import { remedyEntry, type RemedyEntry } from '../engine/view.js';
 import type { FreePortsResult } from '../ports/free-port.js';
-import type { HttpOutcome } from '../probes/types.js';
 import { redactDeep } from '../redact.js';
 import { printableJson } from '../text/printable.js';
 
-/** An HTTP probe's outcome. */
-export interface HealthJson {
-  readonly ok: boolean;
-  readonly status?: number;
-  readonly latency_ms: number;
-  readonly failure?: string;
-  readonly detail?: string;
-}
-
-export function healthJson(h: HttpOutcome): HealthJson {
-  const latency_ms = Math.round(h.latencyMs);
-  return h.ok ? { ok: true, status: h.status, latency_ms } : { ok: false, latency_ms, failure: h.failure, detail: h.detail, ...(h.status ? { status: h.status } : {}) };
-}
+export { healthJson, type HealthJson } from '../app/status-rows.js';
 
 /** A pid's place in PM2, when it is a live PM2 app or a child of one (kill-port, cleanup-ports). */
 export interface Pm2AppOf {

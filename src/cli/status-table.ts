@@ -8,25 +8,10 @@
 import { pauseInForce, pauseOfRecord, timeText } from '../engine/control-log.js';
 import type { AppStateRecord } from '../engine/state-document.js';
 import { wrap } from '../text/wrap.js';
-import { updateNotes, type UpdateStatus } from '../update/view.js';
+import type { StatusRow } from '../app/status-rows.js';
+import { updateNotes } from '../update/view.js';
 
-export interface StatusRow {
-  readonly name: string;
-  readonly healthy: boolean;
-  /** Why not healthy: the failing probe or rule, PM2's state, or the startup grace. */
-  readonly reason?: string;
-  /** How the app runs and restarts (restart_strategy, auto resolved). */
-  readonly strategy: string;
-  readonly pm2: { readonly status: string; readonly pids: readonly number[]; readonly uptime_ms: number; readonly restarts: number };
-  readonly health?: { readonly ok: boolean; readonly status?: number; readonly latency_ms: number; readonly failure?: string; readonly detail?: string };
-  /** TCP, exec, log and memory rules, as the monitor runs them. */
-  readonly probes?: readonly { readonly kind: string; readonly ok: boolean; readonly latency_ms: number; readonly detail?: string }[];
-  readonly ports: readonly { readonly port: number; readonly holders: readonly { readonly pid: number; readonly command: string; readonly uid: number }[] }[];
-  /** The monitor's view from state.json, with the pause from control.json (the operator's word). */
-  readonly monitor?: AppStateRecord;
-  /** Git auto-update (apps with `update:`). */
-  readonly update?: UpdateStatus;
-}
+export type { StatusRow } from '../app/status-rows.js';
 
 /** What the MONITOR column's words mean (`status --help` and the README print this). */
 export const MONITOR_LEGEND = `MONITOR column (the monitor's view, from its state file):

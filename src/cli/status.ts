@@ -14,7 +14,8 @@ import { pm2Home, stateDir } from '../paths.js';
 import { snapshotSync } from '../ports/sync.js';
 import { procAvailable } from '../proc/read.js';
 import { redactText } from '../redact.js';
-import { healthJson, printJson } from './json.js';
+import { printJson } from './json.js';
+import { statusRow } from '../app/status-rows.js';
 import { updateStatus } from '../update/view.js';
 import { parse } from './args.js';
 import { appConfigFor, inspectApps } from '../app/inspect.js';
@@ -87,23 +88,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     const looks = await inspectApps({ pm2, names: names.filter((n) => positionals.length === 0 || positionals.includes(n)), ...(config ? { config } : {}) });
     rows = looks.map((look): StatusRow => {
       const app = appConfigFor(look.app, config);
-      const s = look.observation.pm2;
-      const health = look.observation.http;
       const holders = procAvailable && app.ports.length > 0 ? snapshotSync(app.ports).holders : [];
       const monitor = withPause(state?.apps[look.app], control.get(look.app)?.pausedUntil);
-      const others = look.observation.others ?? [];
-      return {
-        name: look.app,
-        healthy: look.verdict.healthy,
-        ...(look.verdict.reason ? { reason: look.verdict.reason } : {}),
-        strategy: look.strategy,
-        pm2: { status: s.state, pids: s.pids, uptime_ms: s.state === 'online' && s.uptimeMs < Number.MAX_SAFE_INTEGER ? Math.round(s.uptimeMs) : 0, restarts: s.restarts },
-        ...(health ? { health: healthJson(health) } : {}),
-        ...(others.length > 0 ? { probes: others.map((o) => ({ kind: o.kind, ok: o.ok, latency_ms: Math.round(o.latencyMs), ...(o.detail ? { detail: o.detail } : {}) })) } : {}),
-        ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map((h) => ({ pid: h.pid, command: h.command, uid: h.uid })) })),
-        ...(monitor ? { monitor } : {}),
-        ...(app.update ? { update: updateStatus(dir, look.app, app.update) } : {}),
-      };
+      const update = app.update ? updateStatus(dir, look.app, app.update) : undefined;
+      return statusRow({ app, strategy: look.strategy, observation: look.observation, verdict: look.verdict, holders, ...(monitor ? { monitor } : {}), ...(update ? { update } : {}) });
     });
   } finally {
     await pm2.close();
