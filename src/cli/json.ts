@@ -42,8 +42,8 @@ export function freedJson(r: FreePortsResult & { readonly live?: number }, apps:
 }
 
 /** A remedy run in this process: the history's summary, plus the time to healthy. */
-export function remedyJson(r: RemedyReport, at = new Date().toISOString()): RemedyEntry & { readonly time_to_healthy_ms?: number } {
-  return { ...remedyEntry(r, at), ...(r.timeToHealthyMs === undefined ? {} : { time_to_healthy_ms: Math.round(r.timeToHealthyMs) }) };
+export function remedyJson(r: RemedyReport, at = new Date().toISOString()): RemedyEntry {
+  return remedyEntry(r, at);
 }
 
 /**

@@ -73,6 +73,8 @@ export interface RemedyEntry {
   readonly strategy: string;
   readonly attempts: number;
   readonly duration_ms: number;
+  /** From the start of the remedy to verified health (a remedy that healed the app). */
+  readonly time_to_healthy_ms?: number;
   readonly steps: readonly { readonly step: string; readonly ok: boolean; readonly ms: number; readonly detail: string }[];
   readonly killed: readonly number[];
   readonly refused: readonly number[];
@@ -84,6 +86,7 @@ export function remedyEntry(r: RemedyReport, at: string): RemedyEntry {
     at, ok: r.ok, reason: r.reason, strategy: r.strategy, attempts: r.attempts, duration_ms: Math.round(r.totalMs),
     ...(r.skipped ? { skipped: true } : {}),
     ...(r.failure ? { failure: r.failure } : {}),
+    ...(r.timeToHealthyMs === undefined ? {} : { time_to_healthy_ms: Math.round(r.timeToHealthyMs) }),
     steps: r.steps.map((s) => ({ ...s, ms: Math.round(s.ms) })),
     killed: r.ports?.killed.map((k) => k.pid) ?? [],
     refused: r.ports?.refused.map((k) => k.pid) ?? [],

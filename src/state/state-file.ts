@@ -43,6 +43,7 @@ const remedyEntrySchema = z.object({
   strategy: z.string(),
   attempts: count,
   duration_ms: z.number().nonnegative(),
+  time_to_healthy_ms: z.number().nonnegative().optional(),
   steps: z.array(z.object({ step: z.string(), ok: z.boolean(), ms: z.number(), detail: z.string() })),
   killed: z.array(z.number().int()),
   refused: z.array(z.number().int()),
