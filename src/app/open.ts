@@ -16,6 +16,7 @@ import type { MonitorConfig } from '../config/schema.js';
 import type { Observation } from '../engine/decide.js';
 import { pauseOfRecord } from '../engine/control-log.js';
 import { Engine } from '../engine/engine.js';
+import type { Incident } from '../engine/incident.js';
 import type { RemedyReport } from '../engine/remedy.js';
 import { restoreApp, type HandledAlarmRecord } from '../engine/state-document.js';
 import type { WorkerEvent } from '../engine/view.js';
@@ -52,6 +53,7 @@ export interface EngineHooks {
   readonly onEvent?: (event: WorkerEvent) => void;
   readonly onObservation?: (app: string, obs: Observation) => void;
   readonly onRemedy?: (report: RemedyReport) => void;
+  readonly onIncident?: (incident: Incident) => void;
   /** Exits are not crashes (`watch`: PM2 itself restarts the command; see EngineDeps.ignoreExits). */
   readonly ignoreExits?: boolean;
 }
@@ -170,6 +172,7 @@ export class Monitor {
       },
       ...(hooks.onObservation ? { onObservation: hooks.onObservation } : {}),
       ...(hooks.onRemedy ? { onRemedy: hooks.onRemedy } : {}),
+      ...(hooks.onIncident ? { onIncident: hooks.onIncident } : {}),
     });
     this.engine = engine;
     this.writer = writer;

@@ -15,6 +15,7 @@ import { InstanceLedger } from './instances.js';
 import { Limiter } from './limiter.js';
 import type { AlarmOutcome, RaisedAlarm } from './alarm-inbox.js';
 import type { Observation } from './decide.js';
+import type { Incident } from './incident.js';
 import type { RemedyReport } from './remedy.js';
 import type { Control, WorkerEvent, WorkerView } from './view.js';
 import { AppWorker, type Inspection, type WorkerDeps } from './worker.js';
@@ -25,6 +26,7 @@ export interface EngineDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onRemedy?: (report: RemedyReport) => void;
+  readonly onIncident?: (incident: Incident) => void;
   readonly onChange?: (urgent: boolean) => void;
   readonly onEvent?: (event: WorkerEvent) => void;
   readonly onObservation?: (app: string, obs: Observation) => void;
@@ -166,7 +168,7 @@ export class Engine {
   }
 
   private makeWorker(app: AppConfig): AppWorker {
-    const { pm2, prober, clock, logger, onRemedy, onChange, onEvent, onObservation, updateHold } = this.deps;
+    const { pm2, prober, clock, logger, onRemedy, onIncident, onChange, onEvent, onObservation, updateHold } = this.deps;
     return new AppWorker(
       app,
       {
@@ -175,6 +177,7 @@ export class Engine {
         // indirect, so a reload's new limiter is seen by existing workers
         limiter: { run: <T>(task: () => Promise<T>) => this.limiter.run(task) },
         ...(onRemedy ? { onRemedy } : {}),
+        ...(onIncident ? { onIncident } : {}),
         ...(onChange ? { onChange } : {}),
         ...(onEvent ? { onEvent } : {}),
         ...(onObservation ? { onObservation } : {}),

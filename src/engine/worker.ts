@@ -3,6 +3,7 @@
  * runs the remedy, and tells the engine what happened (events for notifications, changes for the
  * state file). Checks never overlap; a trigger during a check queues exactly one more.
  */
+import { randomUUID } from 'node:crypto';
 import { sleep } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
@@ -14,6 +15,7 @@ import { AppLens, type LensDeps } from './lens.js';
 import type { StrategyName } from '../strategies/types.js';
 import { logRemedy, tellPolicy } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
+import type { Incident } from './incident.js';
 import { restoredNotices } from './restored.js';
 import { remedyTrigger } from './trigger.js';
 import { remedyEntry, type Control, type RemedyEntry, type UpdateHold, type WorkerEvent, type WorkerView } from './view.js';
@@ -24,6 +26,8 @@ export interface WorkerDeps extends RemedyDeps, LensDeps {
   readonly onEvent?: (event: WorkerEvent) => void;
   /** Every observation (the watch command tells its story from them). */
   readonly onObservation?: (app: string, obs: Observation) => void;
+  /** Every finished remedy, told once as one record (the incident log line, metrics, the page). */
+  readonly onIncident?: (incident: Incident) => void;
   /** Called after every check; `urgent` after a remedy or a circuit change (write state now). */
   readonly onChange?: (urgent: boolean) => void;
   /** A git update of the app in progress, or halted after a failed rollback (update/hold.ts). */
@@ -328,8 +332,15 @@ export class AppWorker {
       return d.events.length > 0;
     }
     const trigger = remedyTrigger({ obs, prev, failures: d.state.consecutiveFailures, threshold: this.app.health.failureThreshold, ...(resetBy ? { resetBy } : {}) });
-    this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy (trigger: ${trigger.text})`, { hung: d.hung, strategy: this.app.strategy, trigger: trigger.kind });
-    this.deps.onEvent?.({ type: 'remedy_started', app: this.app.name, reason: d.reason });
+    const incidentId = randomUUID();
+    const startedAt = new Date().toISOString();
+    const told: WorkerEvent['type'][] = [];
+    const tell = (e: WorkerEvent): void => {
+      told.push(e.type);
+      this.deps.onEvent?.(e);
+    };
+    this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy (trigger: ${trigger.text})`, { hung: d.hung, strategy: this.app.strategy, trigger: trigger.kind, incident_id: incidentId });
+    tell({ type: 'remedy_started', app: this.app.name, reason: d.reason });
     const report = await runRemedy(this.app, d.reason, d.hung, await this.lens.strategy(), this.deps);
     // A restarted app gets a fresh log timeout and memory count.
     this.lens.restarted(this.deps.clock.now());
@@ -341,13 +352,17 @@ export class AppWorker {
     const after = afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
     this.setState(after.state);
     const killed = report.ports?.killed.map((k) => k.pid) ?? [];
-    this.deps.onEvent?.({
+    tell({
       type: report.ok ? 'remedy_succeeded' : report.skipped ? 'remedy_skipped' : 'remedy_failed',
       app: this.app.name, reason: d.reason, durationMs: report.totalMs, killed,
       ...(report.failure ? { detail: report.failure } : {}),
     });
-    this.emitPolicy(after.events);
+    tellPolicy(after.events, this.app, this.log, tell);
     this.deps.onRemedy?.(report);
+    this.deps.onIncident?.({
+      id: incidentId, app: this.app.name, startedAt, trigger, reason: d.reason, trial: d.trial, observation: obs, report,
+      circuitAfter: after.state.circuit, told,
+    });
     const outcome = remedyOutcome(report);
     raised?.settle(outcome);
     // An alarm raised while this remedy ran is answered by it: a second restart right after the
