@@ -16,7 +16,7 @@ import { openStateFile, stateFilePath } from '../state/state-file.js';
 import type { UpdateNotice } from '../update/record.js';
 import type { UpdateDeps } from '../update/run-update.js';
 import { UpdateScheduler } from '../update/scheduler.js';
-import { readSecret } from '../update/secret.js';
+import { readSecret } from '../fsx/secret.js';
 import { startWebhook, type WebhookServer } from '../update/webhook.js';
 
 const notifyWith = (notifier: Pick<Notifier, 'notify'>) => (n: UpdateNotice): void =>

@@ -10,7 +10,7 @@ import type { FreePortsResult } from '../ports/free-port.js';
 import { redactDeep } from '../redact.js';
 import { printableJson } from '../text/printable.js';
 
-export { healthJson, type HealthJson } from '../app/status-rows.js';
+export { healthJson, type HealthJson } from '../status/rows.js';
 
 /** A pid's place in PM2, when it is a live PM2 app or a child of one (kill-port, cleanup-ports). */
 export interface Pm2AppOf {

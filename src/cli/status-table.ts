@@ -8,10 +8,10 @@
 import { pauseInForce, pauseOfRecord, timeText } from '../engine/control-log.js';
 import type { AppStateRecord } from '../engine/state-document.js';
 import { wrap } from '../text/wrap.js';
-import type { StatusRow } from '../app/status-rows.js';
+import type { StatusRow } from '../status/rows.js';
 import { updateNotes } from '../update/view.js';
 
-export type { StatusRow } from '../app/status-rows.js';
+export type { StatusRow } from '../status/rows.js';
 
 /** What the MONITOR column's words mean (`status --help` and the README print this). */
 export const MONITOR_LEGEND = `MONITOR column (the monitor's view, from its state file):

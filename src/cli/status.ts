@@ -15,7 +15,7 @@ import { snapshotSync } from '../ports/sync.js';
 import { procAvailable } from '../proc/read.js';
 import { redactText } from '../redact.js';
 import { printJson } from './json.js';
-import { statusRow } from '../app/status-rows.js';
+import { statusRow } from '../status/rows.js';
 import { updateStatus } from '../update/view.js';
 import { parse } from './args.js';
 import { appConfigFor, inspectApps } from '../app/inspect.js';

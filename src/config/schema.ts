@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parsePort } from '../text/port.js';
 import { ALARM_KEYS, alarmsSchema, toAlarmsConfig, type AlarmsConfig } from './alarms.js';
 import { UPDATE_KEYS, toUpdateConfig, toWebhookConfig, updateSchema, webhookSchema, type UpdateConfig, type WebhookConfig } from './update.js';
+import { HTTP_KEYS, httpSchema, toHttpConfig, type HttpConfig } from './http.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
@@ -136,6 +137,8 @@ export interface MonitorConfig {
   readonly alarms?: AlarmsConfig;
   /** The push webhook that triggers update checks (absent: none). */
   readonly updateWebhook?: WebhookConfig;
+  /** The monitor's HTTP server: metrics, status page, /api/status (absent: none). */
+  readonly http?: HttpConfig;
   readonly apps: readonly AppConfig[];
 }
 
@@ -314,6 +317,7 @@ export const rootSchema = z
     notify: z.array(notifySchema).default([]),
     alarms: alarmsSchema.optional(),
     update_webhook: webhookSchema.optional(),
+    http: httpSchema.optional(),
     apps: z.array(appSchema).min(1, 'expected at least one app'),
   })
   .superRefine((cfg, ctx) => {
@@ -356,6 +360,7 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
     },
     ...(raw.alarms ? { alarms: toAlarmsConfig(raw.alarms) } : {}),
     ...(raw.update_webhook ? { updateWebhook: toWebhookConfig(raw.update_webhook) } : {}),
+    ...(raw.http ? { http: toHttpConfig(raw.http) } : {}),
     apps: raw.apps.map(toAppConfig),
   };
 }
@@ -437,5 +442,6 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(memorySchema.shape),
   ...ALARM_KEYS,
   ...UPDATE_KEYS,
+  ...HTTP_KEYS,
   'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

@@ -125,11 +125,11 @@ export function toUpdateConfig(u: RawUpdate, fallbackVerifyMs: number): UpdateCo
 }
 
 /** Not echoed when relative either: a value that is no absolute path may be the secret itself. */
-const secretFile = z.string({ error: 'expected the absolute path of the secret file' }).superRefine((v, ctx) => {
+export const secretFile = z.string({ error: 'expected the absolute path of the secret file' }).superRefine((v, ctx) => {
   if (!isAbsolute(v)) ctx.addIssue({ code: 'custom', input: '***', message: 'expected the absolute path of a chmod 600 file holding the secret, not the secret itself; the value is not shown' });
 });
 /** Not echoed when wrong: a secret_env that is no variable name may be the secret itself. */
-const envName = z.string({ error: 'expected an environment variable name' }).superRefine((v, ctx) => {
+export const envName = z.string({ error: 'expected an environment variable name' }).superRefine((v, ctx) => {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
     ctx.addIssue({ code: 'custom', input: '***', message: 'expected the name of an environment variable that holds the secret (letters, digits, _), not the secret itself; the value is not shown' });
   }
@@ -143,8 +143,8 @@ const bodyCap = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return n;
 });
 
-const HOST_HINT = 'expected the address to listen on, e.g. 127.0.0.1';
-const PORT_HINT = 'expected a port: an integer 0-65535 (0: any free port)';
+export const HOST_HINT = 'expected the address to listen on, e.g. 127.0.0.1';
+export const PORT_HINT = 'expected a port: an integer 0-65535 (0: any free port)';
 
 export const webhookSchema = z
   .strictObject({

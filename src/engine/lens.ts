@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { ProcessInfo } from '../pm2/adapter.js';
 import type { ProcessTable } from '../pm2/table.js';
 import { chooseStrategy, choiceOutdated } from '../strategies/choose.js';
-import type { RestartStrategy } from '../strategies/types.js';
+import type { RestartStrategy, StrategyName } from '../strategies/types.js';
 import type { Observation } from './decide.js';
 import type { Limiter } from './limiter.js';
 import { observe, type AppRules } from './observe.js';
@@ -97,6 +97,11 @@ export class AppLens {
     }
     const now = this.chosen.status(this.app, list);
     return now.state === 'online' ? obs : { ...obs, pm2: now };
+  }
+
+  /** The strategy chosen so far (absent before the first look). */
+  strategyName(): StrategyName | undefined {
+    return this.chosen?.name;
   }
 
   /** Stop the port watch (the worker stops). */

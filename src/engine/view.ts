@@ -7,6 +7,7 @@
 import type { NotifyEventType } from '../config/schema.js';
 import type { AppState, Observation } from './decide.js';
 import type { RemedyReport } from './remedy.js';
+import type { StrategyName } from '../strategies/types.js';
 
 /** Something worth telling people (webhooks) about an app. */
 export interface WorkerEvent {
@@ -61,6 +62,8 @@ export interface WorkerView {
   /** The update halt whose circuit opening was done (state.json keeps it across restarts). */
   readonly haltSeen?: string;
   readonly lastError?: string;
+  /** How the app runs and restarts, once chosen (restart_strategy, auto resolved). */
+  readonly strategy?: StrategyName;
 }
 
 /** A remedy as the history keeps it (and state.json writes it): snake_case, wall-clock time. */

@@ -222,6 +222,7 @@ export class AppWorker {
       ...(this.lastObservation ? { lastObservation: this.lastObservation } : {}),
       ...(this.lastRemedy ? { lastRemedy: this.lastRemedy } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.lens.strategyName() ? { strategy: this.lens.strategyName()! } : {}),
     };
   }
 

@@ -1,5 +1,5 @@
 /**
- * update/secret: the webhook secret from a private file (real temp files, real modes) or from an
+ * fsx/secret: the webhook secret from a private file (real temp files, real modes) or from an
  * environment variable that is taken out of the environment once read. Messages name the source,
  * never the value.
  */
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { UnsafePathError } from '../../../src/errors.js';
 import { redactText } from '../../../src/redact.js';
-import { readSecret } from '../../../src/update/secret.js';
+import { readSecret } from '../../../src/fsx/secret.js';
 
 const VALUE = 'e3b0c44298fc1c149afbf4c8996fb924';
 let dir: string;
