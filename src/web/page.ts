@@ -4,7 +4,7 @@
  * meta refresh, and works under the server's CSP (`default-src 'none'; style-src
  * 'unsafe-inline'`). Every outside string goes through src/web/html.ts. Pure: model in, text out.
  */
-import type { StatusRow } from '../app/status-rows.js';
+import type { StatusRow } from '../status/rows.js';
 import { pauseInForce, pauseOfRecord, timeText } from '../engine/control-log.js';
 import type { RemedyEntry } from '../engine/view.js';
 import { attr, durationText, escapeHtml, mibText, text, timeTag, uptimeText } from './html.js';

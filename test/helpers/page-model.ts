@@ -3,7 +3,7 @@
  * (circuit open, last remedy failed, a stranger on its port), and one whose name, reason and
  * command are markup. Shared by the page's unit test and its browser test.
  */
-import type { StatusRow } from '../../src/app/status-rows.js';
+import type { StatusRow } from '../../src/status/rows.js';
 import type { RemedyEntry } from '../../src/engine/view.js';
 import type { PageIncident, PageModel } from '../../src/web/page.js';
 

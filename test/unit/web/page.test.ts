@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StatusRow } from '../../../src/app/status-rows.js';
+import type { StatusRow } from '../../../src/status/rows.js';
 import type { Phase } from '../../../src/engine/decide.js';
 import { escapeHtml } from '../../../src/web/html.js';
 import { MAX_INCIDENTS, healthOf, renderStatusPage } from '../../../src/web/page.js';
