@@ -14,6 +14,8 @@ import { controlFilePath, readControl } from '../state/control.js';
 import type { LogHooks } from './log.js';
 import { openMonitor } from './open.js';
 import { watchConfig } from './reload.js';
+import { MonitorWeb } from './web.js';
+import type { StatusDocument } from '../status/live.js';
 import { selfReport } from './self-report.js';
 
 export interface RunOptions extends LogHooks {
@@ -31,6 +33,10 @@ export interface RunningMonitor {
   reload(): Promise<boolean>;
   /** Stop checking and give back everything, the lock last. Idempotent. */
   stop(): Promise<void>;
+  /** The document `status --json` prints, from what the workers know now (no probe, no PM2 call). */
+  statusDocument(): StatusDocument;
+  /** The status server's URL, when the config has `http:`. */
+  readonly webUrl: () => string | undefined;
 }
 
 /**
@@ -52,8 +58,12 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
   };
   try {
     await monitor.connect();
-    await monitor.build();
+    const web = new MonitorWeb({ views: () => monitor.engine?.views() ?? [], monoNow: () => monitor.clock.now(), stateDir: monitor.stateDir, logger: monitor.logger });
+    await monitor.build(web.hooks);
     const engine = await monitor.start();
+    // Given back before the monitor closes: a scrape during the close would read a stopping engine.
+    undo.push(() => void web.close());
+    await web.apply(config);
     const footprint = selfReport(monitor.logger);
     undo.push(() => footprint.cancel());
     await footprint.update();
@@ -61,20 +71,32 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile, (m) => monitor.logger.warn(m))));
     undo.push(() => unwatchFile(controlFile));
     // A reload may turn debug on or off: the footprint report follows the level.
-    const reloader = watchConfig(options.configPath, monitor, hooks, () => footprint.update());
+    const reloader = watchConfig(options.configPath, monitor, hooks, () => footprint.update(), (next) => web.apply(next, true));
     undo.push(reloader.stop);
     return {
       engine,
       logger: monitor.logger,
       reload: reloader.reload,
-      stop: () => {
+      stop: async () => {
         unwind();
+        await web.close();
         return monitor.close({ farewell: 'stopped' });
       },
+      statusDocument: () => web.status(),
+      webUrl: () => web.url,
     };
   } catch (err) {
     unwind();
     await monitor.close();
     throw err;
+  }
+}
+
+/** The status document as one log line (SIGUSR1: seed 000's "dump the state" signal). */
+export function logStatus(m: RunningMonitor): void {
+  try {
+    m.logger.info('status (SIGUSR1)', { status: m.statusDocument() });
+  } catch (err) {
+    m.logger.warn(`status (SIGUSR1) failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -27,7 +27,11 @@ export interface Reloader {
 }
 
 /** Watch `configPath` and reload `monitor` (built and started) from it. */
-export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogHooks, afterEach?: () => Promise<void>): Reloader {
+export function watchConfig(
+  configPath: string, monitor: Monitor, logHooks: LogHooks, afterEach?: () => Promise<void>,
+  /** The door's own parts that follow the config (the status server); they report their own errors. */
+  alsoApply?: (next: MonitorConfig) => Promise<void>,
+): Reloader {
   const { logger, clock, engine, notifier } = monitor;
   if (!engine || !notifier) throw new Error('watchConfig() before build()');
   const kept = monitor.stateDir;
@@ -71,6 +75,7 @@ export function watchConfig(configPath: string, monitor: Monitor, logHooks: LogH
       if (JSON.stringify(next.apps.map((a) => a.update)) !== JSON.stringify(applied.apps.map((a) => a.update)) || JSON.stringify(next.updateWebhook) !== JSON.stringify(applied.updateWebhook)) {
         logger.info('config reload: update settings applied');
       }
+      await alsoApply?.(next);
       engine.applyControl(readControl(controlFilePath(kept)));
       applied = next;
       return true;

@@ -6,7 +6,7 @@
  * order by `pm2 logs`); its first line names the command and how to put it on PATH.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { startMonitor, type RunningMonitor } from '../app/lifetime.js';
+import { logStatus, startMonitor, type RunningMonitor } from '../app/lifetime.js';
 import { sleep } from '../clock.js';
 import { CONFIG_ENV, MODULE_NAME, moduleSetting } from '../config/load.js';
 import { ConfigError, LockHeldError, describeError } from '../errors.js';
@@ -28,6 +28,9 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
   });
   // SIGHUP re-reads the config; while no monitor runs the loop below already watches the file.
   process.on('SIGHUP', () => void monitor?.reload());
+  process.on('SIGUSR1', () => {
+    if (monitor) logStatus(monitor);
+  });
   if (!configPath) {
     say('warn', `no config set: run \`pm2 set ${MODULE_NAME}:config /absolute/path/to/monitor.yaml\` (or an ecosystem.config.js with monitor: blocks)`);
     setInterval(() => undefined, 60_000); // stay up quietly; `pm2 set` restarts us with the setting

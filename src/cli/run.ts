@@ -1,5 +1,5 @@
 /** `helpdesk-monitor run`: the module's engine in the foreground (systemd services, debugging). */
-import { startMonitor } from '../app/lifetime.js';
+import { logStatus, startMonitor } from '../app/lifetime.js';
 import { locateConfig } from '../config/load.js';
 import { pm2Home } from '../paths.js';
 import { parse } from './args.js';
@@ -10,7 +10,9 @@ export const help = `Usage: helpdesk-monitor run [--config FILE] [--verbose]
 Run the monitor in the foreground: the same engine as the PM2 module. Probes every configured
 app on its interval, reacts at once to PM2 crash events, and remedies unhealthy apps (stop, free
 ports, start, verify). Reloads the config when the file changes or on SIGHUP; an invalid new
-config is reported and the last good one keeps running. Stops cleanly on SIGINT/SIGTERM.
+config is reported and the last good one keeps running. Stops cleanly on SIGINT/SIGTERM;
+SIGUSR1 writes the status document (the status command's JSON) to the log. With an http:
+block in the config it serves /metrics, the status page and /api/status (README: Observability).
 
 Options:
   -c, --config FILE   config file (YAML, JSON or ecosystem.config.js); default:
@@ -18,7 +20,8 @@ Options:
   -v, --verbose       log at debug level
   -h, --help          this help
 
-Exit codes: 0 stopped cleanly, 2 invalid config.
+Exit codes: 0 stopped cleanly, 1 could not start (e.g. the http: port is taken), 2 invalid config,
+3 another monitor holds the lock.
 
 Example:
   helpdesk-monitor run --config /srv/helpdesk/monitor.yaml
@@ -44,5 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   exitOnSignals(async () => (await starting.catch(() => undefined))?.stop());
   // SIGHUP re-reads the config (one that arrives while starting, once started).
   process.on('SIGHUP', () => void starting.then((m) => m.reload(), () => undefined));
+  // SIGUSR1 writes the status document to the log (Node's own use of it, the inspector, is off then).
+  process.on('SIGUSR1', () => void starting.then((m) => logStatus(m), () => undefined));
   await starting;
 }

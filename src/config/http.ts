@@ -48,7 +48,7 @@ const httpObject = z
   });
 
 /** `http: true` is `http: {}`; `http: false` is no block. */
-export const httpSchema = z.union([z.boolean(), httpObject]).transform((v) => (v === true ? httpObject.parse({}) : v === false ? undefined : v));
+export const httpSchema = z.preprocess((v) => (v === true ? {} : v === false ? undefined : v), httpObject.optional());
 
 export const HTTP_KEYS: readonly string[] = [...Object.keys(httpObject.shape), 'http'];
 

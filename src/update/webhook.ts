@@ -9,9 +9,9 @@
  * headers and the request, idle keep-alive, the number of connections and headers, and close().
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HelpdeskError, describeError } from '../errors.js';
+import { bracketed, hangUp, listenBounded, type Listening } from '../net/listen.js';
 
 export type TriggerAnswer =
   | { readonly result: 'started' } // an update check (fetch) was started or queued
@@ -30,19 +30,14 @@ export interface WebhookOptions {
   readonly log?: (level: 'info' | 'warn', message: string) => void;
 }
 
-export interface WebhookServer {
-  /** `http://127.0.0.1:PORT`. */
-  readonly url: string;
-  /** Closes the listener and every open connection; resolves within 2 s. */
-  close(): Promise<void>;
-}
+/** The listening webhook (url, close within 2 s). */
+export type WebhookServer = Listening;
 
 const HOOK_PATH = /^\/hooks\/update\/([^/]*)$/;
 const APP_NAME = /^[A-Za-z0-9_.@-]{1,100}$/;
 const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
 /** GitHub's delivery id (a UUID): logged so a line can be matched to the delivery page. */
 const DELIVERY = /^[0-9A-Za-z-]{1,64}$/;
-const CLOSE_BOUND_MS = 2000;
 
 /** Constant-time check of `X-Hub-Signature-256: sha256=<hex>` against HMAC-SHA256(secret, body). */
 export function signatureValid(body: Buffer, header: string | undefined, secret: Buffer): boolean {
@@ -76,48 +71,10 @@ export function startWebhook(options: WebhookOptions): Promise<WebhookServer> {
     return Promise.reject(new HelpdeskError(`update webhook on ${where}: maxBodyBytes must be a positive integer (got ${options.maxBodyBytes})`));
   }
   const log = options.log ?? ((): void => undefined);
-  const server = createServer(
-    {
-      headersTimeout: 5_000,
-      requestTimeout: 10_000,
-      keepAliveTimeout: 2_000,
-      // How often the two timeouts above are checked (default 30 s, which would stretch them).
-      connectionsCheckingInterval: 1_000,
-      maxHeaderSize: 8 * 1024,
-    },
+  return listenBounded(
+    { host: options.host, port: options.port, what: 'update webhook', maxConnections: 32, onError: (m) => log('warn', m) },
     (req, res) => handle(req, res, options, log),
   );
-  server.maxConnections = 32;
-  server.maxHeadersCount = 32;
-  server.keepAliveTimeout = 2_000;
-
-  return new Promise((resolve, reject) => {
-    const onListenError = (err: NodeJS.ErrnoException): void => {
-      server.close();
-      reject(new HelpdeskError(`update webhook cannot listen on ${where}: ${listenProblem(err)}`, { cause: err }));
-    };
-    server.once('error', onListenError);
-    server.listen({ host: options.host, port: options.port, exclusive: true }, () => {
-      server.off('error', onListenError);
-      server.on('error', (err) => log('warn', `update webhook on ${where}: ${describeError(err)}`));
-      const port = (server.address() as AddressInfo).port;
-      let closing: Promise<void> | undefined;
-      resolve({
-        url: `http://${bracketed(options.host)}:${port}`,
-        close: () =>
-          (closing ??= new Promise<void>((done) => {
-            const bound = setTimeout(done, CLOSE_BOUND_MS);
-            bound.unref();
-            server.close(() => {
-              clearTimeout(bound);
-              done();
-            });
-            // Idle keep-alive connections, and those still sending headers or a body.
-            server.closeAllConnections();
-          })),
-      });
-    });
-  });
 }
 
 function handle(req: IncomingMessage, res: ServerResponse, options: WebhookOptions, log: NonNullable<WebhookOptions['log']>): void {
@@ -208,29 +165,4 @@ function appName(segment: string): string | undefined {
     return undefined;
   }
   return APP_NAME.test(name) ? name : undefined;
-}
-
-/** End our side once the answer is flushed, then drop the connection (the rest of the body unread). */
-function hangUp(socket: Socket): void {
-  if (socket.destroyed) return;
-  socket.end();
-  if (socket.writableFinished) socket.destroy();
-  else socket.once('finish', () => socket.destroy());
-}
-
-function bracketed(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-function listenProblem(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return 'the address is in use (EADDRINUSE): another process listens there; stop it or choose another port';
-    case 'EACCES':
-      return 'permission denied (EACCES): ports below 1024 need privileges; choose a higher port';
-    case 'EADDRNOTAVAIL':
-      return 'no such address on this machine (EADDRNOTAVAIL): check the host';
-    default:
-      return err.code ? `${err.code}: ${err.message}` : err.message;
-  }
 }
