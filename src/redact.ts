@@ -9,6 +9,9 @@
  * - by value: the secret parts of the loaded config (notify URLs, their header values, health URL
  *   passwords and query values) are remembered at load and scrubbed wherever they appear, even
  *   outside a URL (an error message quoting a token).
+ * - by name: a value assigned to a name that says it is secret, as environments and command lines
+ *   write them (`API_TOKEN=abc`, `--api-token=abc`, `--password abc`, `Authorization: Bearer abc`):
+ *   the monitor never saw such a value, but it quotes command lines (a killed port holder's).
  */
 
 export const REDACTED = '***';
@@ -233,13 +236,37 @@ export function forgetSecrets(): void {
 
 // ---- the one function --------------------------------------------------------------------------
 
+/**
+ * A name that says its value is secret (`API_TOKEN`, `db.password`, `x-api-key`); `PWD` (the
+ * working directory) is not one.
+ */
+const SECRET_NAME = String.raw`[A-Za-z0-9_.-]*(?:password|passwd|passphrase|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|authorization|credentials?)`;
+/**
+ * `NAME=value`, `NAME: value`, `--name=value`. An unquoted value ends at whitespace, `&` (a URL's
+ * next query key), a quote, or a closing bracket (`(node w.js --token=abc), not the app`): tokens
+ * are base64, hex or URL-safe text, and the sentence around the value must stay readable.
+ */
+const ASSIGNED = new RegExp(String.raw`\b(${SECRET_NAME})(\s*[:=]\s*)(bearer\s+|basic\s+)?("[^"]*"|'[^']*'|[^\s&"',;)\]}]+)`, 'gi');
+/** `--name value` (a flag whose value is the next word). */
+const FLAG_VALUE = new RegExp(String.raw`(^|\s)(--?${SECRET_NAME})(\s+)("[^"]*"|'[^']*'|[^\s-]\S*)`, 'gi');
+const MAY_NAME_SECRET = /pass|token|secret|key|auth|credential/i;
+
+/** Values under secret names (see the file header) become `***`; the names stay. */
+function redactAssigned(text: string): string {
+  if (!MAY_NAME_SECRET.test(text)) return text;
+  return text
+    .replace(ASSIGNED, (_m, name: string, sep: string, scheme: string | undefined) => `${name}${sep}${scheme ?? ''}${REDACTED}`)
+    .replace(FLAG_VALUE, (_m, lead: string, name: string, sep: string) => `${lead}${name}${sep}${REDACTED}`);
+}
+
 /** Trailing characters that end a sentence rather than a URL. */
 const TRAILING = /[).,;:!?\]}]+$/;
 
-/** `text` with remembered secrets scrubbed and every URL in it redacted (see the file header). */
+/** `text` with remembered secrets scrubbed, secret-named values hidden and every URL in it redacted (see the file header). */
 export function redactText(text: string): string {
   let out = text;
   for (const [secret, replacement] of knownSorted) if (out.includes(secret)) out = out.split(secret).join(replacement);
+  out = redactAssigned(out);
   if (!out.includes('://')) return out;
   return out.replace(URL_IN_TEXT, (match) => {
     const tail = TRAILING.exec(match)?.[0] ?? '';

@@ -39,6 +39,7 @@ export function logOptionsFor(config: MonitorConfig, hooks: LogHooks): LoggerOpt
     maxSizeBytes: config.log.maxSizeBytes,
     maxFiles: config.log.maxFiles,
     gzip: config.log.gzip,
+    ...(config.log.syslog ? { syslog: config.log.syslog } : {}),
     console: hooks.console ?? 'stderr',
   };
 }

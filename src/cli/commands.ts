@@ -33,6 +33,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   hook: { summary: 'hook pre-start --app NAME: free the app\'s ports before it starts', load: () => import('./hook.js') },
   'install-timer': { summary: 'install the systemd timer or cron fallback that runs check', load: async () => ({ main: (await import('./timer.js')).installMain }) },
   'uninstall-timer': { summary: 'remove the systemd timer or cron line', load: async () => ({ main: (await import('./timer.js')).uninstallMain }) },
+  incidents: { summary: 'the remedies told in the log (current and rotated files): trigger, actions, time to healthy', load: () => import('./incidents.js') },
   alarms: { summary: 'the alarm table: rows in alarm, their apps, what is done (--dry-run explains)', load: () => import('./alarms.js') },
   update: { summary: 'git update of an app: fetch, fast-forward, build, reload, verify, roll back on failure', load: async () => ({ main: (await import('./update.js')).updateMain }) },
   rollback: { summary: 'step an app back to the commit its last update replaced, and verify', load: async () => ({ main: (await import('./update.js')).rollbackMain }) },

@@ -7,6 +7,7 @@ import { parsePort } from '../text/port.js';
 import { ALARM_KEYS, alarmsSchema, toAlarmsConfig, type AlarmsConfig } from './alarms.js';
 import { UPDATE_KEYS, toUpdateConfig, toWebhookConfig, updateSchema, webhookSchema, type UpdateConfig, type WebhookConfig } from './update.js';
 import { HTTP_KEYS, httpSchema, toHttpConfig, type HttpConfig } from './http.js';
+import { SYSLOG_KEYS, syslogSchema, toSyslogConfig, type SyslogConfig } from './syslog.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
@@ -111,6 +112,8 @@ export interface LogConfig {
   readonly maxFiles: number;
   /** gzip rotated files. */
   readonly gzip: boolean;
+  /** Also send every line to syslog (RFC 5424); absent: no syslog. */
+  readonly syslog?: SyslogConfig;
 }
 
 export interface NotifyTargetConfig {
@@ -304,6 +307,7 @@ const logSchema = z.strictObject({
   max_size: size.default(10 * 1024 * 1024),
   max_files: z.number().int().min(1).max(100).default(5),
   gzip: z.boolean().default(false),
+  syslog: syslogSchema.optional(),
 });
 
 export const rootSchema = z
@@ -357,6 +361,7 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
       maxSizeBytes: raw.log.max_size,
       maxFiles: raw.log.max_files,
       gzip: raw.log.gzip,
+      ...(raw.log.syslog ? { syslog: toSyslogConfig(raw.log.syslog) } : {}),
     },
     ...(raw.alarms ? { alarms: toAlarmsConfig(raw.alarms) } : {}),
     ...(raw.update_webhook ? { updateWebhook: toWebhookConfig(raw.update_webhook) } : {}),
@@ -443,5 +448,6 @@ export const KNOWN_KEYS: readonly string[] = [
   ...ALARM_KEYS,
   ...UPDATE_KEYS,
   ...HTTP_KEYS,
+  ...SYSLOG_KEYS,
   'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

@@ -20,6 +20,8 @@ export interface Incident {
   readonly reason: string;
   /** The half-open circuit's one trial remedy. */
   readonly trial: boolean;
+  /** Judged hung: the first restart killed the instance at once (no kill_timeout waited out). */
+  readonly hung: boolean;
   /** The observation the decision was made on. */
   readonly observation: Observation;
   readonly report: RemedyReport;

@@ -16,6 +16,7 @@ import type { StrategyName } from '../strategies/types.js';
 import { logRemedy, tellPolicy } from './describe.js';
 import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import type { Incident } from './incident.js';
+import { logIncident } from './incident-record.js';
 import { restoredNotices } from './restored.js';
 import { remedyTrigger } from './trigger.js';
 import { remedyEntry, type Control, type RemedyEntry, type UpdateHold, type WorkerEvent, type WorkerView } from './view.js';
@@ -321,9 +322,9 @@ export class AppWorker {
     const resetBy = this.resetBy;
     if (d.action === 'remedy' || d.state.phase === 'healthy') this.resetBy = undefined;
     this.graced = d.action === 'none' && d.graced === true;
-    this.setState(d.state, d.action === 'remedy' ? d.reason : undefined);
-    this.emitPolicy(d.events);
     if (d.action === 'none') {
+      this.setState(d.state);
+      this.emitPolicy(d.events);
       if (d.note) this.log.debug(d.note);
       if (raised) {
         const held = heldOutcome(d);
@@ -332,15 +333,19 @@ export class AppWorker {
       }
       return d.events.length > 0;
     }
-    const trigger = remedyTrigger({ obs, prev, failures: d.state.consecutiveFailures, threshold: this.app.health.failureThreshold, ...(resetBy ? { resetBy } : {}) });
+    // Every line of a remedy, from the decision to its incident record, carries its incident_id.
     const incidentId = randomUUID();
+    const log = this.log.child({ incident_id: incidentId });
+    this.setState(d.state, d.reason, log);
+    this.emitPolicy(d.events, log);
+    const trigger = remedyTrigger({ obs, prev, failures: d.state.consecutiveFailures, threshold: this.app.health.failureThreshold, ...(resetBy ? { resetBy } : {}) });
     const startedAt = new Date().toISOString();
     const told: WorkerEvent['type'][] = [];
     const tell = (e: WorkerEvent): void => {
       told.push(e.type);
       this.deps.onEvent?.(e);
     };
-    this.log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy (trigger: ${trigger.text})`, { hung: d.hung, strategy: this.app.strategy, trigger: trigger.kind, incident_id: incidentId });
+    log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy (trigger: ${trigger.text})`, { hung: d.hung, strategy: this.app.strategy, trigger: trigger.kind });
     tell({ type: 'remedy_started', app: this.app.name, reason: d.reason });
     const report = await runRemedy(this.app, d.reason, d.hung, await this.lens.strategy(), this.deps);
     // A restarted app gets a fresh log timeout and memory count.
@@ -349,21 +354,23 @@ export class AppWorker {
     const now = this.deps.clock.now();
     this.lastRemedy = report;
     this.history = [...this.history, remedyEntry(report, new Date().toISOString())].slice(-HISTORY);
-    logRemedy(this.log, report);
+    logRemedy(log, report);
     const after = afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
-    this.setState(after.state);
+    this.setState(after.state, undefined, log);
     const killed = report.ports?.killed.map((k) => k.pid) ?? [];
     tell({
       type: report.ok ? 'remedy_succeeded' : report.skipped ? 'remedy_skipped' : 'remedy_failed',
       app: this.app.name, reason: d.reason, durationMs: report.totalMs, killed,
       ...(report.failure ? { detail: report.failure } : {}),
     });
-    tellPolicy(after.events, this.app, this.log, tell);
+    tellPolicy(after.events, this.app, log, tell);
     this.deps.onRemedy?.(report);
-    this.deps.onIncident?.({
-      id: incidentId, app: this.app.name, startedAt, trigger, reason: d.reason, trial: d.trial, observation: obs, report,
+    const incident: Incident = {
+      id: incidentId, app: this.app.name, startedAt, trigger, reason: d.reason, trial: d.trial, hung: d.hung, observation: obs, report,
       circuitAfter: after.state.circuit, told,
-    });
+    };
+    logIncident(log, incident);
+    this.deps.onIncident?.(incident);
     const outcome = remedyOutcome(report);
     raised?.settle(outcome);
     // An alarm raised while this remedy ran is answered by it: a second restart right after the
@@ -391,18 +398,18 @@ export class AppWorker {
     return updating ? { ...obs, updating, crashes: 0 } : obs;
   }
 
-  private emitPolicy(events: readonly PolicyEvent[]): void {
-    tellPolicy(events, this.app, this.log, this.deps.onEvent);
+  private emitPolicy(events: readonly PolicyEvent[], log: Logger = this.log): void {
+    tellPolicy(events, this.app, log, this.deps.onEvent);
   }
 
-  private setState(next: AppState, why?: string): void {
+  private setState(next: AppState, why?: string, log: Logger = this.log): void {
     const prev = this.state;
     this.state = next;
     if (prev.phase !== next.phase) {
       const level = next.phase === 'unhealthy' ? 'error' : next.phase === 'failing' ? 'warn' : 'info';
-      this.log.log(level, `${prev.phase} -> ${next.phase}${why ?? next.lastReason ? `: ${why ?? next.lastReason}` : ''}`);
+      log.log(level, `${prev.phase} -> ${next.phase}${why ?? next.lastReason ? `: ${why ?? next.lastReason}` : ''}`);
     } else if (next.phase === 'failing' && next.consecutiveFailures !== prev.consecutiveFailures) {
-      this.log.warn(`check failed: ${next.lastReason}`);
+      log.warn(`check failed: ${next.lastReason}`);
     }
   }
 }

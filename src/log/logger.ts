@@ -1,5 +1,6 @@
 /**
- * winston set up once: human text or JSON lines, to the console and to a size-rotated file.
+ * winston set up once: human text or JSON lines (schemas/log-line.schema.json), to the console,
+ * to a size-rotated file, and to syslog when configured (syslog.ts).
  * The console is stderr for the CLI (stdout stays free for `--json` output), and stdout under
  * PM2 for every level: PM2 keeps a process's stdout and stderr in two files and `pm2 logs`
  * prints one after the other, so lines split by level would be read out of order.
@@ -10,7 +11,8 @@ import winston from 'winston';
 import type { LogConfig } from '../config/schema.js';
 import { APPEND_NOFOLLOW, PRIVATE_FILE_MODE, ensureAppendable } from '../fsx/safe-write.js';
 import { redactDeep, redactText } from '../redact.js';
-import { textLine } from './line.js';
+import { jsonRecord, textLine } from './line.js';
+import { SyslogTransport, type SyslogOptions, type SyslogReport } from './syslog.js';
 
 export type Logger = winston.Logger;
 
@@ -29,11 +31,29 @@ export interface LoggerOptions {
   readonly console?: 'stderr' | 'stdout' | 'none';
   /** The console's own level when it shows less than the file (watch: errors only, unless verbose). */
   readonly consoleLevel?: LogConfig['level'];
+  /** Also send every line to syslog (RFC 5424). */
+  readonly syslog?: SyslogOptions;
 }
 
 const text = winston.format.printf((info) => {
   const { level, message, timestamp, app, ...rest } = info as Record<string, unknown>;
   return textLine(String(timestamp), String(level), String(message), app ? String(app) : undefined, rest);
+});
+
+/**
+ * A JSON line of the versioned schema: `time` (not winston's `timestamp`), `schema`, the fields
+ * in a fixed order (line.ts jsonRecord). Serialised by winston's json format, which survives
+ * circular and bigint values; `deterministic: false` keeps that order instead of sorting keys.
+ */
+const jsonShape = winston.format((info) => {
+  const src = info as Record<string, unknown>;
+  const { level, message: _message, timestamp, ...fields } = src;
+  // `logger.error(err)` passes the Error itself: its message and stack are not enumerable.
+  const stack = src['stack'];
+  const shaped: Record<string | symbol, unknown> = jsonRecord(String(timestamp), String(level), String(src['message'] ?? ''), typeof stack === 'string' ? { ...fields, stack } : fields);
+  // winston reads its own symbols (the level to filter by, the line to write) from the info.
+  for (const sym of Object.getOwnPropertySymbols(info)) shaped[sym] = (info as Record<symbol, unknown>)[sym];
+  return shaped as winston.Logform.TransformableInfo;
 });
 
 /**
@@ -52,7 +72,8 @@ const redact = winston.format((info) => {
 
 /** Create the logger. */
 export function createLogger(options: LoggerOptions): Logger {
-  return winston.createLogger(loggerOptions(options));
+  const logger: Logger = winston.createLogger(loggerOptions(options, (level, message) => logger.log(level, message)));
+  return logger;
 }
 
 /**
@@ -60,7 +81,7 @@ export function createLogger(options: LoggerOptions): Logger {
  * it follows; the old transports are closed (a file transport ends its stream) and new ones opened.
  */
 export function reconfigureLogger(logger: Logger, options: LoggerOptions): void {
-  logger.configure(loggerOptions(options));
+  logger.configure(loggerOptions(options, (level, message) => logger.log(level, message)));
 }
 
 /** Stop showing lines on the console; the file keeps them (a shutdown whose errors are expected). */
@@ -68,11 +89,11 @@ export function silenceConsole(logger: Logger): void {
   for (const t of logger.transports) if (t instanceof winston.transports.Console) t.silent = true;
 }
 
-function loggerOptions(options: LoggerOptions): winston.LoggerOptions {
+function loggerOptions(options: LoggerOptions, report: SyslogReport): winston.LoggerOptions {
   const format = winston.format.combine(
     redact(),
     winston.format.timestamp(),
-    options.format === 'json' ? winston.format.json() : text,
+    options.format === 'json' ? winston.format.combine(jsonShape(), winston.format.json({ deterministic: false })) : text,
   );
   const transports: winston.transport[] = [];
   if ((options.console ?? 'stderr') !== 'none') {
@@ -100,6 +121,8 @@ function loggerOptions(options: LoggerOptions): winston.LoggerOptions {
       }),
     );
   }
+  // Its own trouble is logged through the logger (and so to syslog too, once it works again).
+  if (options.syslog) transports.push(new SyslogTransport(options.syslog, options.format, report));
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
   return { level: options.level, format, transports };
 }

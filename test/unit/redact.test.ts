@@ -234,3 +234,26 @@ describe('remembered secrets do not scrub ordinary words', () => {
     assert.equal(redactText('GET http://127.0.0.1:5000/health?check=database&token=tokenvalue'), 'GET http://127.0.0.1:5000/health?check=***&token=***');
   });
 });
+
+describe('values under secret names (environments, command lines)', () => {
+  const cases: [string, string][] = [
+    ['node squat.js --api-token=s3cr3tTokenValue --port 5000', 'node squat.js --api-token=*** --port 5000'],
+    ['env API_TOKEN=s3cr3tTokenValue node app.js', 'env API_TOKEN=*** node app.js'],
+    ['app --password hunter2-xyz --verbose', 'app --password *** --verbose'],
+    ['mysql --password="two words" -h db', 'mysql --password=*** -h db'],
+    ['Authorization: Bearer abc.def.ghi', 'Authorization: Bearer ***'],
+    ['DB_PASSWORD: pa55', 'DB_PASSWORD: ***'],
+    ['client_secret=xyz&scope=read', 'client_secret=***&scope=read'],
+    ['held by pid 7 (node w.js --api-token=abc123), not the app', 'held by pid 7 (node w.js --api-token=***), not the app'],
+    ['--secret-file /etc/app/secret --token-ttl 60', '--secret-file /etc/app/secret --token-ttl 60'],
+    ['PWD=/srv/app HOME=/root', 'PWD=/srv/app HOME=/root'],
+    ['healthy -> failing: connection refused', 'healthy -> failing: connection refused'],
+  ];
+  for (const [input, expected] of cases) test(`${input} -> ${expected}`, () => assert.equal(redactText(input), expected));
+  test('inside a URL the query value stays hidden and the next key stays', () => {
+    assert.equal(redactText('GET http://127.0.0.1:1/health?token=abc123&check=db'), 'GET http://127.0.0.1:1/health?token=***&check=***');
+  });
+  test('redactDeep reaches a command inside a record', () => {
+    assert.deepEqual(redactDeep({ killed: [{ pid: 7, command: 'node s.js --token=t0k3nValue' }] }), { killed: [{ pid: 7, command: 'node s.js --token=***' }] });
+  });
+});

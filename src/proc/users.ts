@@ -1,0 +1,39 @@
+/**
+ * A uid's user name, for records that name a process's owner (a killed or refused port holder).
+ * Read from /etc/passwd, at most once a minute: an incident is rare and a name is a courtesy, so
+ * a missing file, an NSS-only user (LDAP) or a container without an entry simply give no name.
+ */
+import { readFileSync } from 'node:fs';
+
+const REREAD_MS = 60_000;
+let names: ReadonlyMap<number, string> = new Map();
+let readAt = -Infinity;
+
+/** `root` for 0; undefined when /etc/passwd has no entry for the uid. */
+export function userName(uid: number): string | undefined {
+  const now = performance.now();
+  if (now - readAt > REREAD_MS) {
+    readAt = now;
+    names = parsePasswd(readOr('/etc/passwd'));
+  }
+  return names.get(uid);
+}
+
+/** name:password:uid:gid:... one line each; the first entry of a uid wins. */
+export function parsePasswd(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    const [name, , uid] = line.split(':');
+    const n = Number(uid);
+    if (name && uid !== undefined && uid !== '' && Number.isInteger(n) && !out.has(n)) out.set(n, name);
+  }
+  return out;
+}
+
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
