@@ -74,6 +74,13 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   proc: ['engine', 'app', 'cli', 'strategies', 'ports', 'pm2'],
   steps: ['engine', 'app', 'cli', 'strategies'],
   app: ['cli'],
+  // The status server renders and answers from what it is handed (engine records and times only); it never acts or asks PM2.
+  web: ['app', 'cli', 'pm2', 'ports', 'strategies', 'update', 'alarms', 'state', 'lock'],
+  // Metrics read views and incidents: no PM2, no files, no doors.
+  metrics: ['app', 'cli', 'web', 'pm2', 'ports', 'strategies', 'state', 'lock', 'update'],
+  // The status document is pure: rows from what others observed.
+  status: ['app', 'cli', 'web', 'metrics', 'pm2', 'ports', 'strategies', 'lock'],
+  net: ['app', 'cli', 'engine', 'web', 'update', 'pm2'],
 };
 
 test('dependencies point one way: strategies never import the engine, the engine never the doors, the lock or files', () => {
