@@ -60,10 +60,11 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     await monitor.connect();
     const web = new MonitorWeb({ views: () => monitor.engine?.views() ?? [], monoNow: () => monitor.clock.now(), stateDir: monitor.stateDir, logger: monitor.logger });
     await monitor.build(web.hooks);
-    const engine = await monitor.start();
     // Given back before the monitor closes: a scrape during the close would read a stopping engine.
     undo.push(() => void web.close());
+    // Bound before the first check: a port that is taken stops the start before anything acts.
     await web.apply(config);
+    const engine = await monitor.start();
     const footprint = selfReport(monitor.logger);
     undo.push(() => footprint.cancel());
     await footprint.update();
