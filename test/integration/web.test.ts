@@ -2,13 +2,15 @@
 // /, /metrics and /api/status (401 without it, 200 with it as Bearer or Basic), /healthz stays
 // open; promtool finds nothing to say about the metrics; a forced remedy adds exactly 1 to
 // remedies_total for its app and result; an app whose remedies fail reads circuit_state open 1;
-// /api/status is the status document; a taken port or 0.0.0.0 without a token refuse to start.
+// /api/status is the status document; a taken port or 0.0.0.0 without a token refuse to start;
+// a reload moves the server, and a new port that is taken leaves the old one answering.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import YAML from 'yaml';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger, thaw } from '../helpers/holders.js';
@@ -176,4 +178,27 @@ test('SIGUSR1 writes the status document to the log', T, async () => {
   process.kill(run!.child.pid!, 'SIGUSR1');
   const { line } = await run!.waitForLine(/status \(SIGUSR1\)/, 10_000, from);
   assert.match(line, /web-ok/);
+});
+
+test('a reload moves the server; a new port that is taken keeps the old server answering, and says why', T, async () => {
+  const doc = YAML.parse(readFileSync(configFile, 'utf8')) as { http: { port: number } };
+  const MOVED = 48547;
+  writeFileSync(configFile, YAML.stringify({ ...doc, http: { ...doc.http, port: MOVED } }));
+  await run!.waitForLine(/status server on http:\/\/127\.0\.0\.1:48547/, 20_000);
+  const moved = await fetch(`http://127.0.0.1:${MOVED}/healthz`, { signal: AbortSignal.timeout(5000) });
+  assert.equal(moved.status, 200);
+  await assert.rejects(fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) }), 'the old port is closed');
+
+  const squat: Server = createServer(() => undefined);
+  await new Promise<void>((r) => squat.listen(TAKEN_PORT, '127.0.0.1', r));
+  try {
+    const from = run!.stderrLines.length;
+    writeFileSync(configFile, YAML.stringify({ ...doc, http: { ...doc.http, port: TAKEN_PORT } }));
+    const { line } = await run!.waitForLine(/the http: block was not applied/, 20_000, from);
+    assert.match(line, /48546: the address is in use/);
+    assert.match(line, /stays on http:\/\/127\.0\.0\.1:48547/);
+    assert.equal((await fetch(`http://127.0.0.1:${MOVED}/healthz`, { signal: AbortSignal.timeout(5000) })).status, 200);
+  } finally {
+    squat.close();
+  }
 });
