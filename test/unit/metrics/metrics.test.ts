@@ -28,7 +28,7 @@ function failing(detail: string): Observation {
 
 function incident(app: string, ok: boolean, patch: Partial<Incident['report']> = {}): Incident {
   return {
-    id: 'x', app, startedAt: new Date().toISOString(), trigger: { kind: 'probe', text: 'probe failures 2/2 (health)' }, reason: 'health: status 500', trial: false,
+    id: 'x', app, startedAt: new Date().toISOString(), trigger: { kind: 'probe', text: 'probe failures 2/2 (health)' }, reason: 'health: status 500', trial: false, hung: false,
     observation: failing('boom'), circuitAfter: ok ? 'closed' : 'open', told: [],
     report: { app, reason: 'health: status 500', ok, skipped: false, attempts: 1, strategy: 'pm2', steps: [], totalMs: 900, ...(ok ? { timeToHealthyMs: 850 } : { failure: 'verify failed' }), ...patch },
   };
