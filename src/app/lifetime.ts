@@ -10,13 +10,16 @@ import type { Clock } from '../clock.js';
 import { loadConfig } from '../config/load.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log/logger.js';
+import type { Requester } from '../engine/view.js';
 import { controlFilePath, readControl } from '../state/control.js';
+import { requestControl, type ControlRequest } from './control.js';
 import type { LogHooks } from './log.js';
 import { openMonitor } from './open.js';
 import { watchConfig } from './reload.js';
 import { MonitorWeb } from './web.js';
 import type { StatusDocument } from '../status/live.js';
 import { selfReport } from './self-report.js';
+import { MonitorStats, monitorFigures, type MonitorFigures } from './monitor-stats.js';
 
 export interface RunOptions extends LogHooks {
   /** Which door runs it: the PM2 module or `run` (recorded in the lock; default run). */
@@ -37,6 +40,13 @@ export interface RunningMonitor {
   statusDocument(): StatusDocument;
   /** The status server's URL, when the config has `http:`. */
   readonly webUrl: () => string | undefined;
+  /** Apps, unhealthy ones, open circuits, remedies since start, recent probe p95 (`pm2 show`). */
+  figures(): MonitorFigures;
+  /**
+   * An operator's request from inside (the module's `pm2 trigger` actions): written to
+   * control.json as the CLI writes it, and applied now rather than within the second.
+   */
+  requestControl(app: string, request: ControlRequest, by: Requester): void;
 }
 
 /**
@@ -59,7 +69,17 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
   try {
     await monitor.connect();
     const web = new MonitorWeb({ views: () => monitor.engine?.views() ?? [], monoNow: () => monitor.clock.now(), stateDir: monitor.stateDir, logger: monitor.logger });
-    await monitor.build(web.hooks);
+    const stats = new MonitorStats();
+    await monitor.build({
+      onObservation: (app, obs) => {
+        web.hooks.onObservation(app, obs);
+        stats.hooks.onObservation(app, obs);
+      },
+      onIncident: (incident) => {
+        web.hooks.onIncident(incident);
+        stats.hooks.onIncident(incident);
+      },
+    });
     // Given back before the monitor closes: a scrape during the close would read a stopping engine.
     undo.push(() => void web.close());
     // Bound before the first check: a port that is taken stops the start before anything acts.
@@ -69,7 +89,8 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     undo.push(() => footprint.cancel());
     await footprint.update();
     const controlFile = controlFilePath(monitor.stateDir);
-    watchFile(controlFile, { interval: 1000 }, () => engine.applyControl(readControl(controlFile, (m) => monitor.logger.warn(m))));
+    const applyControl = (): void => engine.applyControl(readControl(controlFile, (m) => monitor.logger.warn(m)));
+    watchFile(controlFile, { interval: 1000 }, applyControl);
     undo.push(() => unwatchFile(controlFile));
     // A reload may turn debug on or off: the footprint report follows the level.
     const reloader = watchConfig(options.configPath, monitor, hooks, () => footprint.update(), (next) => web.apply(next, true));
@@ -85,6 +106,12 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
       },
       statusDocument: () => web.status(),
       webUrl: () => web.url,
+      figures: () => monitorFigures(engine.views(), stats, monitor.clock.now()),
+      requestControl: (app, request, by) => {
+        requestControl(controlFile, app, request, by);
+        // The watcher sees the change too; applying the same control twice tells it once.
+        applyControl();
+      },
     };
   } catch (err) {
     unwind();

@@ -3,10 +3,8 @@
  * Each records who asked (account, uid, this command's pid, sudo's user): the monitor's log
  * names them when it applies the change.
  */
-import { userInfo } from 'node:os';
-import { parseDuration } from '../config/duration.js';
-import type { Requester } from '../engine/view.js';
-import { controlFilePath, requesterOf, updateControl } from '../state/control.js';
+import { pauseEnd, requestControl, requestDone, thisProcess, type ControlRequest } from '../app/control.js';
+import { controlFilePath } from '../state/control.js';
 import { UsageError } from '../errors.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { parse } from './args.js';
@@ -54,17 +52,6 @@ Example:
   helpdesk-monitor resume helpdesk-backend
 `;
 
-/** Who runs this command. */
-function me(): Requester {
-  let username: string | undefined;
-  try {
-    username = userInfo().username;
-  } catch {
-    // a uid without a passwd entry (a container): requesterOf falls back to $USER or the uid
-  }
-  return requesterOf({ username, uid: process.getuid?.(), pid: process.pid, env: process.env });
-}
-
 function target(argv: readonly string[], extra: Parameters<typeof parse>[1], help: string) {
   const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, ...extra });
   if (values.help) {
@@ -79,30 +66,33 @@ function target(argv: readonly string[], extra: Parameters<typeof parse>[1], hel
   return { app, values, file: controlFilePath(stateDir(config.stateDir)) };
 }
 
+/** Write the request, and say what was done. */
+function request(t: { app: string; file: string }, req: ControlRequest, after = ''): void {
+  requestControl(t.file, t.app, req, thisProcess('cli'));
+  process.stdout.write(`${requestDone(t.app, req)}${after}\n`);
+}
+
 export async function resetMain(argv: readonly string[]): Promise<void> {
   const t = target(argv, {}, resetHelp);
   if (!t) return;
-  updateControl(t.file, t.app, { resetAt: Date.now(), by: me() });
-  process.stdout.write(`${t.app}: circuit reset requested (closed by the monitor within a second, or at the next check)\n`);
+  request(t, { kind: 'reset' }, ' (closed by the monitor within a second, or at the next check)');
 }
 
 export async function pauseMain(argv: readonly string[]): Promise<void> {
   const t = target(argv, { for: { type: 'string', short: 'f' } }, pauseHelp);
   if (!t) return;
   const raw = (t.values as { for?: string | boolean }).for; // parseArgs types only the common flags here
-  let until: number | 'indefinite' = 'indefinite';
-  if (typeof raw === 'string') {
-    const ms = parseDuration(raw);
-    if (ms === undefined || ms <= 0) throw new UsageError(`--for: expected a duration like 30m, got "${raw}"`);
-    until = Date.now() + ms;
+  let until: number | 'indefinite';
+  try {
+    until = pauseEnd(typeof raw === 'string' ? raw : undefined, Date.now());
+  } catch (err) {
+    throw new UsageError(`--for: ${err instanceof Error ? err.message : String(err)}`);
   }
-  updateControl(t.file, t.app, { pausedUntil: until, by: me() });
-  process.stdout.write(`${t.app}: remedies paused ${until === 'indefinite' ? 'until `helpdesk-monitor resume`' : `until ${new Date(until).toISOString()}`}\n`);
+  request(t, { kind: 'pause', until });
 }
 
 export async function resumeMain(argv: readonly string[]): Promise<void> {
   const t = target(argv, {}, resumeHelp);
   if (!t) return;
-  updateControl(t.file, t.app, { pausedUntil: null, by: me() });
-  process.stdout.write(`${t.app}: remedies resumed\n`);
+  request(t, { kind: 'resume' });
 }

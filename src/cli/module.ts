@@ -50,6 +50,7 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
           role: 'module', configPath, pm2Home: home, console: 'stdout',
           ...(level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? { logLevel: level } : {}),
         });
+        await showInPm2(monitor);
         return;
       } catch (err) {
         // A failed start gave everything back (the lock included), so trying again is safe.
@@ -69,6 +70,16 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
       }
     }
     await sleep(2000);
+  }
+}
+
+/** Metrics for `pm2 show` and actions for `pm2 trigger` (@pm2/io is loaded here only). Never throws. */
+async function showInPm2(monitor: RunningMonitor): Promise<void> {
+  try {
+    const { startPm2Io } = await import('../app/pm2-io.js');
+    startPm2Io(monitor);
+  } catch (err) {
+    monitor.logger.warn(`no metrics in pm2 show and no pm2 trigger actions: ${describeError(err)}`);
   }
 }
 

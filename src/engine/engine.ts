@@ -118,6 +118,15 @@ export class Engine {
     this.workers.get(app)?.trigger();
   }
 
+  /**
+   * Check an app now and resolve once a check begun after the call has ended (`pm2 trigger
+   * helpdesk-monitor check-now`); undefined when no app has that name. A remedy the check starts
+   * is part of it: callers bound the wait themselves.
+   */
+  checkFresh(app: string): Promise<void> | undefined {
+    return this.workers.get(app)?.checkFresh();
+  }
+
   /** The configured apps' names. */
   appNames(): string[] {
     return [...this.workers.keys()];

@@ -75,6 +75,8 @@ export class AppWorker {
   private readonly lens: AppLens;
   /** An alarm raised from outside (the alarm table), waiting for the next check. */
   private readonly alarms = new AlarmInbox();
+  /** checkFresh() callers: the next check that starts takes them, and tells them when it ends. */
+  private waiters: (() => void)[] = [];
 
   constructor(
     readonly app: AppConfig,
@@ -104,6 +106,7 @@ export class AppWorker {
     this.lens.close();
     await this.running;
     this.alarms.drop('the monitor stopped before checking the app');
+    for (const done of this.waiters.splice(0)) done();
   }
 
   /** Settle a waiting alarm as not looked at. */
@@ -140,6 +143,19 @@ export class AppWorker {
       return;
     }
     this.schedule(0);
+  }
+
+  /**
+   * Check as soon as possible and resolve once a check that began after this call has ended (a
+   * check in progress saw the app before the call: the one queued behind it counts). Resolves at
+   * once when the worker runs no timers (stopped, or the one-pass check).
+   */
+  checkFresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.trigger();
+    });
   }
 
   /**
@@ -258,8 +274,10 @@ export class AppWorker {
 
   /** One check; `maxListAgeMs` 0 when no bus keeps the table fresh (the one-pass check). */
   private runCheck(maxListAgeMs: number): Promise<void> {
+    const waiting = this.waiters.splice(0);
     const run = this.check(maxListAgeMs).finally(() => {
       this.running = undefined;
+      for (const done of waiting) done();
     });
     this.running = run;
     return run;

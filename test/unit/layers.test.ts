@@ -5,7 +5,7 @@
  * `import()` load nothing at start.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT } from '../helpers/sandbox.js';
@@ -64,4 +64,19 @@ describe('layers', () => {
     // node-schedule (and luxon's Intl, ~10 MiB of RSS) only when the log shows the debug-level report.
     assert.ok(loadedBy('app/lifetime.ts').has('app/self-report.ts'), 'the reader follows the lifetime to its self-report');
   });
+
+  test('@pm2/io is loaded by the module door only, once the monitor runs', () => {
+    const files = sourceFiles(SRC);
+    const naming = files.filter((f) => /['"]@pm2\/io['"/]/.test(readFileSync(f, 'utf8'))).map((f) => relative(SRC, f));
+    assert.deepEqual(naming, ['app/pm2-io.ts'], 'one file loads @pm2/io');
+    const importing = files.filter((f) => /import\(\s*'[./]*app\/pm2-io\.js'\s*\)/.test(readFileSync(f, 'utf8'))).map((f) => relative(SRC, f));
+    assert.deepEqual(importing, ['cli/module.ts'], 'only the module door loads it, on demand');
+    for (const entry of ['cli/index.ts', 'module.ts', 'app/lifetime.ts', 'app/check.ts', 'cli/run.ts']) {
+      assert.ok(!loadedBy(entry).has('app/pm2-io.ts'), `${entry} loads app/pm2-io.ts at start`);
+    }
+  });
 });
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
