@@ -4,7 +4,7 @@
  * removes the home. Import this module before anything that loads pm2.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -108,4 +108,13 @@ export function exampleApp(name: string, port: number, env: Record<string, strin
     env: { PORT: String(port), FAULTS: '1', ...env },
     autorestart: true,
   };
+}
+
+/** The PM2 module's out log in a sandbox (empty until the module has written). */
+export function moduleLogOf(sb: Sandbox): string {
+  try {
+    return readFileSync(join(sb.home, 'logs', 'helpdesk-monitor-out.log'), 'utf8');
+  } catch {
+    return '';
+  }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { METRIC_NAMES } from '../../src/app/pm2-io.js';
-import { PM2_BIN, ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { PM2_BIN, ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox, moduleLogOf } from '../helpers/sandbox.js';
 
 const PORT = 48560;
 const HEALTH = `http://127.0.0.1:${PORT}/health`;
@@ -23,13 +23,7 @@ after(async () => {
   await sb.teardown();
 });
 
-function moduleLog(): string {
-  try {
-    return readFileSync(join(sb.home, 'logs', 'helpdesk-monitor-out.log'), 'utf8');
-  } catch {
-    return '';
-  }
-}
+const moduleLog = (): string => moduleLogOf(sb);
 
 interface Triggered {
   /** The module's reply (`[helpdesk-monitor:<id>:<namespace>]=<json>`, the line PM2 prints). */

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { ROOT, createSandbox, exampleApp, httpStatus, waitFor, type Sandbox, moduleLogOf } from '../helpers/sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { sandboxCliEnv } from '../helpers/operator.js';
 
@@ -21,13 +21,7 @@ after(async () => {
   await sb.teardown();
 });
 
-function moduleLog(): string {
-  try {
-    return readFileSync(join(sb.home, 'logs', 'helpdesk-monitor-out.log'), 'utf8');
-  } catch {
-    return '';
-  }
-}
+const moduleLog = (): string => moduleLogOf(sb);
 
 test('pm2 install of the packed tarball runs the module, which remedies a hung app', { timeout: 240_000 }, async () => {
   const packDir = join(sb.home, 'tmp');
