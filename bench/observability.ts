@@ -42,7 +42,7 @@ the log bytes of one incident in JSON and text.
   --rss-window S    RSS window, one sample every 5 s (default 60)
   --rss-apps N      apps the two monitors watch (default 10)
   --log-trials N    trials of each fault per log format (default 2)
-  --quick           40 rounds, 20 HTTP rounds, 1 RSS round of 15 s + 30 s, 1 log trial (about 2 min)
+  --quick           40 rounds, 20 HTTP rounds, 1 RSS round of 15 s + 30 s, 1 log trial (2-3 min)
   --port FIRST      first loopback port (default 31600; the first free ones from there are used)
 `;
 
