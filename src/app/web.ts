@@ -15,7 +15,7 @@ import { readSecret } from '../fsx/secret.js';
 import type { Logger } from '../log/logger.js';
 import type { MonitorMetrics } from '../metrics/metrics.js';
 import { packageVersion } from '../paths.js';
-import { snapshotSync } from '../ports/sync.js';
+import { listenersSync } from '../ports/sync.js';
 import { procAvailable } from '../proc/read.js';
 import { liveStatusDocument, type MonitorRecord, type StatusDocument } from '../status/live.js';
 import type { PortHolder } from '../status/rows.js';
@@ -134,6 +134,6 @@ export class MonitorWeb {
   /** One /proc scan for every configured port (none where /proc cannot be read). */
   private holders(config: MonitorConfig): readonly PortHolder[] {
     const ports = [...new Set(config.apps.flatMap((a) => a.ports))];
-    return procAvailable && ports.length > 0 ? snapshotSync(ports).holders : [];
+    return procAvailable && ports.length > 0 ? listenersSync(ports) : [];
   }
 }

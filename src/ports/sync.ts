@@ -6,6 +6,7 @@ import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolde
 import { freePortsPlan } from './free-port.js';
 import { killJudged } from './kill.js';
 import { identify } from '../proc/identify.js';
+import { procFacts } from '../proc/read.js';
 import { listeningInodes, socketOwners, socketsOf } from '../proc/sockets.js';
 import { sleepSync } from '../proc/wait.js';
 
@@ -15,11 +16,14 @@ export function snapshotSync(ports: readonly number[]): Snapshot {
   const owners = socketOwners(new Set(sockets.keys()));
   const holders: PortHolder[] = [];
   const hidden: { port: number; socket: string }[] = [];
+  // One process often holds several of the ports (or one port per worker): identify it once.
+  const known = new Map<number, ReturnType<typeof identify>>();
   for (const [socket, port] of sockets) {
     const pids = owners.get(socket) ?? [];
     if (pids.length === 0) hidden.push({ port, socket });
     for (const pid of pids) {
-      const f = identify(pid);
+      if (!known.has(pid)) known.set(pid, identify(pid));
+      const f = known.get(pid);
       if (f) {
         holders.push({
           port, socket, pid, uid: f.uid, command: f.command, startTicks: f.startTicks, lineage: f.lineage,
@@ -30,6 +34,29 @@ export function snapshotSync(ports: readonly number[]): Snapshot {
     }
   }
   return { holders, hidden };
+}
+
+/**
+ * Who listens on the ports, for people (the status page and /api/status): pid, uid and command
+ * only, each process read once. The kill path uses snapshotSync, which also reads what the
+ * safety scope judges by (lineage, cwd, PM2 marks): several times the cost at 200 ports.
+ */
+export function listenersSync(ports: readonly number[]): { port: number; pid: number; uid: number; command: string }[] {
+  const sockets = listeningInodes(new Set(ports));
+  const owners = socketOwners(new Set(sockets.keys()));
+  const facts = new Map<number, { uid: number; command: string } | undefined>();
+  const out: { port: number; pid: number; uid: number; command: string }[] = [];
+  for (const [socket, port] of sockets) {
+    for (const pid of owners.get(socket) ?? []) {
+      if (!facts.has(pid)) {
+        const f = procFacts(pid);
+        facts.set(pid, f && { uid: f.uid, command: f.command });
+      }
+      const f = facts.get(pid);
+      if (f) out.push({ port, pid, ...f });
+    }
+  }
+  return out;
 }
 
 /** Answer one effect synchronously from /proc (Linux). */

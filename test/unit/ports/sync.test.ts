@@ -13,7 +13,7 @@ import type { ScopeContext } from '../../../src/ports/scope.js';
 import { procAvailable, procFacts } from '../../../src/proc/read.js';
 import { ancestry, descendants } from '../../../src/proc/tree.js';
 import { listeningInodes, socketOwners } from '../../../src/proc/sockets.js';
-import { runFreePortsSync, snapshotSync } from '../../../src/ports/sync.js';
+import { listenersSync, runFreePortsSync, snapshotSync } from '../../../src/ports/sync.js';
 import { killJudged } from '../../../src/ports/kill.js';
 
 const skip = procAvailable ? false : 'needs Linux /proc';
@@ -137,6 +137,27 @@ describe('procfs and snapshotSync against a real listener', { skip }, () => {
     assert.ok(holder.command.startsWith(process.execPath), holder.command);
     assert.match(holder.command, / -e /);
     assert.equal(holder.socket, [...listeningInodes(new Set([h.port])).keys()][0]);
+  });
+
+  test('listenersSync names the same holder: port, pid, uid and command', () => {
+    const holder = snapshotSync([h.port]).holders[0]!;
+    assert.deepEqual(listenersSync([h.port]), [{ port: h.port, pid: holder.pid, uid: holder.uid, command: holder.command }]);
+  });
+
+  test('one process holding many ports is read once, and each port listed', async () => {
+    const servers = await Promise.all([0, 0, 0].map(() => new Promise<Server>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })));
+    try {
+      const ports = servers.map((s) => (s.address() as { port: number }).port);
+      const snap = snapshotSync(ports);
+      assert.deepEqual(snap.holders.map((x) => x.port).sort(), [...ports].sort());
+      assert.ok(snap.holders.every((x) => x.pid === process.pid));
+      assert.deepEqual(listenersSync(ports).map((x) => [x.port, x.pid]).sort(), ports.map((p) => [p, process.pid]).sort());
+    } finally {
+      for (const s of servers) s.close();
+    }
   });
 
   test('procFacts describes the child', () => {
