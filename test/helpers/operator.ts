@@ -21,10 +21,17 @@ export function sandboxCliEnv(sb: Sandbox, extra: Record<string, string> = {}): 
 /** Start `options` (default: the example app on `port`) under the sandbox's PM2; resolves once PM2's pid answers /health. */
 export async function startHealthy(sb: Sandbox, name: string, port: number, options: Record<string, unknown> = exampleApp(name, port)): Promise<ProcessInfo> {
   await sb.start(options);
-  return waitFor(`${name} healthy`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
-  }, 30_000);
+  try {
+    return await waitFor(`${name} healthy`, async () => {
+      const info = await sb.info(name);
+      return info?.status === 'online' && (await healthPid(port)) === info.pid ? info : undefined;
+    }, 30_000);
+  } catch (err) {
+    // Say what was there instead: PM2's view of the app, who answered on the port, who holds it.
+    const info = await sb.info(name).catch(() => undefined);
+    const holders = holdersOf(port).map((h) => `pid ${h.pid} (${h.command})`).join(', ');
+    throw new Error(`${(err as Error).message}: PM2 says ${info ? `${info.status}, pid ${info.pid}, ${info.restarts} restarts` : 'nothing'}; /health answered by pid ${await healthPid(port)}; port ${port} held by ${holders || 'nobody'}`, { cause: err });
+  }
 }
 
 /** A fresh directory under `parent` (the sandbox home, so teardown removes it). */
