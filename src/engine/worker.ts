@@ -233,13 +233,14 @@ export class AppWorker {
   }
 
   view(): WorkerView {
+    const strategy = this.lens.strategyName();
     return {
       app: this.app.name, state: this.state, history: this.history, control: this.control, resetSeen: this.resetSeen,
       ...(this.haltSeen ? { haltSeen: this.haltSeen } : {}),
       ...(this.lastObservation ? { lastObservation: this.lastObservation } : {}),
       ...(this.lastRemedy ? { lastRemedy: this.lastRemedy } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
-      ...(this.lens.strategyName() ? { strategy: this.lens.strategyName()! } : {}),
+      ...(strategy ? { strategy } : {}),
     };
   }
 

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError } from '../errors.js';
 import { bracketed, listenBounded, type Listening } from '../net/listen.js';
+import { redactDeep } from '../redact.js';
 import { CHALLENGE, checkAuth } from './auth.js';
 import { PAGE_CSP } from './page.js';
 
@@ -44,8 +45,9 @@ const COMMON_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 } as const;
 
+/** Every JSON answer is redacted as `status --json` output is: a holder's command line may carry a token. */
 const json = (status: number, doc: unknown, headers?: Record<string, string>): Answer => ({
-  status, type: 'application/json; charset=utf-8', body: `${JSON.stringify(doc)}\n`, ...(headers ? { headers } : {}),
+  status, type: 'application/json; charset=utf-8', body: `${JSON.stringify(redactDeep(doc))}\n`, ...(headers ? { headers } : {}),
 });
 
 export function startWebServer(options: WebOptions): Promise<WebServer> {
