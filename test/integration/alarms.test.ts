@@ -93,9 +93,11 @@ test('alarma = 1 for the app: remedied within a poll + cold start, cleared, note
     assert.match(r.notes ?? '', /restarted al-api/);
     assert.ok(r.notes?.startsWith('opérateur: vu\n'), `the earlier notes kept, our line appended below: ${JSON.stringify(r.notes)}`);
     assert.equal(r.sound, 1, 'sound is never written without clear_sound');
-    const rec = h.poller.records().find((x) => x.process_id === 1);
-    assert.equal(rec?.result, 'remedied');
-    assert.equal(rec?.incident, incident);
+    // The poller stores its record after the note's write returns; the test's own read of the row
+    // can land between the two, so wait for the record rather than read it once.
+    const rec = await waitFor(() => `the handled record 'remedied' (records: ${JSON.stringify(h.poller.records())})`, () => h.poller.records().find((x) => x.process_id === 1 && x.result === 'remedied'), 10_000);
+    assert.equal(rec.result, 'remedied');
+    assert.equal(rec.incident, incident);
     assert.ok(healthyAfter < POLL_MS + 15_000, `within a poll + cold start: ${healthyAfter} ms`);
   } finally {
     await h.stop();

@@ -2,7 +2,7 @@
 // `pm2 set helpdesk-monitor:config`, remedies a hung app, and uninstalls cleanly.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
@@ -31,8 +31,12 @@ test('pm2 install of the packed tarball runs the module, which remedies a hung a
   sb.pm2Cli(['install', tgz]);
   const mod = await waitFor('module online', async () => (await sb.list()).find((p) => p.name === 'helpdesk-monitor' && p.isModule && p.status === 'online'));
   assert.ok(mod.pid > 0);
-  // package.json `apps` options reach the module: a small young generation keeps RSS down.
-  assert.match(readFileSync(`/proc/${mod.pid}/cmdline`, 'utf8'), /--max-semi-space-size=2/);
+  // package.json `apps` options reach the module: a small young generation keeps RSS down. Read
+  // from PM2's own record, not /proc/<pid>/cmdline: PM2's fork container sets process.title, which
+  // overwrites the argv area (flags included) at a moment that races with 'online'.
+  const described = JSON.parse(sb.pm2Cli(['jlist'])) as { name: string; pm2_env: { node_args?: string[] | string } }[];
+  const nodeArgs = described.find((p) => p.name === 'helpdesk-monitor')?.pm2_env.node_args;
+  assert.ok([nodeArgs].flat().includes('--max-semi-space-size=2'), `node_args: ${JSON.stringify(nodeArgs)}`);
   await waitFor('hint about the missing config', () => moduleLog().includes('pm2 set helpdesk-monitor:config'));
 
   await sb.start(exampleApp('hd', PORT));
