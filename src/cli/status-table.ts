@@ -127,6 +127,7 @@ function notesFor(r: StatusRow, now: number): string[] {
   if (pausedNow(m.paused_until, now)) notes.push(`remedies paused ${m.paused_until === 'indefinite' ? 'until `helpdesk-monitor resume`' : `until ${at(m.paused_until, now)}`}`);
   if (m.circuit && m.circuit !== 'closed') notes.push(`circuit ${m.circuit} since ${at(m.circuit_since, now)} after ${m.failed_remedies} failed ${m.failed_remedies === 1 ? 'remedy' : 'remedies'}; \`helpdesk-monitor reset ${r.name}\` closes it`);
   if (m.backoff_until && Date.parse(m.backoff_until) > now) notes.push(`no remedy before ${at(m.backoff_until, now)} (backoff)`);
+  if (m.waiting_for) notes.push(`remedies wait for ${m.waiting_for} (depends_on)`);
   const last = m.last_remedy;
   if (last) {
     const result = last.skipped ? 'skipped' : last.ok ? 'succeeded' : 'failed';

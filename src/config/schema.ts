@@ -8,6 +8,7 @@ import { ALARM_KEYS, alarmsSchema, toAlarmsConfig, type AlarmsConfig } from './a
 import { UPDATE_KEYS, toUpdateConfig, toWebhookConfig, updateSchema, webhookSchema, type UpdateConfig, type WebhookConfig } from './update.js';
 import { HTTP_KEYS, httpSchema, toHttpConfig, type HttpConfig } from './http.js';
 import { SYSLOG_KEYS, syslogSchema, toSyslogConfig, type SyslogConfig } from './syslog.js';
+import { RULE_KEYS, cpuSchema, dependencyIssues, dependsOnSchema, logMatchList, toCpuRule, toLogMatch, type CpuRuleConfig, type LogMatchConfig } from './rules.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
@@ -29,7 +30,8 @@ export type RestartStrategyName = 'pm2' | 'service' | 'process' | 'auto';
 export type NotifyEventType =
   | 'remedy_started' | 'remedy_succeeded' | 'remedy_failed' | 'remedy_skipped'
   | 'circuit_opened' | 'circuit_half_open' | 'circuit_closed'
-  | 'update_applied' | 'update_rolled_back' | 'update_refused' | 'update_failed';
+  | 'update_applied' | 'update_rolled_back' | 'update_refused' | 'update_failed'
+  | 'log_matched';
 
 /** When to restart and when to stop trying (the circuit breaker). */
 export interface PolicyConfig {
@@ -83,6 +85,11 @@ export interface AppConfig {
   readonly health: HealthConfig;
   readonly logInactivity?: LogInactivityConfig;
   readonly memory?: MemoryRuleConfig;
+  /** Log-line rules (rules.ts). */
+  readonly logMatch?: readonly LogMatchConfig[];
+  readonly cpu?: CpuRuleConfig;
+  /** Apps this one needs: its remedies wait while one of them is unhealthy or being remedied. */
+  readonly dependsOn?: readonly string[];
   /** Extra probes: all must pass. */
   readonly tcp?: { readonly host: string; readonly port: number };
   readonly healthCheckCommand?: CommandConfig;
@@ -226,7 +233,7 @@ const healthSchema = z.strictObject({
 const command = z.string().min(1, 'expected a shell command');
 const NOTIFY_EVENTS = [
   'remedy_started', 'remedy_succeeded', 'remedy_failed', 'remedy_skipped', 'circuit_opened', 'circuit_half_open', 'circuit_closed',
-  'update_applied', 'update_rolled_back', 'update_refused', 'update_failed',
+  'update_applied', 'update_rolled_back', 'update_refused', 'update_failed', 'log_matched',
 ] as const;
 
 const backoffSchema = z.strictObject({
@@ -272,6 +279,9 @@ export const appSchema = z.strictObject({
   verify_timeout: positiveDuration.default(30_000),
   log_inactivity: logInactivitySchema.optional(),
   memory: memorySchema.optional(),
+  log_match: logMatchList.optional(),
+  cpu: cpuSchema.optional(),
+  depends_on: dependsOnSchema.optional(),
   /** The original monitor's name for health.interval. */
   check_interval: probeInterval.optional(),
   // The policy; the names are the original monitor's.
@@ -333,6 +343,7 @@ export const rootSchema = z
         ctx.addIssue({ code: 'custom', path: ['apps', i, 'process'], input: undefined, message: 'restart_strategy process needs a process: block with at least `command`' });
       }
     });
+    for (const i of dependencyIssues(cfg.apps)) ctx.addIssue({ code: 'custom', path: ['apps', i.index, 'depends_on', i.entry], input: i.value, message: i.message });
     // An alarm is remedied through an app's worker: a map to no app would only ever warn.
     for (const [name, app] of Object.entries(cfg.alarms?.map ?? {})) {
       if (!seen.has(app)) ctx.addIssue({ code: 'custom', path: ['alarms', 'map', name], input: app, message: `expected the name of an app under apps: (${[...seen].join(', ')})` });
@@ -386,6 +397,9 @@ export function toAppConfig(a: z.output<typeof appSchema>): AppConfig {
     ...(a.health.tcp === undefined ? {} : { tcp: parseTcp(a.health.tcp) }),
     ...(a.log_inactivity ? { logInactivity: { timeoutMs: a.log_inactivity.timeout, ...(a.log_inactivity.file ? { file: a.log_inactivity.file } : {}) } } : {}),
     ...(a.memory ? { memory: { maxBytes: a.memory.max_memory, forChecks: a.memory.for, includeChildren: a.memory.include_children } } : {}),
+    ...(a.log_match ? { logMatch: a.log_match.map(toLogMatch) } : {}),
+    ...(a.cpu ? { cpu: toCpuRule(a.cpu) } : {}),
+    ...(a.depends_on && a.depends_on.length > 0 ? { dependsOn: a.depends_on } : {}),
     ...(a.health_check_command ? { healthCheckCommand: { command: a.health_check_command, timeoutMs: a.health_check_timeout } } : {}),
     ...(a.pre_restart_command ? { preRestartCommand: { command: a.pre_restart_command, timeoutMs: a.pre_restart_timeout } } : {}),
     policy: {
@@ -449,5 +463,6 @@ export const KNOWN_KEYS: readonly string[] = [
   ...UPDATE_KEYS,
   ...HTTP_KEYS,
   ...SYSLOG_KEYS,
+  ...RULE_KEYS,
   'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

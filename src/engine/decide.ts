@@ -61,6 +61,8 @@ export interface Observation {
   readonly paused?: boolean;
   /** A git update of the app is in progress (what it is doing): remedies wait, failures do not count. */
   readonly updating?: string;
+  /** A dependency that holds remedies back (`db, which is being remedied`): failures count, remedies wait. */
+  readonly waitingFor?: string;
 }
 
 export interface PolicyEvent {
@@ -144,6 +146,7 @@ export function decide(prev: AppState, obs: Observation, app: AppConfig): Decisi
     return hold(`circuit open: no restarts for ${Math.ceil((state.circuitSince + app.policy.circuitResetMs - now) / 1000)} s more (helpdesk-monitor reset ${app.name} closes it)`);
   }
   if (now < state.backoffUntil) return hold(`backing off ${Math.ceil(state.backoffUntil - now)} ms after ${state.failedRemedies} failed remedies`);
+  if (obs.waitingFor !== undefined) return hold(`waiting for ${obs.waitingFor}`);
   // Hung: the app's own instance timed out. A probe a squatter answered, or one of the instance
   // PM2 started after a crash, says nothing of the kind.
   const hung = obs.squatters.length === 0 && obs.crashes === 0 && obs.http?.ok === false && obs.http.failure === 'timeout';

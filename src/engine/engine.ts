@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import type { Pm2Port, ProcessEvent } from '../pm2/adapter.js';
 import type { HttpProber } from '../probes/http.js';
 import { ProcessTable } from '../pm2/table.js';
+import { dependencyLayers } from '../config/rules.js';
 import { InstanceLedger } from './instances.js';
 import { Limiter } from './limiter.js';
 import type { AlarmOutcome, RaisedAlarm } from './alarm-inbox.js';
@@ -87,11 +88,20 @@ export class Engine {
     for (const w of this.workers.values()) w.tellRestored(this.configFile());
   }
 
-  /** One pass over every app (or the named ones), without timers: the `check` command. */
+  /**
+   * One pass over every app (or the named ones), without timers: the `check` command. Apps are
+   * checked in dependency layers: a dependency is settled (healthy, remedied or given up on)
+   * before its dependents are looked at.
+   */
   async checkOnce(names?: readonly string[]): Promise<WorkerView[]> {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
     for (const w of chosen) w.tellRestored(this.configFile());
-    return Promise.all(chosen.map((w) => w.checkUntilSettled()));
+    const views = new Map<string, WorkerView>();
+    for (const layer of dependencyLayers(chosen.map((w) => ({ name: w.app.name, dependsOn: w.app.dependsOn ?? [] })))) {
+      const done = await Promise.all(layer.map((name) => this.workers.get(name)!.checkUntilSettled()));
+      for (const v of done) views.set(v.app, v);
+    }
+    return chosen.map((w) => views.get(w.app.name)!);
   }
 
   /** Every app (or the named ones) probed once and judged without acting: `status`, `check --dry-run`. */
@@ -191,6 +201,14 @@ export class Engine {
         ...(onEvent ? { onEvent } : {}),
         ...(onObservation ? { onObservation } : {}),
         ...(updateHold ? { updateHold } : {}),
+        dependency: (name) => {
+          const w = this.workers.get(name);
+          return w ? { state: w.view().state, decided: () => w.decided() } : undefined;
+        },
+        // A dependency healthy again: its dependents look at once (and are remedied only if still failing).
+        onHealthy: (name) => {
+          for (const d of this.workers.values()) if (d.app.dependsOn?.includes(name)) d.trigger();
+        },
       },
       this.deps.restored?.get(app.name),
     );

@@ -11,7 +11,8 @@ import { chooseStrategy, choiceOutdated } from '../strategies/choose.js';
 import type { RestartStrategy, StrategyName } from '../strategies/types.js';
 import type { Observation } from './decide.js';
 import type { Limiter } from './limiter.js';
-import { observe, type AppRules } from './observe.js';
+import { observe } from './observe.js';
+import { resetRules, type AppRules } from './rule-outcomes.js';
 import { PortWatch } from './port-watch.js';
 import { procAvailable } from '../proc/read.js';
 import type { ActDeps } from './verify.js';
@@ -109,14 +110,13 @@ export class AppLens {
     this.watch?.disarm();
   }
 
-  /** The app was restarted: PM2's table changed, and the log and memory rules start afresh. */
+  /** The app was restarted: PM2's table changed, and the rules start afresh. */
   restarted(now: number): void {
     // The remedy freed the ports and started the app: nothing left for the watch to catch.
     this.watch?.disarm();
     this.crashedAt = undefined;
     this.deps.table.invalidate();
-    this.rules.log?.reset(now);
-    this.rules.memory?.reset();
+    resetRules(this.rules, now);
   }
 
   private async strategyFor(list: readonly ProcessInfo[]): Promise<RestartStrategy> {

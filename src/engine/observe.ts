@@ -1,22 +1,20 @@
 /**
  * Building one observation of an app: its run status (from PM2's table, or the system's for apps
  * PM2 does not run: the strategy says which), the probes (HTTP, TCP, exec: all must pass), the
- * log and memory rules, and squatters on its ports around a crash or a start (when: squat-policy.ts;
+ * rules (rule-outcomes.ts), and squatters on its ports around a crash or a start (when: squat-policy.ts;
  * a found squatter, or a crash the bus reported, makes this check skip the probes). Raw outcomes
  * only: judging them is decide()'s job.
  */
 import type { AppConfig } from '../config/schema.js';
 import type { ProcessInfo } from '../pm2/adapter.js';
-import { LogActivityTracker } from '../probes/log-activity.js';
-import { MemoryTracker, rssOf } from '../probes/memory.js';
 import type { HttpProber } from '../probes/http.js';
-import type { OtherProbeOutcome } from '../probes/types.js';
 import { procAvailable } from '../proc/read.js';
 import { snapshotSync } from '../ports/sync.js';
 import type { RestartStrategy } from '../strategies/types.js';
 import type { Observation } from './decide.js';
 import { probesWanted, squatterSearch } from './squat-policy.js';
 import { otherProbes } from './verify.js';
+import { hasRules, ruleOutcomes, type AppRules } from './rule-outcomes.js';
 import { printable } from '../text/printable.js';
 
 export interface ObserveInput {
@@ -43,13 +41,6 @@ export interface ObserveInput {
   readonly rules: AppRules;
 }
 
-/** Per-app memory of the log and memory rules. */
-export interface AppRules {
-  log?: LogActivityTracker;
-  memory?: MemoryTracker;
-  /** The instance pids the rules last saw: a new instance (whoever started it) starts afresh. */
-  pids?: string;
-}
 
 /** Observe the app once. */
 export async function observe(input: ObserveInput): Promise<Observation> {
@@ -68,7 +59,7 @@ export async function observe(input: ObserveInput): Promise<Observation> {
   const http = up && app.health.url ? await input.limit(() => input.prober.probe(app.health)) : undefined;
   // No TCP or exec probe: no slot to wait for (the common case, checked every interval).
   const probed = up && (app.tcp || app.healthCheckCommand) ? await input.limit(() => otherProbes(app)) : [];
-  const rules = up && (app.logInactivity || app.memory) ? ruleOutcomes(input, pm2.pids) : [];
+  const rules = up && hasRules(app) ? ruleOutcomes(app, input.rules, list, pm2.pids, input.now()) : [];
   const others = probed.length === 0 ? rules : rules.length === 0 ? probed : [...probed, ...rules];
   if (search === 'after-failure' && (http?.ok === false || probed.some((o) => !o.ok))) squatters = await searchSquatters(input, pm2.pids);
   return {
@@ -77,39 +68,6 @@ export async function observe(input: ObserveInput): Promise<Observation> {
     ...(others.length > 0 ? { others } : {}),
     ...paused,
   };
-}
-
-/** The log-inactivity and memory rules, each already smoothed over time (hence urgent). */
-function ruleOutcomes(input: ObserveInput, pids: readonly number[]): OtherProbeOutcome[] {
-  const { app, rules } = input;
-  const now = input.now();
-  const out: OtherProbeOutcome[] = [];
-  const instance = [...pids].sort((a, b) => a - b).join(',');
-  if (rules.pids !== undefined && rules.pids !== instance) {
-    rules.log?.reset(now);
-    rules.memory?.reset();
-  }
-  rules.pids = instance;
-  if (app.logInactivity) {
-    const file = app.logInactivity.file ?? input.list.find((p) => p.name === app.name && p.outLog)?.outLog;
-    if (file) {
-      if (rules.log?.file !== file) rules.log = new LogActivityTracker(file, app.logInactivity.timeoutMs, now);
-      const o = rules.log.observe(now);
-      out.push(
-        o.ok
-          ? { kind: 'log', ok: true, latencyMs: 0, info: { newBytes: o.newBytes, silentMs: o.silentMs, rotated: o.rotated, file } }
-          : o.failure === 'missing'
-            ? { kind: 'log', ok: true, latencyMs: 0, detail: o.detail, info: { missing: true, file } }
-            : { kind: 'log', ok: false, urgent: true, latencyMs: 0, detail: o.detail, info: { silentMs: o.silentMs, file } },
-      );
-    }
-  }
-  if (app.memory && procAvailable) {
-    rules.memory ??= new MemoryTracker(app.memory.maxBytes, app.memory.forChecks);
-    const o = rules.memory.observe(rssOf(pids, app.memory.includeChildren));
-    out.push(o.ok ? { kind: 'memory', ok: true, latencyMs: 0, info: { rssBytes: o.rssBytes, above: o.above } } : { kind: 'memory', ok: false, urgent: true, latencyMs: 0, detail: o.detail, info: { rssBytes: o.rssBytes } });
-  }
-  return out;
 }
 
 /** Holders of the app's ports that are not the app, against a fresh PM2 list. */

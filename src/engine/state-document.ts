@@ -25,6 +25,8 @@ export interface AppStateRecord {
   /** The update halt whose circuit opening was done: a restart does not open it again. */
   readonly update_halt_seen?: string;
   readonly last_reason?: string;
+  /** The dependency the app's remedies wait for (depends_on). */
+  readonly waiting_for?: string;
   readonly last_check_at?: string;
   readonly last_health?: { readonly ok: boolean; readonly status?: number; readonly latency_ms: number; readonly detail?: string };
   readonly last_remedy?: RemedyEntry;
@@ -93,6 +95,7 @@ export function toStateDocument(views: readonly WorkerView[], monoNow: number, w
       ...(v.resetSeen ? { reset_seen: new Date(v.resetSeen).toISOString() } : {}),
       ...(v.haltSeen ? { update_halt_seen: v.haltSeen } : {}),
       ...(s.lastReason ? { last_reason: s.lastReason } : {}),
+      ...(v.waitingFor ? { waiting_for: v.waitingFor } : {}),
       ...(v.lastObservation ? { last_check_at: toWall(v.lastObservation.at) } : {}),
       ...(h ? { last_health: { ok: h.ok, latency_ms: Math.round(h.latencyMs), ...(h.ok ? { status: h.status } : { detail: h.detail, ...(h.status ? { status: h.status } : {}) }) } } : {}),
       ...(remedies.length > 0 ? { last_remedy: remedies.at(-1)!, remedies } : {}),

@@ -62,6 +62,8 @@ export interface WorkerView {
   /** The update halt whose circuit opening was done (state.json keeps it across restarts). */
   readonly haltSeen?: string;
   readonly lastError?: string;
+  /** The dependency its remedies wait for (`db, which is being remedied`). */
+  readonly waitingFor?: string;
   /** How the app runs and restarts, once chosen (restart_strategy, auto resolved). */
   readonly strategy?: StrategyName;
 }

@@ -18,6 +18,7 @@ import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import type { Incident } from './incident.js';
 import { logIncident } from './incident-record.js';
 import { restoredNotices } from './restored.js';
+import { dependencyWait, type DependencyLook } from './dependencies.js';
 import { remedyTrigger } from './trigger.js';
 import { remedyEntry, type Control, type RemedyEntry, type UpdateHold, type WorkerEvent, type WorkerView } from './view.js';
 
@@ -33,6 +34,10 @@ export interface WorkerDeps extends RemedyDeps, LensDeps {
   readonly onChange?: (urgent: boolean) => void;
   /** A git update of the app in progress, or halted after a failed rollback (update/hold.ts). */
   readonly updateHold?: (app: string) => UpdateHold | undefined;
+  /** Another app as its dependents see it (depends_on); undefined when not configured. */
+  readonly dependency?: (name: string) => DependencyLook | undefined;
+  /** The app turned healthy (its dependents look again at once). */
+  readonly onHealthy?: (app: string) => void;
 }
 
 /** One look at an app that decides without acting: what `status` and `check --dry-run` print. */
@@ -77,6 +82,10 @@ export class AppWorker {
   private readonly alarms = new AlarmInbox();
   /** checkFresh() callers: the next check that starts takes them, and tells them when it ends. */
   private waiters: (() => void)[] = [];
+  /** Settles once the check in progress has decided (dependents wait for it: dependencies.ts). */
+  private deciding: Promise<void> | undefined;
+  /** The dependency remedies wait for, as last told. */
+  private waitingFor: string | undefined;
 
   constructor(
     readonly app: AppConfig,
@@ -240,6 +249,7 @@ export class AppWorker {
       ...(this.lastObservation ? { lastObservation: this.lastObservation } : {}),
       ...(this.lastRemedy ? { lastRemedy: this.lastRemedy } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.waitingFor ? { waitingFor: this.waitingFor } : {}),
       ...(strategy ? { strategy } : {}),
     };
   }
@@ -276,7 +286,11 @@ export class AppWorker {
   /** One check; `maxListAgeMs` 0 when no bus keeps the table fresh (the one-pass check). */
   private runCheck(maxListAgeMs: number): Promise<void> {
     const waiting = this.waiters.splice(0);
-    const run = this.check(maxListAgeMs).finally(() => {
+    let decided = (): void => undefined;
+    this.deciding = new Promise((resolve) => (decided = resolve));
+    const run = this.check(maxListAgeMs, decided).finally(() => {
+      decided();
+      this.deciding = undefined;
       this.running = undefined;
       for (const done of waiting) done();
     });
@@ -284,11 +298,16 @@ export class AppWorker {
     return run;
   }
 
-  private async check(maxListAgeMs: number): Promise<void> {
+  /** Resolves once the check in progress (if any) has decided what to do. */
+  decided(): Promise<void> {
+    return this.deciding ?? Promise.resolve();
+  }
+
+  private async check(maxListAgeMs: number, decided: () => void): Promise<void> {
     let urgent = false;
     const raised = this.alarms.take();
     try {
-      urgent = await this.checkInner(maxListAgeMs, raised);
+      urgent = await this.checkInner(maxListAgeMs, raised, decided);
     } catch (err) {
       this.log.error(`check failed unexpectedly: ${describeError(err)}`);
       raised?.settle({ result: 'unobserved', detail: `the check failed: ${describeError(err)}` });
@@ -303,7 +322,7 @@ export class AppWorker {
   }
 
   /** One check; true when something happened that should be persisted at once. */
-  private async checkInner(maxListAgeMs: number, raised: ReturnType<AlarmInbox['take']>): Promise<boolean> {
+  private async checkInner(maxListAgeMs: number, raised: ReturnType<AlarmInbox['take']>, decided: () => void): Promise<boolean> {
     let obs: Observation;
     const crashes = this.crashes;
     this.crashes = 0;
@@ -324,6 +343,7 @@ export class AppWorker {
       return false;
     }
     this.lastObservation = obs;
+    this.tellNotices(obs);
     const missing = obs.others?.find((o) => o.kind === 'log' && o.info?.['missing']);
     if (missing && !this.missingLogTold) this.log.warn(`${missing.detail}: the log rule waits for it`);
     this.missingLogTold = missing !== undefined;
@@ -338,11 +358,21 @@ export class AppWorker {
         d = decide(prev, obs, this.app);
       }
     }
+    if (d.action === 'remedy' && this.app.dependsOn && this.deps.dependency) {
+      const waitingFor = await dependencyWait(this.app.dependsOn, this.deps.dependency);
+      if (waitingFor) {
+        obs = { ...obs, waitingFor };
+        this.lastObservation = obs;
+        d = decide(prev, obs, this.app);
+      }
+    }
+    this.tellWait(obs.waitingFor);
     const resetBy = this.resetBy;
     if (d.action === 'remedy' || d.state.phase === 'healthy') this.resetBy = undefined;
     this.graced = d.action === 'none' && d.graced === true;
     if (d.action === 'none') {
       this.setState(d.state);
+      decided();
       this.emitPolicy(d.events);
       if (d.note) this.log.debug(d.note);
       if (raised) {
@@ -356,6 +386,7 @@ export class AppWorker {
     const incidentId = randomUUID();
     const log = this.log.child({ incident_id: incidentId });
     this.setState(d.state, d.reason, log);
+    decided();
     this.emitPolicy(d.events, log);
     const trigger = remedyTrigger({ obs, prev, failures: d.state.consecutiveFailures, threshold: this.app.health.failureThreshold, ...(resetBy ? { resetBy } : {}) });
     const startedAt = new Date().toISOString();
@@ -417,6 +448,23 @@ export class AppWorker {
     return updating ? { ...obs, updating, crashes: 0 } : obs;
   }
 
+  /** A rule that notifies instead of remedying (log_match with action notify) fired: log and tell it. */
+  private tellNotices(obs: Observation): void {
+    for (const o of obs.others ?? []) {
+      if (o.notice === undefined) continue;
+      this.log.warn(o.notice, { rule: o.kind });
+      this.deps.onEvent?.({ type: 'log_matched', app: this.app.name, reason: o.notice });
+    }
+  }
+
+  /** Say once when remedies start and stop waiting for a dependency. */
+  private tellWait(waitingFor: string | undefined): void {
+    if (waitingFor === this.waitingFor) return;
+    if (waitingFor) this.log.warn(`remedy held: depends on ${waitingFor}; failures still count, the remedy waits until it is healthy`);
+    else if (this.waitingFor) this.log.info(`dependency wait over (was: ${this.waitingFor})`);
+    this.waitingFor = waitingFor;
+  }
+
   private emitPolicy(events: readonly PolicyEvent[], log: Logger = this.log): void {
     tellPolicy(events, this.app, log, this.deps.onEvent);
   }
@@ -424,6 +472,7 @@ export class AppWorker {
   private setState(next: AppState, why?: string, log: Logger = this.log): void {
     const prev = this.state;
     this.state = next;
+    if (prev.phase !== next.phase && next.phase === 'healthy') this.deps.onHealthy?.(this.app.name);
     if (prev.phase !== next.phase) {
       const level = next.phase === 'unhealthy' ? 'error' : next.phase === 'failing' ? 'warn' : 'info';
       log.log(level, `${prev.phase} -> ${next.phase}${why ?? next.lastReason ? `: ${why ?? next.lastReason}` : ''}`);

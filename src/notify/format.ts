@@ -52,6 +52,7 @@ const EMOJI: Record<NotifyEventType, string> = {
   update_rolled_back: '↩️',
   update_refused: '✋',
   update_failed: '🚨',
+  log_matched: '🔎',
 };
 
 /** The emoji that leads chat messages for this event type. */
@@ -112,6 +113,8 @@ export function eventSentence(event: NotifyEvent): string {
       return `update refused${reason ? `: ${reason}` : ''}${d}`;
     case 'update_failed':
       return `update failed${reason ? `: ${reason}` : ''}${d}`;
+    case 'log_matched':
+      return `log lines matched${reason ? `: ${reason}` : ''}${d}`;
     default:
       // A type outside the union (e.g. from untyped JS): still say something useful.
       return `${String((event as { type: unknown }).type)}${reason ? `: ${reason}` : ''}${d}`;

@@ -18,6 +18,7 @@ export const NOTIFY_EVENT_TYPES = [
   'update_rolled_back',
   'update_refused',
   'update_failed',
+  'log_matched',
 ] as const;
 
 export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
@@ -39,6 +40,7 @@ export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
  * | update_rolled_back| the same, then why it failed               | `back on abc1234, healthy`            |
  * | update_refused    | why the tree was not moved                 | the way out                           |
  * | update_failed     | what failed (a rollback, a fetch)          | `updates stopped for the app`         |
+ * | log_matched       | `/FATAL/ 3 times within 1 min in out.log` | the last matching line (cut)          |
  */
 export interface NotifyEvent {
   readonly type: NotifyEventType;

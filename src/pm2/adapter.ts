@@ -23,6 +23,7 @@ export interface ProcessInfo {
   readonly cwd?: string;
   readonly script?: string;
   readonly outLog?: string;
+  readonly errLog?: string;
   /** A PM2 module (never monitored, never acted on). */
   readonly isModule: boolean;
 }
@@ -246,6 +247,7 @@ function toProcessInfo(p: RawProcess): ProcessInfo {
     ...(env.pm_cwd ? { cwd: env.pm_cwd } : {}),
     ...(env.pm_exec_path ? { script: env.pm_exec_path } : {}),
     ...(env.pm_out_log_path ? { outLog: env.pm_out_log_path } : {}),
+    ...(env.pm_err_log_path ? { errLog: env.pm_err_log_path } : {}),
     isModule: env.pmx_module === true,
   };
 }

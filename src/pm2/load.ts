@@ -44,6 +44,7 @@ export interface RawProcess {
     pm_cwd?: string;
     pm_exec_path?: string;
     pm_out_log_path?: string;
+    pm_err_log_path?: string;
     pmx_module?: boolean;
     axm_options?: unknown;
   };

@@ -20,13 +20,15 @@ export interface Pm2StatusOutcome {
 
 /** A TCP or exec probe's outcome, a rule's, or an alarm raised from outside (the alarm table), as the policy sees it. */
 export interface OtherProbeOutcome {
-  readonly kind: 'tcp' | 'exec' | 'log' | 'memory' | 'alarm';
+  readonly kind: 'tcp' | 'exec' | 'log' | 'memory' | 'cpu' | 'log-match' | 'alarm';
   readonly ok: boolean;
   readonly latencyMs: number;
   /** Why it failed, for people (`tcp 127.0.0.1:5000 refused`). */
   readonly detail?: string;
   /** A rule that already smoothed over time (log timeout, memory `for`): no failure_threshold. */
   readonly urgent?: boolean;
+  /** Worth telling, not a failure (a log_match rule with action notify fired). */
+  readonly notice?: string;
   /** What a rule saw (new log bytes, silence, RSS), for the watch command's story. */
   readonly info?: Readonly<Record<string, number | string | boolean>>;
 }

@@ -24,6 +24,8 @@ export interface ProcStat {
   readonly threads: number;
   /** Start time in clock ticks since boot: tells a reused pid from the original. */
   readonly startTicks: number;
+  /** CPU time used so far, user + system, in clock ticks (USER_HZ). */
+  readonly cpuTicks: number;
 }
 
 /** /proc/<pid>/stat parsed, or undefined when the process is gone. */
@@ -39,7 +41,7 @@ export function readStat(pid: number): ProcStat | undefined {
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return {
     state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]), flags: Number(f[6]),
-    threads: Number(f[17]), startTicks: Number(f[19]),
+    threads: Number(f[17]), startTicks: Number(f[19]), cpuTicks: Number(f[11]) + Number(f[12]),
   };
 }
 

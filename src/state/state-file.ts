@@ -62,6 +62,7 @@ const appRecordSchema = z.object({
   reset_seen: z.string().optional(),
   update_halt_seen: z.string().max(1000).optional(),
   last_reason: z.string().optional(),
+  waiting_for: z.string().max(1000).optional(),
   last_check_at: z.string().optional(),
   last_health: z.object({ ok: z.boolean(), status: z.number().int().optional(), latency_ms: z.number().nonnegative(), detail: z.string().optional() }).optional(),
   last_remedy: remedyEntrySchema.optional(),
