@@ -1,6 +1,6 @@
-// The cpu rule against a real PM2: a child of the app spinning (two threads, so well above 90% of
-// a core even on a busy machine) is restarted after `for: 3` checks above 90%; a spike shorter
-// than two check intervals is not. CPU is read from /proc ticks, children included.
+// The cpu rule against a real PM2: a child of the app spinning (four threads, so well above 90%
+// of a core even on a busy machine) is restarted after `for: 3` checks above 90%; a spike of two
+// checks is not. CPU is read from /proc ticks, children included.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,23 +42,28 @@ const config = (name: string, port: number) => ({
   apps: [{ name, health: { url: healthUrl(port), interval: `${INTERVAL_MS}ms` }, startup_grace: 0, cpu: { above: '90%', for: 3, include_children: true } }],
 });
 
-test('a spike of 1.5 s (at most 2 checks above 90%) is not restarted', async () => {
+test('a spike of 2 checks above 90% is not restarted (the test ends the spinning child right after the 2nd)', async () => {
   const port = 48811;
   const pid = await startApp('spiky', port);
   const percents: number[] = [];
+  let child: number | undefined;
+  let aboveSeen = 0;
   const monitor = startTestMonitor(sb, config('spiky', port), {
+    // Called with each observation, before the policy judges it: the spike ends right after the
+    // second check above the limit, whatever the machine's load made of the timing.
     onObservation: (_app, obs) => {
       const p = obs.others?.find((o) => o.kind === 'cpu')?.info?.['percent'];
-      if (typeof p === 'number') percents.push(p);
+      if (typeof p !== 'number') return;
+      percents.push(p);
+      if (child !== undefined && p > 90 && ++aboveSeen === 2) process.kill(child, 'SIGKILL');
     },
   });
   try {
     await waitFor('healthy', () => monitor.engine.views()[0]?.state.phase === 'healthy', 15_000);
-    const child = await busy(port, 1500);
-    await waitFor('the spike child ended', () => readStat(child) === undefined || readStat(child)?.state === 'Z', 10_000);
+    child = await busy(port, 0);
+    await waitFor('two checks above 90%', () => aboveSeen >= 2, 30_000);
     await sleep(INTERVAL_MS * 4);
-    assert.ok(percents.some((p) => p > 90), `the spike was seen above 90%: ${percents.join(',')}`);
-    assert.ok(percents.filter((p) => p > 90).length <= 2, `at most 2 checks above 90%: ${percents.join(',')}`);
+    assert.equal(percents.filter((p) => p > 90).length, 2, `exactly 2 checks above 90%: ${percents.join(',')}`);
     assert.equal(monitor.remedies.length, 0, `no restart for a spike:\n${monitor.lines.join('\n')}`);
     assert.equal((await sb.info('spiky'))?.pid, pid, 'the same instance runs');
   } finally {
