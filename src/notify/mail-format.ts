@@ -26,7 +26,7 @@ export function mailSubject(event: NotifyEvent): string {
 export function mailText(event: NotifyEvent): string {
   const headline = `${SOURCE} ${oneLine(event.app)} on ${oneLine(event.host)}: ${oneLine(eventSentence(event))}`;
   const fields = Object.entries(jsonPayload(event))
-    .filter(([k]) => k !== 'source')
+    .filter(([k, v]) => k !== 'source' && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => `${k}: ${oneLine(Array.isArray(v) ? v.join(', ') : String(v))}`);
   return cut(`${headline}\n\n${fields.join('\n')}\n`, MAX_TEXT);
 }

@@ -48,8 +48,9 @@ test('the body leads with the text the chat webhooks carry, then one line per fi
 });
 
 test('fields that are absent are left out; multi-line reasons become one line', () => {
-  const text = mailText({ type: 'circuit_closed', app: 'db', host: 'h', at: new Date(0), reason: 'remedy\nsucceeded' });
+  const text = mailText({ type: 'circuit_closed', app: 'db', host: 'h', at: new Date(0), reason: 'remedy\nsucceeded', killed: [] });
   assert.ok(!text.includes('detail:'));
+  assert.ok(!text.includes('killed:'), 'no PIDs killed: no line');
   assert.ok(!text.includes('duration_ms:'));
   assert.match(text, /^reason: remedy succeeded$/m);
 });
