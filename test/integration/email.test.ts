@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger, holdersOf, thaw } from '../helpers/holders.js';
 import { configIn, freshDir, healthPid, sandboxCliEnv, startHealthy } from '../helpers/operator.js';
 import { lineRe } from '../helpers/flap.js';
@@ -174,5 +174,23 @@ test('a relay that is down is retried then dropped with a log line; one that nev
     }
   } finally {
     await silent.close();
+  }
+});
+
+test('bad SMTP settings: check and run exit 2 naming the key path', T, async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ host: undefined }, /notify\[0\]\.host: expected the SMTP relay's host/],
+    [{ port: 70000 }, /notify\[0\]\.port: expected a port/],
+    [{ to: ['ops@example.com', 'not an address'] }, /notify\[0\]\.to\[1\]: expected an email address/],
+    [{ password_file: join(sb.home, 'no-such-password-file') }, /notify\[0\]\.password_file: cannot read the password file: ENOENT/],
+  ];
+  for (const [patch, re] of cases) {
+    const entry = Object.fromEntries(Object.entries(mailTarget(SMTP_PORT, patch)).filter(([, v]) => v !== undefined));
+    const config = configIn(sb.home, { notify: [entry], apps: [{ name: 'em-any' }] });
+    for (const cmd of ['check', 'run']) {
+      const r = await runCli([cmd, '--config', config], sandboxCliEnv(sb), 20_000);
+      assert.equal(r.code, 2, `${cmd} ${JSON.stringify(patch)}: exit ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr, re, `${cmd}: ${r.stderr}`);
+    }
   }
 });
