@@ -1,16 +1,21 @@
 /** Where things live: PM2_HOME (default ~/.pm2), our state dir under it, and our own package. */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
 /** PM2's home, as PM2 itself resolves it. */
 export function pm2Home(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env['PM2_HOME'] ?? join(env['HOME'] ?? homedir(), '.pm2'));
 }
 
-/** The monitor's state dir: the config's `state_dir`, else `$PM2_HOME/helpdesk-monitor`. */
+/**
+ * The monitor's state dir: the config's `state_dir` (HELPDESK_MONITOR_STATE_DIR already applied by
+ * the loader), else that variable (commands run without a config), else `$PM2_HOME/helpdesk-monitor`.
+ */
 export function stateDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return configured ? resolve(configured) : join(pm2Home(env), 'helpdesk-monitor');
+  const fromEnv = env['HELPDESK_MONITOR_STATE_DIR'];
+  if (configured) return resolve(configured);
+  return fromEnv && isAbsolute(fromEnv) ? fromEnv : join(pm2Home(env), 'helpdesk-monitor');
 }
 
 /** The installed package's root (this file is dist/src/paths.js). */

@@ -202,7 +202,8 @@ const PLAIN_HEADERS = new Set(['content-type', 'accept', 'accept-language', 'con
 
 /** What of a config holds secrets (structural, so this leaf needs no config types). */
 export interface SecretBearingConfig {
-  readonly notify: readonly { readonly url: string; readonly headers?: Readonly<Record<string, string>> | undefined }[];
+  /** Webhooks carry a url (and headers); email entries neither (their password is read at run time). */
+  readonly notify: readonly { readonly format?: string; readonly url?: string | undefined; readonly headers?: Readonly<Record<string, string>> | undefined }[];
   readonly apps: readonly { readonly health: { readonly url?: string | undefined } }[];
 }
 
@@ -212,7 +213,7 @@ export interface SecretBearingConfig {
  */
 export function rememberConfigSecrets(config: SecretBearingConfig): void {
   for (const target of config.notify) {
-    rememberUrl(target.url, 'webhook');
+    if (target.url !== undefined) rememberUrl(target.url, 'webhook');
     for (const [name, value] of Object.entries(target.headers ?? {})) {
       if (PLAIN_HEADERS.has(name.toLowerCase())) continue;
       remember(value);

@@ -1,6 +1,7 @@
 /**
- * The engine's notifier, loaded only when the config has webhook targets: most configs have none,
- * and the notifier brings its HTTP client and payload formats. It sits in the switchable wrapper
+ * The engine's notifier, loaded only when the config has notify targets (webhooks or email): most
+ * configs have none, and the notifier brings its HTTP client and payload formats (nodemailer only
+ * on the first email). It sits in the switchable wrapper
  * from the start, so a reload that adds targets (or removes them all) swaps what events reach.
  */
 import type { Clock } from '../clock.js';

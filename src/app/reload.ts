@@ -63,7 +63,7 @@ export function watchConfig(
       }
       if (JSON.stringify(next.notify) !== JSON.stringify(applied.notify)) {
         notifier.replace(await notifierFor(next.notify, logger, clock));
-        logger.info(`config reload: notifying ${next.notify.length} target(s)${next.notify.length ? `: ${next.notify.map((t) => redactUrl(t.url)).join(', ')}` : ''}`);
+        logger.info(`config reload: notifying ${next.notify.length} target(s)${next.notify.length ? `: ${next.notify.map((t) => ('url' in t ? redactUrl(t.url) : `email to ${t.to.join(', ')}`)).join(', ')}` : ''}`);
       }
       await engine.reload(next);
       if (JSON.stringify(next.alarms) !== JSON.stringify(applied.alarms)) {

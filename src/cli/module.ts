@@ -9,6 +9,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { logStatus, startMonitor, type RunningMonitor } from '../app/lifetime.js';
 import { sleep } from '../clock.js';
 import { CONFIG_ENV, MODULE_NAME, moduleSetting } from '../config/load.js';
+import { LOG_LEVEL_ENV, envValue } from '../config/env.js';
 import { ConfigError, LockHeldError, describeError } from '../errors.js';
 import { textLines, type LineLevel } from '../log/line.js';
 import { packageRoot, packageVersion, pm2Home } from '../paths.js';
@@ -45,7 +46,9 @@ export async function runModule(env: NodeJS.ProcessEnv = process.env): Promise<v
       retryAt = 0;
       lastMtime = mtime;
       try {
-        const level = moduleSetting(env, home, 'log_level');
+        // HELPDESK_MONITOR_LOG_LEVEL wins: the module setting always has a value (package.json's
+        // default "info"), so it could not tell "set by the operator" from "nobody set it".
+        const level = envValue(env, LOG_LEVEL_ENV) === undefined ? moduleSetting(env, home, 'log_level') : undefined;
         monitor = await startMonitor({
           role: 'module', configPath, pm2Home: home, console: 'stdout',
           ...(level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? { logLevel: level } : {}),

@@ -100,7 +100,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const healthy = rows.every((r) => r.healthy);
   if (values.json) {
     const problem = configError ? { config_error: { file: configError.file, message: configError.message, issues: configError.issues } } : {};
-    printJson({ healthy, ...problem, monitor: lock ?? null, apps: rows });
+    // Where each top-level setting came from (env VAR, file, default): names only, never a secret's value.
+    const sources = config?.sources ? { sources: config.sources } : {};
+    printJson({ healthy, ...problem, ...sources, monitor: lock ?? null, apps: rows });
   } else {
     process.stdout.write(redactText(renderStatusTable(rows, monitorLine(lock))));
   }

@@ -65,7 +65,7 @@ const interval = durationIn(1000, 24 * 3_600_000, 'a poll interval');
 const filePath = (what: string) => z.string({ error: `expected the path of the ${what}` }).min(1).refine(isAbsolute, { message: `expected an absolute path to the ${what}`, abort: true });
 
 /** The password file must exist, be a regular file, and be readable by its owner only. */
-const passwordFile = filePath('password file').superRefine((path, ctx) => {
+export const passwordFile = filePath('password file').superRefine((path, ctx) => {
   let mode: number;
   try {
     const st = statSync(path);

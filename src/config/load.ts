@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { redactConfigValue, redactText, rememberConfigSecrets } from '../redact.js';
 import { readConfigText, syntaxMessage } from './file.js';
+import { STATE_DIR_ENV, applyEnvOverrides, applySecretOverrides, envValue } from './env.js';
 import { closest } from './suggest.js';
 import { KNOWN_KEYS, defaultsSchema, rootSchema, toMonitorConfig, type MonitorConfig } from './schema.js';
 
@@ -67,9 +68,9 @@ function parseJsonObject(text: string | undefined): Record<string, unknown> | un
  * (values are quoted redacted; see redact.ts). A loaded config's secrets are remembered for
  * every later redaction.
  */
-export function loadConfig(file: string): MonitorConfig {
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): MonitorConfig {
   try {
-    const config = parseConfigFile(file);
+    const config = parseConfigFile(file, env);
     rememberConfigSecrets(config);
     return config;
   } catch (err) {
@@ -83,15 +84,26 @@ export function loadConfig(file: string): MonitorConfig {
   }
 }
 
-function parseConfigFile(file: string): MonitorConfig {
+function parseConfigFile(file: string, env: NodeJS.ProcessEnv): MonitorConfig {
   const path = resolve(file);
   const document = readDocument(path);
   const { root, mapPath } = normalise(document, path);
   rejectPrototypeKeys(root, path, mapPath);
   const merged = applyDefaults(root, path, mapPath);
-  const parsed = rootSchema.safeParse(merged, { reportInput: true });
+  // HELPDESK_MONITOR_* variables win over the file (env.ts); a bad one is named, not the file's key.
+  const overridden = applyEnvOverrides(merged, env);
+  if (overridden.issues.length > 0) throw envError(path, overridden.issues);
+  const parsed = rootSchema.safeParse(overridden.root, { reportInput: true });
   if (!parsed.success) throw new ConfigError(path, parsed.error.issues.flatMap((i) => toIssues(i, mapPath)));
-  return toMonitorConfig(parsed.data, path);
+  const secrets = applySecretOverrides(toMonitorConfig(parsed.data, path), env);
+  if (secrets.issues.length > 0) throw envError(path, secrets.issues);
+  return { ...secrets.config, sources: { ...overridden.sources, ...secrets.sources } };
+}
+
+function envError(path: string, issues: readonly ConfigIssue[]): ConfigError {
+  // A secret's issue reads "VAR is ..." (env.ts): a colon after a secret's name would be redacted as an assignment.
+  const lines = issues.map((i) => `  - ${i.path}${i.message.startsWith('is ') ? ' ' : ': '}${i.message}`).join('\n');
+  return new ConfigError(path, issues, `invalid environment override for config ${path}:\n${lines}`);
 }
 
 function readDocument(path: string): unknown {
@@ -120,11 +132,13 @@ function readDocument(path: string): unknown {
 }
 
 /**
- * The state_dir a config file names, read without validating anything else: `status` shows the
- * last saved state from the right place even while the file is invalid. Undefined when the file
- * cannot be read or names none.
+ * The state_dir a config file names (or HELPDESK_MONITOR_STATE_DIR, which wins), read without
+ * validating anything else: `status` shows the last saved state from the right place even while
+ * the file is invalid. Undefined when the file cannot be read or names none.
  */
-export function stateDirHint(file: string): string | undefined {
+export function stateDirHint(file: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = envValue(env, STATE_DIR_ENV);
+  if (fromEnv !== undefined) return fromEnv;
   try {
     const doc = readDocument(resolve(file));
     if (!isRecord(doc)) return undefined;

@@ -9,6 +9,7 @@ import { UPDATE_KEYS, toUpdateConfig, toWebhookConfig, updateSchema, webhookSche
 import { HTTP_KEYS, httpSchema, toHttpConfig, type HttpConfig } from './http.js';
 import { SYSLOG_KEYS, syslogSchema, toSyslogConfig, type SyslogConfig } from './syslog.js';
 import { RULE_KEYS, cpuSchema, dependencyIssues, dependsOnSchema, logMatchList, toCpuRule, toLogMatch, type CpuRuleConfig, type LogMatchConfig } from './rules.js';
+import { EMAIL_KEYS, emailEntrySchema, toEmailTargetConfig, type EmailTargetConfig } from './email.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
 export type KillScope = 'app' | 'user' | 'any';
@@ -123,7 +124,15 @@ export interface LogConfig {
   readonly syslog?: SyslogConfig;
 }
 
-export interface NotifyTargetConfig {
+/** A webhook (`url:`) or an email entry (`format: email`). */
+export type NotifyTargetConfig = WebhookTargetConfig | EmailNotifyConfig;
+
+export interface EmailNotifyConfig extends EmailTargetConfig {
+  /** Empty: every event. */
+  readonly events: readonly NotifyEventType[];
+}
+
+export interface WebhookTargetConfig {
   readonly url: string;
   readonly format: 'json' | 'slack' | 'discord';
   /** Empty: every event. */
@@ -150,6 +159,8 @@ export interface MonitorConfig {
   /** The monitor's HTTP server: metrics, status page, /api/status (absent: none). */
   readonly http?: HttpConfig;
   readonly apps: readonly AppConfig[];
+  /** Where each top-level setting came from: `env VAR`, `file` or `default` (env.ts); absent when not loaded from a file. */
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 const DURATION_HINT = 'expected a duration: seconds as a number, or a string like 500ms, 5s, 2m, 1h';
@@ -302,12 +313,25 @@ export const appSchema = z.strictObject({
   update: updateSchema.optional(),
 });
 
+const notifyEvents = z.array(z.enum(NOTIFY_EVENTS)).default([]);
 const notifySchema = z.strictObject({
   url: z.string().refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), 'expected an http:// or https:// URL'),
   format: z.enum(['json', 'slack', 'discord']).default('json'),
-  events: z.array(z.enum(NOTIFY_EVENTS)).default([]),
+  events: notifyEvents,
   headers: z.record(z.string(), z.string()).optional(),
   timeout: positiveDuration.default(5000),
+});
+const emailSchema = emailEntrySchema(notifyEvents);
+/**
+ * `format: email` picks the email keys, anything else is a webhook: each entry's errors then name
+ * the keys of its own kind (a union would report both kinds' complaints at once).
+ */
+const notifyEntry = z.unknown().transform((v, ctx) => {
+  const isEmail = typeof v === 'object' && v !== null && (v as Record<string, unknown>)['format'] === 'email';
+  const parsed = isEmail ? emailSchema.safeParse(v, { reportInput: true }) : notifySchema.safeParse(v, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue(issue as unknown as z.core.$ZodRawIssue);
+  return z.NEVER;
 });
 
 const logSchema = z.strictObject({
@@ -328,7 +352,7 @@ export const rootSchema = z
     reconcile_interval: durationUpTo(3_600_000, 'expected a reconcile interval of at most 1h').refine((ms) => ms >= 1000, 'expected a reconcile interval of at least 1s').default(30_000),
     /** Validated on their own (errors under `defaults.`), then merged into every app by load.ts. */
     defaults: z.record(z.string(), z.unknown()).optional(),
-    notify: z.array(notifySchema).default([]),
+    notify: z.array(notifyEntry).default([]),
     alarms: alarmsSchema.optional(),
     update_webhook: webhookSchema.optional(),
     http: httpSchema.optional(),
@@ -362,9 +386,9 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
     ...(raw.state_dir === undefined ? {} : { stateDir: raw.state_dir }),
     concurrency: raw.concurrency,
     reconcileMs: raw.reconcile_interval,
-    notify: raw.notify.map((n) => ({
+    notify: raw.notify.map((n): NotifyTargetConfig => n.format === 'email' ? { ...toEmailTargetConfig(n), events: n.events } : {
       url: n.url, format: n.format, events: n.events, timeoutMs: n.timeout, ...(n.headers ? { headers: n.headers } : {}),
-    })),
+    }),
     log: {
       level: raw.log.level,
       format: raw.log.format,
@@ -464,5 +488,6 @@ export const KNOWN_KEYS: readonly string[] = [
   ...HTTP_KEYS,
   ...SYSLOG_KEYS,
   ...RULE_KEYS,
+  ...EMAIL_KEYS,
   'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

@@ -1,5 +1,5 @@
 /**
- * A shared secret (the update webhook's HMAC key, the HTTP server's token), from an environment
+ * A shared secret (the update webhook's HMAC key, the HTTP server's token, the SMTP password), from an environment
  * variable or a private file. Read once at start (and again on a reload); never part of a message, and remembered for redaction so it
  * is scrubbed wherever it might appear. The variable is taken out of the environment once read:
  * the commands and apps the monitor starts inherit its environment and must not inherit the
@@ -21,10 +21,11 @@ const taken = new Map<string, Buffer>();
 
 /**
  * The secret as bytes, one trailing newline (the editor's) removed. Throws, naming the source and
- * never the value, when it is missing, empty, shorter than 16 bytes, or in a file that others can
+ * never the value, when it is missing, empty, shorter than `minBytes` (16: a key we ask people to
+ * generate; a password someone else chose, such as an SMTP relay's, passes 1), or in a file that others can
  * read or write (UnsafePathError: `run chmod 600 <file>`).
  */
-export function readSecret(source: { env?: string; file?: string }, env: NodeJS.ProcessEnv = process.env, what = 'the update webhook secret'): Buffer {
+export function readSecret(source: { env?: string; file?: string }, env: NodeJS.ProcessEnv = process.env, what = 'the update webhook secret', minBytes = MIN_BYTES): Buffer {
   if (source.env !== undefined && source.file !== undefined) {
     throw new HelpdeskError(`${what}: give an environment variable or a file, not both`);
   }
@@ -41,8 +42,8 @@ export function readSecret(source: { env?: string; file?: string }, env: NodeJS.
   }
   value = withoutNewline(value);
   if (value.length === 0) throw new HelpdeskError(`${what} in the ${where} is empty: ${HOW}`);
-  if (value.length < MIN_BYTES) {
-    throw new HelpdeskError(`${what} in the ${where} is ${value.length} bytes, fewer than the ${MIN_BYTES} needed: ${HOW}`);
+  if (value.length < minBytes) {
+    throw new HelpdeskError(`${what} in the ${where} is ${value.length} bytes, fewer than the ${minBytes} needed: ${HOW}`);
   }
   rememberSecret(value.toString('utf8'));
   return value;

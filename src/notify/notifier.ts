@@ -1,39 +1,29 @@
 /**
- * The notifier: fire-and-forget webhooks.
+ * The notifier: fire-and-forget notifications, to webhooks and by email.
  *
- * `notify()` formats the event for each matching target, appends it to that target's bounded
- * queue and returns; nothing is awaited and nothing is thrown, so the engine never waits on a
- * chat service. A background pump sends: each target one request at a time (so its messages
- * stay in order), at most `maxInFlight` across targets, each request under a hard deadline of
- * the target's `timeoutMs`. A target that is down only delays its own queue.
+ * `notify()` renders the event for each matching channel (webhook.ts, email.ts), appends it to
+ * that channel's bounded queue and returns; nothing is awaited and nothing is thrown, so the
+ * engine never waits on a chat service or a mail relay. A background pump sends: each channel one
+ * delivery at a time (so its messages stay in order), at most `maxInFlight` across channels, each
+ * delivery under a hard deadline of the target's `timeoutMs`. A target that is down only delays
+ * its own queue. The per-app rate limit (rate-limit.ts) is shared by every channel.
  *
- * Outcomes: 2xx = sent. 429, 5xx, network errors and timeouts are retried (`retries` times,
- * exponential backoff from `retryBaseMs` with jitter, or the server's Retry-After, capped).
- * Any other status (3xx, 4xx) is final.
+ * Outcomes are the channel's to judge: sent, retried (`retries` times, exponential backoff from
+ * `retryBaseMs` with jitter, or the server's Retry-After, capped) or final.
  *
- * Every log line names a target by its redacted URL only (see ../redact.ts); header values and
- * payloads are never logged, error messages are scrubbed of the URL's secret parts, and bodies
- * are redacted like everything else the monitor writes.
+ * Every log line names a target by its channel label only (a redacted URL; an email's relay and
+ * recipients); header values, passwords and payloads are never logged, error messages are
+ * scrubbed of secrets, and bodies are redacted like everything else the monitor writes.
  */
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
 import { describeError } from '../errors.js';
-import { formatPayload } from './format.js';
-import { redactDeep, redactText, redactUrl, scrub, secretsOf } from '../redact.js';
-import type {
-  Notifier,
-  NotifierOptions,
-  NotifierStats,
-  NotifyEvent,
-  NotifyEventType,
-  NotifyFormat,
-  NotifyTarget,
-  PostFn,
-  PostResult,
-} from './types.js';
+import type { Channel, Outcome } from './channel.js';
+import { emailChannel } from './email.js';
+import { appRateLimit } from './rate-limit.js';
+import { createWebhookTransport, webhookChannel, type WebhookTransport } from './webhook.js';
+import type { Notifier, NotifierOptions, NotifierStats, NotifyEvent, NotifyEventType, PostFn, SendMailFn } from './types.js';
 
 export type { Notifier, NotifierOptions, NotifierStats } from './types.js';
+export { parseRetryAfter } from './webhook.js';
 
 const DEFAULTS = {
   retries: 3,
@@ -59,30 +49,13 @@ interface Job {
   readyAt: number;
 }
 
-interface TargetState {
-  readonly target: NotifyTarget;
-  /** The URL as logged. */
-  readonly label: string;
-  /** Strings scrubbed from error messages before logging. */
-  readonly secrets: readonly string[];
-  readonly headers: Readonly<Record<string, string>>;
-  readonly events: ReadonlySet<NotifyEventType> | undefined;
+interface ChannelState {
+  readonly channel: Channel;
   readonly queue: Job[];
   busy: boolean;
   droppedSinceLog: number;
   lastDropLogAt: number | undefined;
 }
-
-interface AppWindow {
-  start: number;
-  count: number;
-  dropped: number;
-}
-
-type Outcome =
-  | { kind: 'ok'; status: number }
-  | { kind: 'retry'; why: string; retryAfterMs?: number }
-  | { kind: 'final'; why: string };
 
 /** Build the notifier. With no targets it is a cheap no-op. */
 export function createNotifier(options: NotifierOptions): Notifier {
@@ -98,27 +71,36 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const closeTimeoutMs = intAtLeast(options.closeTimeoutMs, DEFAULTS.closeTimeoutMs, 0);
   const random = options.random ?? Math.random;
 
-  let transport: DefaultTransport | undefined;
+  let transport: WebhookTransport | undefined;
   const post: PostFn =
     options.post ??
     ((url, body, headers, timeoutMs, signal) => {
-      transport ??= createDefaultTransport(maxInFlight);
+      transport ??= createWebhookTransport(maxInFlight);
       return transport.post(url, body, headers, timeoutMs, signal);
     });
+  const sendMail: SendMailFn =
+    options.sendMail ??
+    (async (...args) => {
+      const { sendMailWithNodemailer } = await import('./smtp.js');
+      return sendMailWithNodemailer(...args);
+    });
+  const env = options.env ?? process.env;
 
-  const states: TargetState[] = options.targets.map((target) => ({
-    target,
-    label: redactUrl(target.url),
-    secrets: secretsOf(target.url, target.headers),
-    headers: { 'Content-Type': 'application/json', 'User-Agent': 'helpdesk-monitor', ...target.headers },
-    events: target.events.length > 0 ? new Set(target.events) : undefined,
+  const states: ChannelState[] = options.targets.map((target) => ({
+    channel: target.format === 'email' ? emailChannel(target, sendMail, env, (m) => safeLog('warn', m, {})) : webhookChannel(target, post),
     queue: [],
     busy: false,
     droppedSinceLog: 0,
     lastDropLogAt: undefined,
   }));
 
-  const windows = new Map<string, AppWindow>();
+  const limit = appRateLimit({
+    max: limitMax,
+    perMs: limitPerMs,
+    clock,
+    onDrop: () => counts.rateLimited++,
+    warn: (message, meta) => safeLog('warn', message, meta),
+  });
   const controllers = new Set<AbortController>();
   /** The requests in flight (each always resolves). */
   const running = new Set<Promise<void>>();
@@ -127,7 +109,6 @@ export function createNotifier(options: NotifierOptions): Notifier {
   let rr = 0;
   let pumpScheduled = false;
   let wakeTimer: NodeJS.Timeout | undefined;
-  let sweepTimer: NodeJS.Timeout | undefined;
   let accepting = true;
   let stopped = false;
   let closing: Promise<void> | undefined;
@@ -138,17 +119,16 @@ export function createNotifier(options: NotifierOptions): Notifier {
   function notify(event: NotifyEvent): void {
     try {
       if (!accepting || states.length === 0) return;
-      const matching = states.filter((s) => !s.events || s.events.has(event.type));
+      const matching = states.filter((s) => !s.channel.events || s.channel.events.has(event.type));
       if (matching.length === 0) return;
-      if (!admit(event.app)) return;
+      if (!limit.admit(event.app)) return;
       const now = clock.now();
-      const bodies = new Map<NotifyFormat, string>();
+      const bodies = new Map<string, string>();
       for (const st of matching) {
-        let body = bodies.get(st.target.format);
+        let body = bodies.get(st.channel.bodyKey);
         if (body === undefined) {
-          // A reason or detail may quote a health URL: the chat channel gets the redacted form.
-          body = JSON.stringify(redactDeep(formatPayload(st.target.format, event)));
-          bodies.set(st.target.format, body);
+          body = st.channel.render(event);
+          bodies.set(st.channel.bodyKey, body);
         }
         if (st.queue.length >= queueMax) {
           st.queue.shift();
@@ -163,68 +143,12 @@ export function createNotifier(options: NotifierOptions): Notifier {
     }
   }
 
-  /** Per-app fixed window across targets. */
-  function admit(app: string): boolean {
-    const now = clock.now();
-    let w = windows.get(app);
-    if (w && now - w.start >= limitPerMs) {
-      reportWindow(app, w);
-      w = undefined;
-    }
-    if (!w) {
-      w = { start: now, count: 0, dropped: 0 };
-      windows.set(app, w);
-    }
-    if (w.count < limitMax) {
-      w.count++;
-      return true;
-    }
-    w.dropped++;
-    counts.rateLimited++;
-    armSweep();
-    return false;
-  }
-
-  function reportWindow(app: string, w: AppWindow): void {
-    if (w.dropped > 0) {
-      safeLog('warn', `notifications for app ${app} rate-limited: ${w.dropped} dropped`, {
-        app,
-        max: limitMax,
-        per_ms: limitPerMs,
-      });
-      w.dropped = 0;
-    }
-  }
-
-  /** Report windows that ended with drops even when the app sends nothing more; forget old windows. */
-  function sweep(): void {
-    sweepTimer = undefined;
-    const now = clock.now();
-    let pendingDrops = false;
-    for (const [app, w] of windows) {
-      if (now - w.start >= limitPerMs) {
-        reportWindow(app, w);
-        windows.delete(app);
-      } else if (w.dropped > 0) pendingDrops = true;
-    }
-    if (pendingDrops) armSweep();
-  }
-
-  function armSweep(): void {
-    if (sweepTimer || stopped) return;
-    let due = limitPerMs;
-    const now = clock.now();
-    for (const w of windows.values()) if (w.dropped > 0) due = Math.min(due, w.start + limitPerMs - now);
-    sweepTimer = setTimeout(sweep, Math.max(1, due));
-    sweepTimer.unref();
-  }
-
-  function noteDrop(st: TargetState, now: number): void {
+  function noteDrop(st: ChannelState, now: number): void {
     counts.dropped++;
     st.droppedSinceLog++;
     if (st.lastDropLogAt === undefined || now - st.lastDropLogAt >= DROP_LOG_EVERY_MS) {
-      safeLog('warn', `notification queue for ${st.label} full (${queueMax}): dropped ${st.droppedSinceLog} oldest`, {
-        target: st.label,
+      safeLog('warn', `notification queue for ${st.channel.label} full (${queueMax}): dropped ${st.droppedSinceLog} oldest`, {
+        target: st.channel.label,
       });
       st.droppedSinceLog = 0;
       st.lastDropLogAt = now;
@@ -283,7 +207,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
     checkIdle();
   }
 
-  function send(st: TargetState, job: Job): void {
+  function send(st: ChannelState, job: Job): void {
     inFlight++;
     st.busy = true;
     job.attempts++;
@@ -303,74 +227,50 @@ export function createNotifier(options: NotifierOptions): Notifier {
     running.add(p);
   }
 
-  /** One request under a hard deadline; always resolves. */
-  async function attempt(st: TargetState, job: Job): Promise<Outcome> {
-    const { target } = st;
+  /** One delivery under a hard deadline; always resolves. */
+  async function attempt(st: ChannelState, job: Job): Promise<Outcome> {
+    const { channel } = st;
     const ac = new AbortController();
     controllers.add(ac);
     let deadline: NodeJS.Timeout | undefined;
+    const late: Outcome = { kind: 'retry', why: `no answer within ${channel.timeoutMs} ms` };
     try {
-      // Settles on the deadline, or when close() aborts: an injected post may ignore the signal.
+      // Settles on the deadline, or when close() aborts: an injected transport may ignore the signal.
       const timedOut = new Promise<'timeout'>((resolve) => {
         deadline = setTimeout(() => {
           ac.abort();
           resolve('timeout');
-        }, target.timeoutMs);
+        }, channel.timeoutMs);
         ac.signal.addEventListener('abort', () => resolve('timeout'), { once: true });
       });
-      const request = Promise.resolve().then(() => post(target.url, job.body, st.headers, target.timeoutMs, ac.signal));
-      void request.catch(() => undefined); // a late rejection after the deadline is expected
-      const result = await Promise.race([request, timedOut]);
-      if (result === 'timeout') return { kind: 'retry', why: `no answer within ${target.timeoutMs} ms` };
-      return classifyResult(result);
+      const delivery = Promise.resolve().then(() => channel.deliver(job.body, ac.signal));
+      void delivery.catch(() => undefined); // a late rejection after the deadline is expected
+      const result = await Promise.race([delivery, timedOut]);
+      return result === 'timeout' ? late : result;
     } catch (err) {
-      if (ac.signal.aborted) return { kind: 'retry', why: `no answer within ${target.timeoutMs} ms` };
-      return classifyError(err, st, target.timeoutMs);
+      return ac.signal.aborted ? late : channel.classifyError(err);
     } finally {
       clearTimeout(deadline);
       controllers.delete(ac);
     }
   }
 
-  function classifyResult(result: PostResult): Outcome {
-    const status = typeof result === 'number' ? result : result.status;
-    if (status >= 200 && status < 300) return { kind: 'ok', status };
-    if (status === 429 || (status >= 500 && status < 600)) {
-      const raw = typeof result === 'number' ? undefined : result.retryAfter;
-      const retryAfterMs = parseRetryAfter(raw);
-      return { kind: 'retry', why: `HTTP ${status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-    }
-    return { kind: 'final', why: `HTTP ${status}` };
-  }
-
-  function classifyError(err: unknown, st: TargetState, timeoutMs: number): Outcome {
-    const e = err as { code?: string };
-    // axios' own timeout may fire a hair before ours: same outcome, same words.
-    if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || e.code === 'ERR_CANCELED') {
-      return { kind: 'retry', why: `no answer within ${timeoutMs} ms` };
-    }
-    const why = redactText(scrub(e.code ? `${e.code}: ${describeError(err)}` : describeError(err), st.secrets));
-    if (e.code === 'ERR_INVALID_URL' || e.code === 'ERR_BAD_OPTION' || e.code === 'ERR_BAD_OPTION_VALUE') {
-      return { kind: 'final', why };
-    }
-    return { kind: 'retry', why };
-  }
-
-  function settle(st: TargetState, job: Job, outcome: Outcome, ms: number): void {
-    const meta = { app: job.app, event: job.type, target: st.label, attempt: job.attempts, ms: Math.round(ms) };
+  function settle(st: ChannelState, job: Job, outcome: Outcome, ms: number): void {
+    const label = st.channel.label;
+    const meta = { app: job.app, event: job.type, target: label, attempt: job.attempts, ms: Math.round(ms) };
     if (outcome.kind === 'ok') {
       counts.sent++;
-      safeLog('debug', `notification sent to ${st.label}`, { ...meta, status: outcome.status });
+      safeLog('debug', `notification sent to ${label}`, { ...meta, ...outcome.meta });
       return;
     }
     if (outcome.kind === 'final') {
       counts.failed++;
-      safeLog('warn', `notification to ${st.label} rejected: ${outcome.why} (not retried)`, meta);
+      safeLog('warn', `notification to ${st.channel.label} rejected: ${outcome.why} (not retried)`, meta);
       return;
     }
     if (job.attempts > retries) {
       counts.failed++;
-      safeLog('warn', `notification to ${st.label} failed after ${job.attempts} attempts: ${outcome.why}`, meta);
+      safeLog('warn', `notification to ${st.channel.label} failed after ${job.attempts} attempts: ${outcome.why}`, meta);
       return;
     }
     const delay =
@@ -382,7 +282,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
       return;
     }
     st.queue.unshift(job);
-    safeLog('debug', `notification to ${st.label} failed: ${outcome.why}; retry ${job.attempts}/${retries} in ${delay} ms`, meta);
+    safeLog('debug', `notification to ${st.channel.label} failed: ${outcome.why}; retry ${job.attempts}/${retries} in ${delay} ms`, meta);
   }
 
   /** Exponential from retryBaseMs, doubled per retry, a random 50-100 % of it, capped. */
@@ -426,8 +326,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
       await flush(timeoutMs);
       stopped = true;
       if (wakeTimer) clearTimeout(wakeTimer);
-      if (sweepTimer) clearTimeout(sweepTimer);
-      wakeTimer = sweepTimer = undefined;
+      wakeTimer = undefined;
+      limit.close();
       let abandoned = inFlight;
       for (const ac of controllers) ac.abort();
       await Promise.all([...running]);
@@ -435,16 +335,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
         abandoned += st.queue.length;
         st.queue.length = 0;
         if (st.droppedSinceLog > 0) {
-          safeLog('warn', `notification queue for ${st.label} full (${queueMax}): dropped ${st.droppedSinceLog} oldest`, {
-            target: st.label,
+          safeLog('warn', `notification queue for ${st.channel.label} full (${queueMax}): dropped ${st.droppedSinceLog} oldest`, {
+            target: st.channel.label,
           });
           st.droppedSinceLog = 0;
         }
       }
       counts.dropped += abandoned;
       if (abandoned > 0) safeLog('warn', `notifier closed with ${abandoned} notification(s) undelivered`, {});
-      for (const [app, w] of windows) reportWindow(app, w);
-      windows.clear();
       for (const w of [...waiters]) w();
       transport?.close();
     })();
@@ -473,17 +371,6 @@ function intAtLeast(value: number | undefined, fallback: number, min: number): n
   return Math.max(min, Math.floor(value));
 }
 
-/** Retry-After as milliseconds: delay-seconds (`120`) or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(raw: string | undefined, nowMs: number = Date.now()): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = raw.trim();
-  if (v === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const date = Date.parse(v);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
-}
-
 function safeApp(event: unknown): string | undefined {
   try {
     const app = (event as { app?: unknown } | null)?.app;
@@ -491,41 +378,4 @@ function safeApp(event: unknown): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-interface DefaultTransport {
-  post: PostFn;
-  close(): void;
-}
-
-/** axios with keep-alive agents, no proxy (HTTP(S)_PROXY ignored), no redirects, any status resolved. */
-function createDefaultTransport(maxSockets: number): DefaultTransport {
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: 2, timeout: 60_000 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: 2, timeout: 60_000 });
-  const client: AxiosInstance = axios.create({
-    httpAgent,
-    httpsAgent,
-    proxy: false,
-    maxRedirects: 0,
-    responseType: 'arraybuffer',
-    maxContentLength: 1024 * 1024,
-    validateStatus: () => true,
-    // The body is already a JSON string: send it as is.
-    transformRequest: [(data: unknown) => data],
-  });
-  return {
-    async post(url, body, headers, timeoutMs, signal) {
-      const res = await client.post(url, body, {
-        headers: { ...headers },
-        timeout: timeoutMs,
-        ...(signal ? { signal } : {}),
-      });
-      const ra: unknown = res.headers['retry-after'];
-      return { status: res.status, retryAfter: typeof ra === 'string' ? ra : undefined };
-    },
-    close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
-  };
 }

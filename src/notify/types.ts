@@ -1,6 +1,6 @@
 /**
- * Notification types: what the engine reports (events), where it goes (targets) and the
- * notifier's contract. The notifier is fire-and-forget: `notify()` never blocks and never throws.
+ * Notification types: what the engine reports (events), where it goes (targets: webhooks and
+ * email) and the notifier's contract. The notifier is fire-and-forget: `notify()` never blocks and never throws.
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
@@ -61,7 +61,7 @@ export interface NotifyEvent {
 export type NotifyFormat = 'json' | 'slack' | 'discord';
 
 /** One webhook, from validated config (camelCase). */
-export interface NotifyTarget {
+export interface WebhookTarget {
   readonly url: string;
   readonly format: NotifyFormat;
   /** Event types sent to this target; empty = all. */
@@ -71,6 +71,57 @@ export interface NotifyTarget {
   /** Hard deadline of one request (connect + response headers + body). */
   readonly timeoutMs: number;
 }
+
+/** Where an SMTP password is read from (fsx/secret.ts); never the password itself. */
+export type SecretSource = { readonly kind: 'env'; readonly name: string } | { readonly kind: 'file'; readonly path: string };
+
+/** The SMTP relay of an email target. */
+export interface SmtpTarget {
+  readonly host: string;
+  readonly port: number;
+  /** `tls` from the first byte, `starttls` required after the greeting, `none` plain (loopback). */
+  readonly security: 'tls' | 'starttls' | 'none';
+  readonly user?: string;
+  readonly password?: SecretSource;
+  /** A PEM CA file trusted instead of the system's. */
+  readonly caFile?: string;
+}
+
+/** One email channel: the same events as a webhook, mailed through an SMTP relay. */
+export interface EmailTarget {
+  readonly format: 'email';
+  readonly smtp: SmtpTarget;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly events: readonly NotifyEventType[];
+  /** Hard deadline of one delivery (connect, greeting, TLS, AUTH, the message). */
+  readonly timeoutMs: number;
+}
+
+export type NotifyTarget = WebhookTarget | EmailTarget;
+
+/** An SMTP delivery as the transport sees it: the password already read. */
+export interface SmtpConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly security: SmtpTarget['security'];
+  readonly auth?: { readonly user: string; readonly pass: string };
+  /** PEM text of the trusted CA. */
+  readonly ca?: string;
+}
+
+export interface MailMessage {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+}
+
+/**
+ * Send one message; resolves with the server's final answer, rejects with nodemailer's error
+ * (`code`, `responseCode`). `signal` aborts it; the notifier races its own deadline anyway.
+ */
+export type SendMailFn = (connection: SmtpConnection, message: MailMessage, timeoutMs: number, signal?: AbortSignal) => Promise<{ readonly response?: string }>;
 
 /**
  * What one POST answered: the status, or the status and the raw Retry-After header.
@@ -116,14 +167,18 @@ export interface NotifierOptions {
   readonly closeTimeoutMs?: number;
   /** Transport; default: axios with keep-alive agents, proxy: false, no redirects. */
   readonly post?: PostFn;
+  /** Mail transport; default: nodemailer (notify/smtp.ts), loaded on the first email. */
+  readonly sendMail?: SendMailFn;
+  /** Where SMTP password variables are read (and taken out once read); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Random source for jitter, in [0, 1). Default Math.random. */
   readonly random?: () => number;
 }
 
 export interface NotifierStats {
-  /** Deliveries answered 2xx. */
+  /** Deliveries answered 2xx (webhooks) or accepted by the SMTP relay (email). */
   readonly sent: number;
-  /** Deliveries given up (permanent 4xx, or retries exhausted). */
+  /** Deliveries given up (permanent 4xx or SMTP 5xx, or retries exhausted). */
   readonly failed: number;
   /** Requests made, including retries. */
   readonly attempts: number;

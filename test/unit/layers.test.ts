@@ -59,8 +59,11 @@ describe('layers', () => {
     for (const door of ['app/lifetime.ts', 'app/check.ts']) {
       const loaded = loadedBy(door);
       assert.ok(loaded.has('engine/engine.ts'), `${door} loads the engine`);
-      for (const lazy of ['notify/notifier.ts', 'yaml', 'watch/story.ts', 'watch/session.ts', 'node-schedule', 'node:https']) assert.ok(!loaded.has(lazy), `${door} loads ${lazy} at start`);
+      for (const lazy of ['notify/notifier.ts', 'nodemailer', 'yaml', 'watch/story.ts', 'watch/session.ts', 'node-schedule', 'node:https']) assert.ok(!loaded.has(lazy), `${door} loads ${lazy} at start`);
     }
+    // nodemailer only on the first email: a webhook-only notifier never loads it.
+    assert.ok(loadedBy('notify/notifier.ts').has('notify/email.ts'), 'the reader follows the notifier to its email channel');
+    assert.ok(!loadedBy('notify/notifier.ts').has('nodemailer'), 'the notifier loads nodemailer at start');
     // node-schedule (and luxon's Intl, ~10 MiB of RSS) only when the log shows the debug-level report.
     assert.ok(loadedBy('app/lifetime.ts').has('app/self-report.ts'), 'the reader follows the lifetime to its self-report');
   });

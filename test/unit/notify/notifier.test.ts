@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { systemClock } from '../../../src/clock.js';
 import { createNotifier, parseRetryAfter } from '../../../src/notify/notifier.js';
-import type { Notifier, NotifierOptions, NotifyEvent, NotifyTarget } from '../../../src/notify/types.js';
+import type { Notifier, NotifierOptions, NotifyEvent, WebhookTarget } from '../../../src/notify/types.js';
 import { captureLogger, FakeClock, startReceiver, until, type Receiver } from './receiver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -28,7 +28,7 @@ function notifier(options: Partial<NotifierOptions> & Pick<NotifierOptions, 'tar
   return n;
 }
 
-const target = (url: string, patch: Partial<NotifyTarget> = {}): NotifyTarget => ({
+const target = (url: string, patch: Partial<WebhookTarget> = {}): WebhookTarget => ({
   url,
   format: 'json',
   events: [],
