@@ -8,7 +8,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Clock } from '../clock.js';
 import { loadConfig } from '../config/load.js';
-import type { Engine } from '../engine/engine.js';
+import { SHUTDOWN_GRACE_MS, type Engine } from '../engine/engine.js';
 import type { Logger } from '../log/logger.js';
 import type { Requester } from '../engine/view.js';
 import { controlFilePath, readControl } from '../state/control.js';
@@ -102,7 +102,9 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
       stop: async () => {
         unwind();
         await web.close();
-        return monitor.close({ farewell: 'stopped' });
+        // Bounded: the doors force the exit at 10 s, and the lock must be given back before it.
+        // The engine's wait covers a remedy's shutdown grace and its abandoning (engine.ts).
+        return monitor.close({ farewell: 'stopped', engineWaitMs: SHUTDOWN_GRACE_MS + 1500, capMs: 750 });
       },
       statusDocument: () => web.status(),
       webUrl: () => web.url,
