@@ -11,6 +11,7 @@ import { loadConfig } from '../config/load.js';
 import { SHUTDOWN_GRACE_MS, type Engine } from '../engine/engine.js';
 import type { Logger } from '../log/logger.js';
 import type { Requester } from '../engine/view.js';
+import { killLimit } from '../proc/users.js';
 import { controlFilePath, readControl } from '../state/control.js';
 import { requestControl, type ControlRequest } from './control.js';
 import type { LogHooks } from './log.js';
@@ -85,6 +86,9 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     // Bound before the first check: a port that is taken stops the start before anything acts.
     await web.apply(config);
     const engine = await monitor.start();
+    // Said once at start: which kills this monitor cannot do (a service run as the PM2 user).
+    const limit = killLimit(process.geteuid?.() ?? 0);
+    if (limit) monitor.logger.info(limit);
     const footprint = selfReport(monitor.logger);
     undo.push(() => footprint.cancel());
     await footprint.update();
