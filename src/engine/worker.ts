@@ -393,7 +393,9 @@ export class AppWorker {
     this.lastRemedy = report;
     this.history = [...this.history, remedyEntry(report, new Date().toISOString())].slice(-HISTORY);
     logRemedy(log, report);
-    const after = afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
+    // Abandoned at shutdown is neither a success nor a failure (no backoff, no circuit count):
+    // the state stays 'remedying', which the next start reads as unhealthy, and the journal finishes it.
+    const after = report.abandoned ? { state: this.state, events: [] } : afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
     this.setState(after.state, undefined, log);
     const killed = report.ports?.killed.map((k) => k.pid) ?? [];
     tell({

@@ -3,8 +3,9 @@
 // security --offline=true`; it runs as the owner of PM2_HOME, never root unless --user root says
 // so; an unknown --user exits 2 naming the flag; uninstall-service removes only a unit with our
 // marker. As root, a throwaway system user gets its own PM2 daemon and a real app that hangs; the
-// unit's own command line, run as that user (setpriv), heals the hang and says which kills it
-// cannot do, in its start line and in `status`. Not root: that test is skipped with the reason,
+// unit's own command line, run as that user (setpriv, no new privileges, under the unit's
+// system-call filter through libseccomp), heals the hang and says which kills it cannot do, in
+// its start line and in `status`. No systemd runs here: the mount settings are verified only. Not root: that test is skipped with the reason,
 // and CI (which runs as root) never skips it.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -17,6 +18,7 @@ import { CLI, PM2_BIN, ROOT, httpStatus, waitFor } from '../helpers/sandbox.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { assertMatchesSchema } from '../helpers/schema.js';
 import { execArgv, unitEnv, unitValues } from '../helpers/unit-file.js';
+import { allowedSyscalls } from '../helpers/seccomp.js';
 import { serviceUnit } from '../../src/timer/service-unit.js';
 
 const PORT = 48710;
@@ -152,6 +154,21 @@ test('a unit for a PM2 user outside /tmp keeps PrivateTmp and every protection: 
   process.stdout.write(`# exposure of a non-root unit: ${exposure}\n${report.split('\n').filter((l) => l.startsWith('✗') || l.startsWith('→')).map((l) => `# ${l}`).join('\n')}\n`);
 });
 
+test('MemoryDenyWriteExecute stays off because node cannot run under it (prctl PR_SET_MDWE, what systemd applies)', (t) => {
+  // python3 sets the same flag systemd sets for MemoryDenyWriteExecute=yes, then execs node.
+  const py = `import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0: sys.exit(77)
+os.execv(sys.argv[1], [sys.argv[1], '-e', 'let s = 0; for (let i = 0; i < 1e7; i++) s += i; console.log(s)'])`;
+  const r = spawnSync('python3', ['-c', py, process.execPath], { encoding: 'utf8', timeout: 60_000 });
+  assert.ok(!r.error, `python3 runs (CI installs it): ${String(r.error)}`);
+  if (r.status === 77) return void t.skip('this kernel has no PR_SET_MDWE (Linux < 6.3)');
+  assert.notEqual(r.status, 0, 'node fails under W^X');
+  assert.match(r.stderr, /SetPermissions|Fatal error/, 'V8 aborts when it cannot map its JIT code');
+  const plain = spawnSync(process.execPath, ['-e', 'console.log(1)'], { encoding: 'utf8' });
+  assert.equal(plain.status, 0, 'and runs without it');
+});
+
 interface SysUser {
   readonly name: string;
   readonly uid: number;
@@ -175,8 +192,9 @@ function pidsOf(uid: number): number[] {
   });
 }
 
-test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and heals a hang, and says which kills it cannot do', { ...T, skip: root ? false : 'needs root to create a system user (useradd) and switch to it (setpriv); CI runs as root' }, async () => {
-  if (process.env['CI']) assert.ok(root, 'CI runs this test as root');
+test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and heals a hang, and says which kills it cannot do', { ...T, skip: root || process.env['CI'] ? false : 'needs root to create a system user (useradd) and switch to it (setpriv); CI runs as root' }, async () => {
+  // Never skipped in CI (.ci/run sets CI): there it must run, as root.
+  assert.ok(root, 'CI runs this test as root (it creates a throwaway system user)');
   const name = `hdm-svc-${process.pid % 100000}`;
   const homes = dir('homes');
   chmodSync(base, 0o755);
@@ -233,15 +251,24 @@ test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and
   const firstPid = (JSON.parse(await (await fetch(url)).text()) as { pid: number }).pid;
   assert.equal(statSync(`/proc/${firstPid}`).uid, u.uid, 'the app runs as the user');
 
-  // What systemd would run: the unit's argv and environment, as the unit's user.
+  // What systemd would run: the unit's argv and environment, as the unit's user, with no new
+  // privileges and under the unit's own system-call filter (seccomp through libseccomp; EPERM
+  // for every call the filter leaves out, as SystemCallErrorNumber=EPERM says).
   const argv = execArgv(unitValues(unit, 'ExecStart')[0]!);
-  const run: ChildProcess = spawn('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', '--', ...argv], { env: unitEnv(unit), cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+  const allowedFile = join(dir('seccomp'), 'allowed.txt');
+  const allowed = allowedSyscalls(unitValues(unit, 'SystemCallFilter'));
+  assert.ok(allowed.includes('kill') && !allowed.includes('setuid') && !allowed.includes('mount'), 'the filter keeps kill, drops setuid and mount');
+  writeFileSync(allowedFile, allowed.join('\n'));
+  chmodSync(join(allowedFile, '..'), 0o755);
+  const seccomp = ['python3', join(ROOT, 'test', 'fixtures', 'seccomp-exec.py'), allowedFile];
+  const run: ChildProcess = spawn('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', '--no-new-privs', '--', ...seccomp, ...argv], { env: unitEnv(unit), cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   run.stderr!.setEncoding('utf8').on('data', (c: string) => (log += c));
   const exited = new Promise<number | null>((res) => run.on('exit', (code) => res(code)));
   cleanups.push(() => run.exitCode === null && run.kill('SIGKILL'));
   try {
     await waitFor('run watching', () => log.includes('watching 1 app'), 30_000).catch((err: unknown) => assert.fail(`${String(err)}\n${log}`));
+    assert.match(log, /^seccomp: \d+ system calls allowed/m, 'run started under the filter');
     assert.match(log, new RegExp(`running as ${name} \\(uid ${u.uid}\\), not root: it can stop and kill only ${name}'s processes; another user's process holding an app's port is reported, never killed`));
     const st = asUser(u, [process.execPath, CLI, 'status', '--json', '--config', config], { ...userEnv });
     const status = JSON.parse(String(st.stdout)) as { monitor: { live: boolean; uid: number; kill_limit?: string } };

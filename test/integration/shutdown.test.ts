@@ -83,8 +83,9 @@ test('SIGTERM during a remedy: exit 0 within 10 s, lock released, journal kept; 
   assert.match(log, /stopped$/m, 'the farewell line: logs flushed');
   assert.equal(existsSync(lockPath()), false, 'the lock is released');
   assert.equal(journal()?.step, 'stopping', 'the journal keeps the step the remedy was cut at');
-  const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { apps: Record<string, unknown> };
-  assert.ok(state.apps[APP], 'state.json was flushed with the app');
+  const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { apps: Record<string, { phase: string; failed_remedies?: number }> };
+  assert.equal(state.apps[APP]?.phase, 'remedying', 'state.json was flushed: the remedy was in progress (read back as unhealthy)');
+  assert.ok(!state.apps[APP]?.failed_remedies, 'an abandoned remedy is not counted as a failed one');
 
   // PM2 finishes its stop (SIGKILL at kill_timeout) and never starts the app by itself.
   await waitFor('PM2 has stopped the app', async () => (await sb.info(APP))?.status === 'stopped', 15_000);
