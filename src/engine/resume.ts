@@ -17,7 +17,8 @@ import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { ProcessInfo } from '../pm2/adapter.js';
-import { instancesOf } from '../strategies/pm2.js';
+import { freePortsAroundLive, instancesOf } from '../strategies/pm2.js';
+import { describeFreed } from '../steps/wording.js';
 import type { JournalInstance, JournalNote, JournalStep } from '../strategies/types.js';
 import { verdictText, verifyHealthy, type ActDeps } from './verify.js';
 
@@ -117,6 +118,13 @@ async function resumeOne(entry: JournalEntry, app: AppConfig | undefined, deps: 
       return deps.journal.clear(entry.app);
     }
     log.warn(`finishing ${story}: ${judged.why}; starting it`, { step: entry.step, resumed: true });
+    if (app.ports.length > 0) {
+      // The step the remedy would have taken before its start, under the app's kill scope. A
+      // port still held is said, and the app started all the same: left stopped, the checks
+      // would take it for an operator's stop; started, they see it fail and remedy it.
+      const freed = await freePortsAroundLive(app, deps);
+      log.log(freed.free ? 'info' : 'warn', `ports ${app.ports.join(',')}: ${describeFreed(freed)}`, { resumed: true });
+    }
     await Promise.all(judged.pmIds.map((id) => deps.pm2.act('restart', id)));
     const v = await verifyHealthy(app, deps, app.verifyTimeoutMs);
     if (v.ok) log.info(`finished the interrupted remedy: started by us and healthy in ${Math.round(v.elapsedMs)} ms`, { resumed: true, ok: true });

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { ROOT, createSandbox, httpStatus, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
-import { configIn, freshDir, sandboxCliEnv } from '../helpers/operator.js';
+import { configIn, freshDir, sandboxCliEnv, spawnStray } from '../helpers/operator.js';
 
 const PORT = 48700;
 const APP = 'sd-app';
@@ -35,7 +35,7 @@ before(async () => {
     state_dir: stateDir,
     apps: [{
       name: APP, health: { url: URL_, timeout: '500ms', interval: '500ms', failure_threshold: 1 }, startup_grace: 0, ports: [PORT],
-      verify_timeout: '20s', max_attempts: 1,
+      verify_timeout: '20s', max_attempts: 1, kill_scope: 'user',
     }],
   });
   await sb.start({ name: APP, script: FIXTURE, env: { PORT: String(PORT), BREAK_FILE: breakFile }, kill_timeout: 8000, autorestart: true });
@@ -93,10 +93,14 @@ test('SIGTERM during a remedy: exit 0 within 10 s, lock released, journal kept; 
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal((await sb.info(APP))?.status, 'stopped', 'cut short, the remedy left the app stopped');
   const before = (await sb.info(APP))!;
+  // While nobody watched, a stray took the app's port: the resume frees it (as the remedy's next
+  // step would have), under the app's kill_scope (user here: the stray is ours), then starts.
+  const stray = await spawnStray(PORT, freshDir(sb.home, 'stray'), ledger);
 
   const second = startCli(['run', '--config', config], env, ledger);
   try {
     await second.waitForLine(/finishing a remedy interrupted at step 'stopping' \(journaled by run pid \d+ at [^)]+\): PM2 shows it stopped as the remedy left it/, 30_000);
+    await second.waitForLine(new RegExp(`ports ${PORT}: killed pid ${stray.id.pid} `), 30_000);
     await second.waitForLine(/finished the interrupted remedy: started by us and healthy in \d+ ms/, 30_000);
     await second.waitForLine(/watching 1 app/, 30_000);
     assert.equal(await httpStatus(URL_), 200, 'the app answers again');
