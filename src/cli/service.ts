@@ -118,7 +118,7 @@ export async function installMain(argv: readonly string[]): Promise<void> {
   const text = serviceUnit({ node: process.execPath, cli: fileURLToPath(new URL('./index.js', import.meta.url)), config: configPath, pm2Home: home, stateDir: state, user: account.name });
   const { dir, custom } = unitDir(values);
   const path = join(dir, UNIT_FILE);
-  const warnings = readableWarnings(configPath, account);
+  const warnings = [...ownerWarnings(home, account), ...readableWarnings(configPath, account)];
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const doc = { unit_path: path, user: account.name, uid: account.uid, pm2_home: home, state_dir: state, config: configPath, dry_run: values['dry-run'] === true, unit: text, warnings };
   if (values['dry-run']) return json ? printJson(doc) : void process.stdout.write(text);
@@ -149,6 +149,17 @@ function makeStateDir(dir: string, account: Account): void {
   const st = statSync(dir);
   if (st.uid !== account.uid) throw new UsageError(`state_dir ${printable(dir)} belongs to uid ${st.uid}, not to ${account.name} (uid ${account.uid}): the service could not use it; chown it or choose another state_dir`);
   if (st.uid === process.geteuid?.()) ensurePrivateDir(dir);
+}
+
+/** PM2_HOME of another user: the service could not reach that daemon (its sockets are the owner's). */
+function ownerWarnings(home: string, account: Account): string[] {
+  try {
+    const uid = statSync(home).uid;
+    return uid === account.uid || account.uid === 0 ? [] : [`PM2_HOME ${printable(home)} belongs to ${userName(uid) ?? `uid ${uid}`}, not ${account.name}: the service could not reach that PM2 daemon; run it as the owner (the default without --user)`];
+  } catch {
+    // Made by us, it would be root's and the daemon's user could not use it.
+    throw new UsageError(`PM2_HOME ${printable(home)} does not exist: start PM2 as ${account.name} first (its daemon creates it), or set PM2_HOME`);
+  }
 }
 
 /** The config must be readable by the service's user: say so now rather than at every start. */

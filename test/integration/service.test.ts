@@ -92,6 +92,12 @@ test('install-service refuses root by default, names an unknown --user, and --us
   assert.match(unknown.stderr, /--user: no user named "no-such-user-hdm"/);
   assert.deepEqual(readdirSync(units), []);
 
+  const missing = await runCli(['install-service', '--user', 'root', '--unit-dir', units, '--config', config], { ...env, PM2_HOME: join(home, 'not-there') }, 60_000);
+  assert.equal(missing.code, 2, show(missing));
+  assert.match(missing.stderr, /PM2_HOME .*not-there does not exist: start PM2 as root first/);
+  assert.equal(existsSync(join(home, 'not-there')), false, 'not created by us');
+  assert.deepEqual(readdirSync(units), []);
+
   // --dry-run: the unit on stdout, nothing written.
   const dry = await runCli(['install-service', '--user', 'root', '--unit-dir', units, '--config', config, '--dry-run'], env, 60_000);
   assert.equal(dry.code, 0, show(dry));
