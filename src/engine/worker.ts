@@ -366,6 +366,13 @@ export class AppWorker {
       }
       return d.events.length > 0;
     }
+    if (this.stopped) {
+      // The monitor is stopping (a shutdown, or a reload replacing this worker): no remedy starts
+      // now; the next monitor (or the new worker) checks again at once.
+      this.log.info(`not remedied: the monitor is stopping (${d.reason})`);
+      raised?.settle({ result: 'unobserved', detail: 'the monitor is stopping' });
+      return false;
+    }
     // Every line of a remedy, from the decision to its incident record, carries its incident_id.
     const incidentId = randomUUID();
     const log = this.log.child({ incident_id: incidentId });
