@@ -8,9 +8,10 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Clock } from '../clock.js';
 import { loadConfig } from '../config/load.js';
-import type { Engine } from '../engine/engine.js';
+import { SHUTDOWN_GRACE_MS, type Engine } from '../engine/engine.js';
 import type { Logger } from '../log/logger.js';
 import type { Requester } from '../engine/view.js';
+import { killLimit } from '../proc/users.js';
 import { controlFilePath, readControl } from '../state/control.js';
 import { requestControl, type ControlRequest } from './control.js';
 import type { LogHooks } from './log.js';
@@ -85,6 +86,9 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     // Bound before the first check: a port that is taken stops the start before anything acts.
     await web.apply(config);
     const engine = await monitor.start();
+    // Said once at start: which kills this monitor cannot do (a service run as the PM2 user).
+    const limit = killLimit(process.geteuid?.() ?? 0);
+    if (limit) monitor.logger.info(limit);
     const footprint = selfReport(monitor.logger);
     undo.push(() => footprint.cancel());
     await footprint.update();
@@ -102,7 +106,9 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
       stop: async () => {
         unwind();
         await web.close();
-        return monitor.close({ farewell: 'stopped' });
+        // Bounded: the doors force the exit at 10 s, and the lock must be given back before it.
+        // The engine's wait covers a remedy's shutdown grace and its abandoning (engine.ts).
+        return monitor.close({ farewell: 'stopped', engineWaitMs: SHUTDOWN_GRACE_MS + 1500, capMs: 750 });
       },
       statusDocument: () => web.status(),
       webUrl: () => web.url,

@@ -18,6 +18,7 @@ import { pauseOfRecord } from '../engine/control-log.js';
 import { Engine } from '../engine/engine.js';
 import type { Incident } from '../engine/incident.js';
 import type { RemedyReport } from '../engine/remedy.js';
+import { resumeRemedies } from '../engine/resume.js';
 import { restoreApp, type HandledAlarmRecord } from '../engine/state-document.js';
 import type { WorkerEvent } from '../engine/view.js';
 import type { HeldLock } from '../lock/lock.js';
@@ -27,6 +28,7 @@ import { stateDir } from '../paths.js';
 import type { Pm2Port } from '../pm2/adapter.js';
 import { createHttpProber, type HttpProber } from '../probes/http.js';
 import { controlFilePath, readControl } from '../state/control.js';
+import { remedyJournal } from '../state/remedy-journal.js';
 import { openStateFile, stateFilePath } from '../state/state-file.js';
 import { endLog, openLog, type LogPlan } from './log.js';
 import { takeLocks, type LockPlan } from './lock.js';
@@ -160,9 +162,13 @@ export class Monitor {
     // Without `alarms:` (now), what was handled is kept as it was: a config that drops the block
     // and brings it back must not remedy the still-raised alarms again.
     if (!config.alarms && handledAlarms.length > 0) this.retiredAlarms = keptRecords(handledAlarms);
+    // The one monitor of a state dir (it holds the lock) journals its remedies and finishes the
+    // ones a previous run left cut short.
+    const journal = persist && 'monitor' in this.plan.lock ? remedyJournal(this.stateDir, this.plan.lock.monitor, (m) => logger.warn(m)) : undefined;
     const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger, () => this.alarms ?? this.retiredAlarms) : undefined;
     const engine: Engine = new Engine(config, {
       pm2, prober, clock, logger, restored,
+      ...(journal ? { journal } : {}),
       ...(hooks.ignoreExits ? { ignoreExits: true } : {}),
       ...(persist ? { updateHold: updateHoldReader(this.stateDir, (app) => this.updateConfig.apps.some((a) => a.name === app && a.update)) } : {}),
       ...(writer ? { onChange: writer.poke } : {}),
@@ -178,6 +184,8 @@ export class Monitor {
     this.writer = writer;
     if (persist) engine.applyControl(readControl(controlFilePath(this.stateDir), (m) => logger.warn(m)));
     if (config.alarms) this.alarms = await this.makeAlarms(config.alarms, handledAlarms);
+    // Before the first check: a half-restarted app must not be judged (or taken for an operator's stop).
+    if (journal) await resumeRemedies(config.apps, { pm2, prober, clock, logger, journal });
     return engine;
   }
 

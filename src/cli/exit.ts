@@ -21,7 +21,11 @@ export function failWith(err: unknown): never {
   process.exit(EXIT.unhealthy);
 }
 
-/** Run `stop` once on SIGINT/SIGTERM, then exit 0 (a second signal exits at once). */
+/**
+ * Run `stop` once on SIGINT/SIGTERM, then exit 0. A second signal exits at once with 128 + the
+ * signal (130, 143): the operator insists, and whatever stop had left (an abandoned remedy) is in
+ * the remedy journal for the next start. Past 10 s the exit is forced (0: the stop was asked for).
+ */
 export function exitOnSignals(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (sig: NodeJS.Signals): void => {

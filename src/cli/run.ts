@@ -10,8 +10,10 @@ export const help = `Usage: helpdesk-monitor run [--config FILE] [--verbose]
 Run the monitor in the foreground: the same engine as the PM2 module. Probes every configured
 app on its interval, reacts at once to PM2 crash events, and remedies unhealthy apps (stop, free
 ports, start, verify). Reloads the config when the file changes or on SIGHUP; an invalid new
-config is reported and the last good one keeps running. Stops cleanly on SIGINT/SIGTERM;
-SIGUSR1 writes the status document (the status command's JSON) to the log. With an http:
+config is reported and the last good one keeps running. Stops cleanly on SIGINT/SIGTERM: a
+remedy in progress gets up to 6 s to finish, else it is abandoned and journaled (the next start
+of run, the module or check finishes it), state and log are flushed, the lock is released, exit
+0 within 10 s; a second signal exits at once (130 for SIGINT, 143 for SIGTERM). SIGUSR1 writes the status document (the status command's JSON) to the log. With an http:
 block in the config it serves /metrics, the status page and /api/status (README: Observability).
 
 Options:
@@ -21,7 +23,7 @@ Options:
   -h, --help          this help
 
 Exit codes: 0 stopped cleanly, 1 could not start (e.g. the http: port is taken), 2 invalid config,
-3 another monitor holds the lock.
+3 another monitor holds the lock, 130/143 a second SIGINT/SIGTERM while stopping.
 
 Example:
   helpdesk-monitor run --config /srv/helpdesk/monitor.yaml

@@ -1,4 +1,5 @@
 /** `helpdesk-monitor status`: one row per app: PM2, health now, ports and holders, the monitor's view. */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, UsageError, describeError } from '../errors.js';
 import type { MonitorConfig } from '../config/schema.js';
@@ -12,7 +13,8 @@ import { readStateDocument, stateFilePath } from '../state/state-file.js';
 import { inspectLock } from '../lock/lock.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { snapshotSync } from '../ports/sync.js';
-import { procAvailable } from '../proc/read.js';
+import { procAvailable, procFacts } from '../proc/read.js';
+import { killLimit } from '../proc/users.js';
 import { redactText } from '../redact.js';
 import { printJson } from './json.js';
 import { statusRow } from '../status/rows.js';
@@ -123,11 +125,18 @@ function withPause(rec: AppStateRecord | undefined, paused: number | 'indefinite
 }
 
 function monitorLine(lock: ReturnType<typeof readLock>): string {
-  if (lock?.live) return `monitor: running as pid ${lock.pid} on ${lock.hostname}`;
+  if (lock?.live) return `monitor: running as pid ${lock.pid} on ${lock.hostname}${lock.kill_limit ? `\nmonitor: ${lock.kill_limit}` : ''}`;
   return lock ? `monitor: not running (stale lock of pid ${lock.pid}; the next start takes it over)` : 'monitor: not running (no lock held)';
 }
 
-function readLock(path: string): { pid: number; hostname: string; started_at: string; live: boolean } | undefined {
+function readLock(path: string): { pid: number; hostname: string; started_at: string; live: boolean; uid?: number; kill_limit?: string } | undefined {
   const held = inspectLock(path);
-  return held ? { pid: held.record.pid, hostname: held.record.hostname, started_at: held.record.started_at, live: held.live } : undefined;
+  if (!held) return undefined;
+  // The live holder's uid (this host): what it cannot kill, as its start line says.
+  const uid = held.live && held.record.hostname === hostname() ? procFacts(held.record.pid)?.uid : undefined;
+  const limit = uid === undefined || uid < 0 ? undefined : killLimit(uid);
+  return {
+    pid: held.record.pid, hostname: held.record.hostname, started_at: held.record.started_at, live: held.live,
+    ...(uid === undefined || uid < 0 ? {} : { uid }), ...(limit ? { kill_limit: limit } : {}),
+  };
 }

@@ -1,8 +1,8 @@
 /** `install-timer` / `uninstall-timer`: the systemd timer or cron fallback that runs `check`. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../config/duration.js';
 import { loadConfig, locateConfig } from '../config/load.js';
@@ -12,6 +12,7 @@ import { pm2Home, stateDir } from '../paths.js';
 import { printable } from '../text/printable.js';
 import { UNIT_NAME, cronLine, editCrontab, refuseUnsafeCommand, systemdUnits, type CheckCommand } from '../timer/units.js';
 import { parse } from './args.js';
+import { systemctl, unitDir } from './systemd-install.js';
 
 export const installHelp = `Usage: helpdesk-monitor install-timer (--systemd | --cron) [--every 5m] [--config FILE]
                                      [--unit-dir DIR] [--user] [--crontab FILE]
@@ -73,16 +74,6 @@ function mode(values: { systemd?: boolean; cron?: boolean }): 'systemd' | 'cron'
   return values.systemd ? 'systemd' : 'cron';
 }
 
-function unitDir(values: { 'unit-dir'?: string; user?: boolean }): { dir: string; custom: boolean } {
-  if (values['unit-dir']) return { dir: resolve(values['unit-dir']), custom: true };
-  return { dir: values.user ? join(homedir(), '.config', 'systemd', 'user') : '/etc/systemd/system', custom: false };
-}
-
-function systemctl(user: boolean, args: readonly string[]): void {
-  const r = spawnSync('systemctl', [...(user ? ['--user'] : []), ...args], { stdio: 'inherit' });
-  if (r.error || r.status !== 0) process.stderr.write(`note: systemctl ${args.join(' ')} did not succeed; run it yourself\n`);
-}
-
 function readCrontab(file: string | undefined): string {
   if (file) return existsSync(file) ? readFileSync(file, 'utf8') : '';
   const r = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
@@ -109,7 +100,7 @@ export async function installMain(argv: readonly string[]): Promise<void> {
   const dir = stateDir(config.stateDir);
   // Everything is generated (and every value checked) before the first write.
   if (how === 'systemd') {
-    const { dir: units, custom } = unitDir(values);
+    const { dir: units, custom } = unitDir(values, values.user === true);
     const root = process.getuid?.() === 0;
     const { service, timer } = systemdUnits(cmd, everyMs, !values.user && !root ? userInfo().username : undefined);
     makeStateDir(dir);
@@ -142,7 +133,7 @@ export async function uninstallMain(argv: readonly string[]): Promise<void> {
   const { values } = parse(argv, timerFlags);
   if (values.help) return void process.stdout.write(uninstallHelp);
   if (mode(values) === 'systemd') {
-    const { dir, custom } = unitDir(values);
+    const { dir, custom } = unitDir(values, values.user === true);
     if (!custom) systemctl(values.user === true, ['disable', '--now', `${UNIT_NAME}.timer`]);
     for (const ext of ['service', 'timer']) rmSync(join(dir, `${UNIT_NAME}.${ext}`), { force: true });
     if (!custom) systemctl(values.user === true, ['daemon-reload']);

@@ -40,12 +40,21 @@ export interface EngineDeps {
   readonly ignoreExits?: boolean;
   /** A git update of an app in progress or halted (update/hold.ts); absent: no updates. */
   readonly updateHold?: WorkerDeps['updateHold'];
+  /** The remedy journal (absent: remedies are not journaled; `watch`). */
+  readonly journal?: WorkerDeps['journal'];
 }
 
 type Restored = NonNullable<ConstructorParameters<typeof AppWorker>[2]>;
 
 /** Events that mean "look at this app now". */
 const URGENT_EVENTS = new Set(['restart overlimit', 'errored']);
+
+/**
+ * How long a shutdown lets a remedy in progress finish before abandoning it (journaled, finished
+ * at the next start). Well inside the doors' forced exit at 10 s: the state flush, the log and
+ * the lock still have their time after it.
+ */
+export const SHUTDOWN_GRACE_MS = 6000;
 
 export class Engine {
   private readonly workers = new Map<string, AppWorker>();
@@ -178,7 +187,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+    await Promise.all([...this.workers.values()].map((w) => w.stop(SHUTDOWN_GRACE_MS)));
   }
 
   /** The config file, for commands we suggest (`reset APP --config FILE`); watch mode has none. */
@@ -187,7 +196,7 @@ export class Engine {
   }
 
   private makeWorker(app: AppConfig): AppWorker {
-    const { pm2, prober, clock, logger, onRemedy, onIncident, onChange, onEvent, onObservation, updateHold } = this.deps;
+    const { pm2, prober, clock, logger, onRemedy, onIncident, onChange, onEvent, onObservation, updateHold, journal } = this.deps;
     return new AppWorker(
       app,
       {
@@ -209,6 +218,7 @@ export class Engine {
         onHealthy: (name) => {
           for (const d of this.workers.values()) if (d.app.dependsOn?.includes(name)) d.trigger();
         },
+        ...(journal ? { journal } : {}),
       },
       this.deps.restored?.get(app.name),
     );

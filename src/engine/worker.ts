@@ -14,7 +14,8 @@ import { controlEvents, describeControlEvent, requesterText, type ControlEvent, 
 import { AppLens, type LensDeps } from './lens.js';
 import type { StrategyName } from '../strategies/types.js';
 import { logRemedy, tellPolicy } from './describe.js';
-import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
+import { runRemedy, settlesWithin, type RemedyDeps, type RemedyReport } from './remedy.js';
+import type { RemedyJournal } from './resume.js';
 import type { Incident } from './incident.js';
 import { logIncident } from './incident-record.js';
 import { restoredNotices } from './restored.js';
@@ -38,6 +39,8 @@ export interface WorkerDeps extends RemedyDeps, LensDeps {
   readonly dependency?: (name: string) => DependencyLook | undefined;
   /** The app turned healthy (its dependents look again at once). */
   readonly onHealthy?: (app: string) => void;
+  /** Where a remedy's PM2 steps are journaled (a shutdown mid-remedy is finished at the next start). */
+  readonly journal?: RemedyJournal;
 }
 
 /** One look at an app that decides without acting: what `status` and `check --dry-run` print. */
@@ -49,6 +52,8 @@ export interface Inspection {
 }
 
 const HISTORY = 100;
+/** How long an aborted remedy may take to tell its incident before the shutdown goes on. */
+const ABANDON_WAIT_MS = 1000;
 
 export class AppWorker {
   private state: AppState;
@@ -86,6 +91,8 @@ export class AppWorker {
   private deciding: Promise<void> | undefined;
   /** The dependency remedies wait for, as last told. */
   private waitingFor: string | undefined;
+  /** Aborts the remedy in progress (the shutdown's grace ran out). */
+  private abort: AbortController | undefined;
 
   constructor(
     readonly app: AppConfig,
@@ -107,13 +114,20 @@ export class AppWorker {
     this.schedule(0);
   }
 
-  /** Stop the timer and wait for a check in progress. */
-  async stop(): Promise<void> {
+  /**
+   * Stop the timer and wait for a check in progress: at most `graceMs` (the shutdown's), after
+   * which a remedy is abandoned at its next step and its journal entry left for the next start.
+   */
+  async stop(graceMs = Infinity): Promise<void> {
     this.closed = true;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.lens.close();
-    await this.running;
+    if (this.running && !(await settlesWithin(this.running, graceMs))) {
+      this.abort?.abort();
+      // An abandoned remedy returns at once; a check's probes end at their own deadlines.
+      await settlesWithin(this.running, ABANDON_WAIT_MS);
+    }
     this.alarms.drop('the monitor stopped before checking the app');
     for (const done of this.waiters.splice(0)) done();
   }
@@ -382,6 +396,13 @@ export class AppWorker {
       }
       return d.events.length > 0;
     }
+    if (this.stopped) {
+      // The monitor is stopping (a shutdown, or a reload replacing this worker): no remedy starts
+      // now; the next monitor (or the new worker) checks again at once.
+      this.log.info(`not remedied: the monitor is stopping (${d.reason})`);
+      raised?.settle({ result: 'unobserved', detail: 'the monitor is stopping' });
+      return false;
+    }
     // Every line of a remedy, from the decision to its incident record, carries its incident_id.
     const incidentId = randomUUID();
     const log = this.log.child({ incident_id: incidentId });
@@ -397,7 +418,12 @@ export class AppWorker {
     };
     log.warn(`unhealthy: ${d.reason}; starting ${d.trial ? 'the half-open trial ' : ''}remedy (trigger: ${trigger.text})`, { hung: d.hung, strategy: this.app.strategy, trigger: trigger.kind });
     tell({ type: 'remedy_started', app: this.app.name, reason: d.reason });
-    const report = await runRemedy(this.app, d.reason, d.hung, await this.lens.strategy(), this.deps);
+    const journal = this.deps.journal?.forRemedy(this.app.name, incidentId);
+    const abort = (this.abort = new AbortController());
+    const report = await runRemedy(this.app, d.reason, d.hung, await this.lens.strategy(), this.deps, { signal: abort.signal, ...(journal ? { journal: journal.note } : {}) });
+    this.abort = undefined;
+    if (report.abandoned) log.warn('remedy abandoned: the monitor is shutting down; its journal entry stays, and the next start finishes it');
+    else journal?.clear();
     // A restarted app gets a fresh log timeout and memory count.
     this.lens.restarted(this.deps.clock.now());
     this.crashes = 0;
@@ -405,7 +431,9 @@ export class AppWorker {
     this.lastRemedy = report;
     this.history = [...this.history, remedyEntry(report, new Date().toISOString())].slice(-HISTORY);
     logRemedy(log, report);
-    const after = afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
+    // Abandoned at shutdown is neither a success nor a failure (no backoff, no circuit count):
+    // the state stays 'remedying', which the next start reads as unhealthy, and the journal finishes it.
+    const after = report.abandoned ? { state: this.state, events: [] } : afterRemedy(this.state, report.ok, now, this.app, report.failure ?? d.reason, Math.random());
     this.setState(after.state, undefined, log);
     const killed = report.ports?.killed.map((k) => k.pid) ?? [];
     tell({

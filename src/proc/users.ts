@@ -37,3 +37,14 @@ function readOr(file: string): string {
     return '';
   }
 }
+
+/**
+ * What a process of this uid may signal, in words: root signals anyone (within the kill rules);
+ * any other user only its own processes, so another user's process on an app's port can be
+ * reported but never killed, whatever kill_scope says. Undefined for root.
+ */
+export function killLimit(uid: number): string | undefined {
+  if (uid === 0) return undefined;
+  const who = userName(uid) ?? `uid ${uid}`;
+  return `running as ${who} (uid ${uid}), not root: it can stop and kill only ${who}'s processes; another user's process holding an app's port is reported, never killed (kill_scope any or user cannot reach it)`;
+}

@@ -19,7 +19,7 @@ import { waitUntil } from '../proc/wait.js';
 import { pm2Home } from '../paths.js';
 import { runStep, type StepReporter } from '../steps/steps.js';
 import { describeFreed } from '../steps/wording.js';
-import type { RestartStrategy, StrategyResult } from './types.js';
+import { ABANDONED, type JournalInstance, type RestartOptions, type RestartStrategy, type StrategyResult } from './types.js';
 
 export interface Pm2Deps {
   readonly pm2: Pm2Port;
@@ -117,19 +117,31 @@ export async function lookUpApp(app: AppConfig, deps: Pick<Pm2Deps, 'pm2'>, repo
 export async function stopFreeStart(op: 'stop' | 'restart', app: AppConfig, deps: Pm2Deps, report: StepReporter, hung = false): Promise<StrategyResult> {
   const found = await lookUpApp(app, deps, report);
   if (!found.ok) return { ok: false, detail: found.detail };
-  return cycle(op, app, found.list, deps, report, hung);
+  return cycle(op, app, found.list, deps, report, { hung });
+}
+
+/** The instances as the journal records them. */
+function journalInstances(app: AppConfig, list: readonly ProcessInfo[]): JournalInstance[] {
+  return instancesOf(app, list).map((p) => ({ pmId: p.pmId, pid: p.pid, restarts: p.restarts, startedAt: p.startedAt }));
 }
 
 /**
  * Stop, free the ports, start. The scope is built before stopping: the app's pids and their
  * children are known only while they run.
  */
-async function cycle(op: 'stop' | 'restart', app: AppConfig, list: readonly ProcessInfo[], deps: Pm2Deps, report: StepReporter, hung: boolean): Promise<StrategyResult> {
+async function cycle(op: 'stop' | 'restart', app: AppConfig, list: readonly ProcessInfo[], deps: Pm2Deps, report: StepReporter, options: RestartOptions): Promise<StrategyResult> {
   const fail = (detail: string, ports?: FreePortsResult): StrategyResult => ({ ok: false, detail, ...(ports ? { ports } : {}) });
+  const hung = options.hung === true;
   const scope = appScope(app, list, deps);
+  // Only a restart is journaled: a stop is meant to leave the app stopped.
+  const note = op === 'restart' ? options.journal : undefined;
+  const instances = journalInstances(app, list);
   // Stop first, so PM2 cannot respawn the app into a port we are freeing.
+  note?.('stopping', instances);
   const stopped = await runStep(report, 'stop through PM2', () => stopApp(app, list, hung, deps, scope), () => [true, hung ? 'stopped (hung: killed at once)' : 'stopped']);
   if (!stopped.ok) return fail(`stop failed: ${stopped.detail}`);
+  note?.('stopped', instances);
+  if (options.signal?.aborted) return fail(ABANDONED);
   let ports: FreePortsResult | undefined;
   if (app.ports.length > 0) {
     const label = `${op === 'stop' ? 'confirm' : 'free'} ports ${app.ports.join(',')}${op === 'stop' ? ' are free' : ''}`;
@@ -140,6 +152,8 @@ async function cycle(op: 'stop' | 'restart', app: AppConfig, list: readonly Proc
   }
   const withPorts = ports ? { ports } : {};
   if (op === 'stop') return { ok: true, detail: app.ports.length > 0 ? 'stopped, ports free' : 'stopped', ...withPorts };
+  if (options.signal?.aborted) return fail(ABANDONED, ports);
+  note?.('starting', instances);
   const started = await runStep(report, 'start through PM2', () => Promise.all(instancesOf(app, list).map((p) => deps.pm2.act('restart', p.pmId))), () => [true, 'started']);
   if (!started.ok) return fail(`start failed: ${started.detail}`, ports);
   return { ok: true, detail: 'started', ...withPorts };
@@ -154,12 +168,16 @@ async function cycle(op: 'stop' | 'restart', app: AppConfig, list: readonly Proc
  * online; or a port has no listener: the app crashed or is starting, and a stranger may bind the
  * port any moment (the free step, right before the start, looks again). Never throws.
  */
-export async function remedyRestart(app: AppConfig, deps: Pm2Deps, report: StepReporter, hung = false): Promise<StrategyResult> {
+export async function remedyRestart(app: AppConfig, deps: Pm2Deps, report: StepReporter, options: RestartOptions = {}): Promise<StrategyResult> {
+  const hung = options.hung === true;
   const found = await lookUpApp(app, deps, report);
   if (!found.ok) return { ok: false, detail: found.detail };
   const list = found.list;
-  if (!(await holdsItsPortsAlone(app, list, deps, report))) return cycle('restart', app, list, deps, report, hung);
+  if (!(await holdsItsPortsAlone(app, list, deps, report))) return cycle('restart', app, list, deps, report, options);
+  if (options.signal?.aborted) return { ok: false, detail: ABANDONED };
   const scope = appScope(app, list, deps);
+  // The daemon finishes a restart it was sent whatever becomes of us; journaled all the same.
+  options.journal?.('restarting', journalInstances(app, list));
   const restarted = await runStep(report, 'restart through PM2', () => stopApp(app, list, hung, deps, scope, 'restart'), () => [true, hung ? 'restarted (hung: killed at once)' : 'restarted']);
   if (!restarted.ok) return { ok: false, detail: `restart failed: ${restarted.detail}` };
   return { ok: true, detail: 'restarted by PM2' };
@@ -190,6 +208,6 @@ export function pm2Strategy(deps: Pm2Deps): RestartStrategy {
     name: 'pm2',
     readsTable: true,
     status: (app, table) => probePm2Status(app.name, table),
-    restart: (app, reporter, options) => remedyRestart(app, deps, reporter, options?.hung === true),
+    restart: (app, reporter, options) => remedyRestart(app, deps, reporter, options),
   };
 }

@@ -16,7 +16,31 @@ export type StrategyName = 'pm2' | 'service' | 'process';
 export interface RestartOptions {
   /** The app is hung: do not wait politely for it to stop. */
   readonly hung?: boolean;
+  /** Told before each step of a PM2 restart (the remedy journal); absent for the wrapper commands. */
+  readonly journal?: JournalNote;
+  /** The monitor is shutting down: take no further step (an RPC in flight still ends on its own). */
+  readonly signal?: AbortSignal;
 }
+
+/**
+ * A step of a PM2 restart about to be taken. A monitor stopped between "stop" and "start" would
+ * leave the app stopped, and PM2 never starts what was stopped through it: the journal lets the
+ * next start finish the job, and tell our stop from an operator's.
+ */
+export type JournalStep = 'stopping' | 'stopped' | 'starting' | 'restarting';
+
+/** An instance as PM2 showed it before the step (restarts and start time tell a later start by someone else). */
+export interface JournalInstance {
+  readonly pmId: number;
+  readonly pid: number;
+  readonly restarts: number;
+  readonly startedAt: number;
+}
+
+export type JournalNote = (step: JournalStep, instances: readonly JournalInstance[]) => void;
+
+/** What the remedy says when the monitor's shutdown cut it short. */
+export const ABANDONED = 'abandoned: the monitor is shutting down (the remedy journal keeps the step for the next start)';
 
 /** The status fields of an app PM2 does not run. */
 export const OUTSIDE_PM2 = { pids: [], pmIds: [], restarts: 0, uptimeMs: Number.MAX_SAFE_INTEGER } as const;

@@ -8,7 +8,10 @@
  * new unit setting or a new crontab line that nobody asked for.
  */
 import { UsageError } from '../errors.js';
-import { firstControl, printable } from '../text/printable.js';
+import { printable } from '../text/printable.js';
+import { PLAIN, envAssignment, execArg, execPath, refuseControls, userLine } from './systemd-text.js';
+
+export { refuseControls } from './systemd-text.js';
 
 export const UNIT_NAME = 'helpdesk-monitor-check';
 export const CRON_MARKER = '# helpdesk-monitor-check';
@@ -20,56 +23,12 @@ export interface CheckCommand {
   readonly pm2Home: string;
 }
 
-/** Refuse a value that no quoting can carry through a unit file or a crontab: a control character. */
-export function refuseControls(what: string, value: string): void {
-  const bad = firstControl(value);
-  if (bad === undefined) return;
-  throw new UsageError(
-    `${what} "${printable(value)}" contains a control character (${printable(bad)}): a systemd unit or crontab line cannot carry it safely, so nothing was written; use a path without it`,
-  );
-}
-
 /** Every value of the command, checked; what each is called in the error. */
 export function refuseUnsafeCommand(cmd: CheckCommand): void {
   refuseControls('the node executable path', cmd.node);
   refuseControls('the helpdesk-monitor CLI path', cmd.cli);
   refuseControls('the config path', cmd.config);
   refuseControls('PM2_HOME', cmd.pm2Home);
-}
-
-/** Words that need no quoting in a unit file or in sh. */
-const PLAIN = /^[\w@%+=:,./-]+$/;
-
-/** systemd's quoting: double quotes, inside which \ and " are backslash-escaped (C-style unescaping). */
-function systemdQuote(text: string): string {
-  return PLAIN.test(text) ? text : `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-
-/** systemd expands %-specifiers in ExecStart=, Environment= and User=: a literal % is %%. */
-const specifiers = (text: string): string => text.replace(/%/g, '%%');
-
-/** An argument of ExecStart=: %-specifiers at load, and $VAR / ${VAR} at run time ($$ is a literal $). */
-const execArg = (word: string): string => systemdQuote(specifiers(word).replace(/\$/g, () => '$$'));
-
-/**
- * The executable of ExecStart=. systemd takes it literally after unquoting (no $ expansion: a $$
- * would stay $$) and refuses quotes and backslashes in it, whatever the quoting.
- */
-function execPath(path: string): string {
-  if (/["'\\]/.test(path)) {
-    throw new UsageError(`the node executable path "${printable(path)}" contains a quote or a backslash, which systemd refuses in an executable path; use --cron, or a node installed elsewhere`);
-  }
-  return systemdQuote(specifiers(path));
-}
-
-/** An Environment= assignment, quoted as a whole (systemd splits assignments on whitespace). */
-const envAssignment = (name: string, value: string): string => systemdQuote(`${name}=${specifiers(value)}`);
-
-function userLine(user: string | undefined): string {
-  if (user === undefined) return '';
-  refuseControls('the user name', user);
-  if (!/^[^\s"'\\]+$/.test(user)) throw new UsageError(`the user name "${printable(user)}" cannot be written as systemd's User=; pass --user for a user unit`);
-  return `User=${specifiers(user)}\n`;
 }
 
 /** The service and timer unit texts. */

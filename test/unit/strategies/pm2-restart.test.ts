@@ -111,7 +111,7 @@ describe('remedyRestart', { skip }, () => {
     const pm2 = new FakePm2([row(0, inst.child.pid!)]);
     const rec = recordingReporter(systemClock);
     const t0 = performance.now();
-    const r = await remedyRestart(appWith([inst.port]), deps(pm2), rec, true);
+    const r = await remedyRestart(appWith([inst.port]), deps(pm2), rec, { hung: true });
     const ms = performance.now() - t0;
     assert.ok(r.ok, r.detail);
     assert.equal(inst.child.signalCode ?? (await new Promise((res) => inst.child.once('exit', (_c, s) => res(s)))), 'SIGKILL');
@@ -152,6 +152,39 @@ describe('remedyRestart', { skip }, () => {
     assert.ok(r.ok, r.detail);
     assert.deepEqual(rec.steps.map((s) => s.step), ['look up the app in PM2', 'stop through PM2', 'start through PM2']);
     assert.deepEqual(pm2.acts, [['stop', 0], ['restart', 0]]);
+  });
+
+  test('the journal hears each step before it is taken; an aborted signal stops the road after the stop', async () => {
+    const pm2 = new FakePm2([{ ...row(0, 0, 'errored'), restarts: 4, startedAt: 1234 }]);
+    const notes: [string, string][] = [];
+    const journal = (step: string, instances: readonly { pmId: number; restarts: number; startedAt: number }[]): void => {
+      notes.push([step, `${pm2.acts.length} acts; ${instances.map((i) => `${i.pmId}:${i.restarts}:${i.startedAt}`).join(',')}`]);
+    };
+    const r = await remedyRestart(appWith([]), deps(pm2), recordingReporter(systemClock), { journal });
+    assert.ok(r.ok, r.detail);
+    assert.deepEqual(notes, [['stopping', '0 acts; 0:4:1234'], ['stopped', '1 acts; 0:4:1234'], ['starting', '1 acts; 0:4:1234']]);
+
+    const cut = new FakePm2([row(0, 0, 'errored')]);
+    const abort = new AbortController();
+    const steps: string[] = [];
+    const r2 = await remedyRestart(appWith([]), deps(cut), recordingReporter(systemClock), {
+      signal: abort.signal,
+      journal: (step) => {
+        steps.push(step);
+        if (step === 'stopping') abort.abort();
+      },
+    });
+    assert.equal(r2.ok, false);
+    assert.match(r2.detail, /^abandoned: the monitor is shutting down/);
+    assert.deepEqual(steps, ['stopping', 'stopped'], 'no start after the abort');
+    assert.deepEqual(cut.acts, [['stop', 0]]);
+  });
+
+  test('PM2\'s own restart is journaled as restarting; the wrapper\'s stop is never journaled', async () => {
+    const pm2 = new FakePm2([row(0, 2_000_000)]);
+    const steps: string[] = [];
+    await remedyRestart(appWith([]), deps(pm2), recordingReporter(systemClock), { journal: (step) => steps.push(step) });
+    assert.deepEqual(steps, ['restarting']);
   });
 
   test('the strategy restarts through remedyRestart', async () => {
