@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { cliEnv } from './cli.js';
+import assert from 'node:assert/strict';
+import { cliEnv, type RunningCli } from './cli.js';
 import { holdersOf, type PidLedger, type ProcIdentity } from './holders.js';
 import { exampleApp, waitFor, type Sandbox } from './sandbox.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
@@ -140,4 +141,19 @@ export async function startExampleHealthy(sb: Sandbox, name: string, port: numbe
     const info = await sb.info(name);
     return info?.status === 'online' && (await healthPid(port)) === info.pid;
   }, timeoutMs);
+}
+
+/** Wait until `name` runs a new instance (not `old`) that answers /health on `port` with its own pid. */
+export function waitReplaced(sb: Sandbox, name: string, port: number, old: number, timeoutMs: number): Promise<ProcessInfo> {
+  return waitFor(`${name} replaced by a healthy instance`, async () => {
+    const info = await sb.info(name);
+    return info && info.status === 'online' && info.pid !== old && (await healthPid(port)) === info.pid ? info : undefined;
+  }, timeoutMs, 50);
+}
+
+/** SIGTERM a running `run` (if still running) and assert it exits 0 within 20 s. */
+export async function stopRun(run: RunningCli): Promise<void> {
+  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
+  const end = await Promise.race([run.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+  assert.deepEqual(end, { code: 0, signal: null }, `run exits 0 on SIGTERM, whatever the receivers do:\n${run.stderrLines.slice(-10).join('\n')}`);
 }

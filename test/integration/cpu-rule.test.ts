@@ -2,14 +2,12 @@
 // of a core even on a busy machine) is restarted after `for: 3` checks above 90%; a spike of two
 // checks is not. CPU is read from /proc ticks, children included.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isLive, readStat } from '../../src/proc/read.js';
-import { ROOT, createSandbox, healthUrl, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { drive, startRulesApp } from '../helpers/rules-app.js';
 import { startTestMonitor } from '../helpers/monitor.js';
 
-const FIXTURE = join(ROOT, 'test', 'fixtures', 'rules-app.cjs');
 const INTERVAL_MS = 1000;
 let sb: Sandbox;
 
@@ -20,19 +18,9 @@ after(async () => {
   await sb.teardown();
 });
 
-async function startApp(name: string, port: number): Promise<number> {
-  await sb.start({ name, script: FIXTURE, env: { PORT: String(port) }, autorestart: true });
-  const p = await waitFor(`${name} ready`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && info.outLog && existsSync(info.outLog) && readFileSync(info.outLog, 'utf8').includes(`ready pid=${info.pid}`) ? info : undefined;
-  }, 20_000);
-  return p.pid;
-}
-
 /** Spawn the busy child through the app; the sandbox ends it by pid if it outlives the test. */
 async function busy(port: number, ms: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/busy?ms=${ms}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-  const { pid } = (await res.json()) as { pid: number };
+  const { pid } = (await drive(port, `/busy?ms=${ms}`)) as { pid: number };
   sb.track(pid);
   return pid;
 }
@@ -44,7 +32,7 @@ const config = (name: string, port: number) => ({
 
 test('a spike of 2 checks above 90% is not restarted (the test ends the spinning child right after the 2nd)', async () => {
   const port = 48811;
-  const pid = await startApp('spiky', port);
+  const pid = await startRulesApp(sb, 'spiky', port);
   const percents: number[] = [];
   let child: number | undefined;
   let aboveSeen = 0;
@@ -73,7 +61,7 @@ test('a spike of 2 checks above 90% is not restarted (the test ends the spinning
 
 test('a busy-looping child above 90% for 3 checks gets the app restarted (the child with it)', async () => {
   const port = 48812;
-  const pid = await startApp('spinner', port);
+  const pid = await startRulesApp(sb, 'spinner', port);
   const monitor = startTestMonitor(sb, config('spinner', port));
   try {
     await waitFor('healthy', () => monitor.engine.views()[0]?.state.phase === 'healthy', 15_000);

@@ -3,12 +3,11 @@
 // waits, the view says why); once db is healthy api is checked at once and remedied once if it is
 // still hung, not at all if it recovered by itself.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
-import { ROOT, createSandbox, healthUrl, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { startRulesApp } from '../helpers/rules-app.js';
 import { startTestMonitor, type TestMonitor } from '../helpers/monitor.js';
 
-const FIXTURE = join(ROOT, 'test', 'fixtures', 'rules-app.cjs');
 const INTERVAL_MS = 500;
 let sb: Sandbox;
 const frozen = new Set<number>();
@@ -30,16 +29,7 @@ after(async () => {
   await sb.teardown();
 });
 
-async function startApp(name: string, port: number): Promise<number> {
-  await sb.start({ name, script: FIXTURE, env: { PORT: String(port) }, autorestart: true, kill_timeout: 1000 });
-  const p = await waitFor(`${name} online`, async () => {
-    const info = await sb.info(name);
-    if (info?.status !== 'online') return undefined;
-    const ok = await fetch(healthUrl(port), { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
-    return ok ? info : undefined;
-  }, 20_000);
-  return p.pid;
-}
+const startApp = (name: string, port: number): Promise<number> => startRulesApp(sb, name, port, { kill_timeout: 1000 });
 
 function freeze(pid: number): void {
   process.kill(pid, 'SIGSTOP');

@@ -13,10 +13,9 @@ import { after, before, test } from 'node:test';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger, holdersOf, thaw } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, sandboxCliEnv, startHealthy } from '../helpers/operator.js';
+import { configIn, freshDir, sandboxCliEnv, stopRun, waitReplaced, startHealthy } from '../helpers/operator.js';
 import { lineRe } from '../helpers/flap.js';
 import { FIXTURE_CERT, startSilentRelay, startSmtpSink, type SmtpSink } from '../helpers/smtp.js';
-import type { ProcessInfo } from '../../src/pm2/adapter.js';
 
 const SMTP_PORT = 48610;
 const FAIL_PORT = 48611;
@@ -50,12 +49,6 @@ const mailTarget = (port: number, extra: Record<string, unknown> = {}): Record<s
   format: 'email', host: '127.0.0.1', port, security: 'starttls', ca_file: FIXTURE_CERT, user: 'monitor',
   from: 'helpdesk-monitor@example.com', to: ['ops@example.com', 'oncall@example.com'], ...extra,
 });
-
-async function stopRun(run: RunningCli): Promise<void> {
-  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
-  const end = await Promise.race([run.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
-  assert.deepEqual(end, { code: 0, signal: null }, `run exits 0 on SIGTERM, whatever the relays do:\n${run.stderrLines.slice(-10).join('\n')}`);
-}
 
 function allLog(run: RunningCli, stateDir: string): string {
   return `${run.stderrLines.join('\n')}\n${readFileSync(join(stateDir, 'monitor.log'), 'utf8')}`;
@@ -117,13 +110,6 @@ function freeze(pid: number): void {
   process.kill(pid, 'SIGSTOP');
 }
 
-function waitReplaced(name: string, port: number, old: number, timeoutMs: number): Promise<ProcessInfo> {
-  return waitFor(`${name} replaced by a healthy instance`, async () => {
-    const info = await sb.info(name);
-    return info && info.status === 'online' && info.pid !== old && (await healthPid(port)) === info.pid ? info : undefined;
-  }, timeoutMs, 50);
-}
-
 const appCfg = (name: string, port: number): Record<string, unknown> => ({
   name,
   health: { url: `http://127.0.0.1:${port}/health`, interval: '1s', timeout: '500ms', failure_threshold: 2 },
@@ -153,12 +139,12 @@ test('a relay that is down is retried then dropped with a log line; one that nev
 
       freeze(a0.pid);
       await waitFor('the silent relay holding a connection', () => silent.accepted() >= 1, 20_000);
-      await waitReplaced('em-a', A_PORT, a0.pid, 20_000);
+      await waitReplaced(sb, 'em-a', A_PORT, a0.pid, 20_000);
 
       // The second hang, while the silent relay holds a delivery and the down one retries.
       const t0 = Date.now();
       freeze(b0.pid);
-      await waitReplaced('em-b', B_PORT, b0.pid, 30_000);
+      await waitReplaced(sb, 'em-b', B_PORT, b0.pid, 30_000);
       const took = Date.now() - t0;
       t.diagnostic(`em-b healthy again ${took} ms after its SIGSTOP (silent relay: ${silent.accepted()} connection(s))`);
       assert.ok(took < 2 * 1000 + 500 + 5000, `remedied within the normal time: ${took} ms`);

@@ -3,14 +3,12 @@
 // new one. A catastrophic pattern, (a+)+$, against a 100 KB line neither stalls the monitor
 // (another app's checks keep their interval) nor crashes it.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Observation } from '../../src/engine/decide.js';
-import { ROOT, createSandbox, healthUrl, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, healthUrl, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { drive, startRulesApp } from '../helpers/rules-app.js';
 import { startTestMonitor } from '../helpers/monitor.js';
 
-const FIXTURE = join(ROOT, 'test', 'fixtures', 'rules-app.cjs');
 const INTERVAL_MS = 500;
 let sb: Sandbox;
 
@@ -21,41 +19,26 @@ after(async () => {
   await sb.teardown();
 });
 
-async function startApp(name: string, port: number): Promise<number> {
-  await sb.start({ name, script: FIXTURE, env: { PORT: String(port) }, autorestart: true });
-  const p = await waitFor(`${name} ready`, async () => {
-    const info = await sb.info(name);
-    return info?.status === 'online' && info.outLog && existsSync(info.outLog) && readFileSync(info.outLog, 'utf8').includes(`ready pid=${info.pid}`) ? info : undefined;
-  }, 20_000);
-  return p.pid;
-}
-
-async function post(port: number, path: string): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-  assert.equal(res.status, 200, `POST ${path}`);
-  await res.arrayBuffer();
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('FATAL twice: no restart; a third time within the window: restarted once, and the old lines are not counted again', async () => {
   const port = 48801;
-  const pid = await startApp('fatal', port);
+  const pid = await startRulesApp(sb, 'fatal', port);
   const monitor = startTestMonitor(sb, {
     apps: [{ name: 'fatal', health: { url: healthUrl(port), interval: `${INTERVAL_MS}ms` }, startup_grace: 0, log_match: { pattern: 'FATAL', min_count: 3, window: '1m', stream: 'both' } }],
   });
   try {
     await waitFor('monitor sees healthy', () => monitor.engine.views()[0]?.state.phase === 'healthy', 15_000);
-    await post(port, '/log?text=FATAL%20db%20gone&n=1&stream=err');
-    await post(port, '/log?text=INFO%20FATALITY%20is%20a%20word&n=1&stream=out'); // matches too: pattern is a substring
-    await post(port, '/log?text=all%20fine&n=5&stream=out');
+    await drive(port, '/log?text=FATAL%20db%20gone&n=1&stream=err');
+    await drive(port, '/log?text=INFO%20FATALITY%20is%20a%20word&n=1&stream=out'); // matches too: pattern is a substring
+    await drive(port, '/log?text=all%20fine&n=5&stream=out');
     // Several checks read those lines: 2 matches, below min_count.
     await sleep(INTERVAL_MS * 6);
     assert.equal(monitor.remedies.length, 0, `two matches restart nothing:\n${monitor.lines.join('\n')}`);
     const count = monitor.engine.views()[0]?.lastObservation?.others?.find((o) => o.kind === 'log-match')?.info?.['count'];
     assert.equal(count, 2, 'the rule counts two matches in the window');
 
-    await post(port, '/log?text=FATAL%20again&n=1&stream=out');
+    await drive(port, '/log?text=FATAL%20again&n=1&stream=out');
     await waitFor('one remedy', () => monitor.remedies.length === 1, 20_000);
     const r = monitor.remedies[0]!;
     assert.ok(r.ok, `the remedy verified health: ${r.failure}`);
@@ -74,8 +57,8 @@ test('FATAL twice: no restart; a third time within the window: restarted once, a
 test('(a+)+$ against a 100 KB line: no stall (the other app keeps its interval), no crash, no restart', async () => {
   const port = 48802;
   const otherPort = 48803;
-  await startApp('flood', port);
-  await startApp('steady', otherPort);
+  await startRulesApp(sb, 'flood', port);
+  await startRulesApp(sb, 'steady', otherPort);
   const seen: { app: string; at: number }[] = [];
   const monitor = startTestMonitor(sb, {
     apps: [
@@ -87,7 +70,7 @@ test('(a+)+$ against a 100 KB line: no stall (the other app keeps its interval),
     await waitFor('both healthy', () => monitor.engine.views().every((v) => v.state.phase === 'healthy'), 15_000);
     const from = seen.length;
     for (let i = 0; i < 5; i++) {
-      await post(port, '/long?kb=100');
+      await drive(port, '/long?kb=100');
       await sleep(INTERVAL_MS);
     }
     await sleep(INTERVAL_MS * 4);

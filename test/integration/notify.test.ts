@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger, holdersOf, thaw } from '../helpers/holders.js';
-import { configIn, freshDir, healthPid, sandboxCliEnv, startHealthy as startHealthyApp } from '../helpers/operator.js';
+import { configIn, freshDir, sandboxCliEnv, stopRun, waitReplaced, startHealthy as startHealthyApp } from '../helpers/operator.js';
 import { flapApp, lineRe, writeFlapScript } from '../helpers/flap.js';
 import { bodiesAt, startReceiver, type Receiver } from '../helpers/receiver.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
@@ -75,20 +75,6 @@ function freeze(pid: number): void {
   process.kill(pid, 'SIGSTOP');
 }
 
-/** A new instance answering /health. */
-function waitReplaced(name: string, port: number, old: number, timeoutMs: number): Promise<ProcessInfo> {
-  return waitFor(`${name} replaced by a healthy instance`, async () => {
-    const info = await sb.info(name);
-    return info && info.status === 'online' && info.pid !== old && (await healthPid(port)) === info.pid ? info : undefined;
-  }, timeoutMs, 50);
-}
-
-async function stopRun(run: RunningCli): Promise<void> {
-  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
-  const end = await Promise.race([run.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
-  assert.deepEqual(end, { code: 0, signal: null }, `run exits 0 on SIGTERM, whatever the receivers do:\n${run.stderrLines.slice(-10).join('\n')}`);
-}
-
 /** The monitor's whole log output: its stderr and its log file. */
 function allLog(run: RunningCli, stateDir: string): string {
   return `${run.stderrLines.join('\n')}\n${readFileSync(join(stateDir, 'monitor.log'), 'utf8')}`;
@@ -114,7 +100,7 @@ test('a remedied hang reaches json, slack and discord receivers as remedy_starte
     await run.waitForLine(lineRe(app, 'unknown -> healthy'), 30_000);
     const t0 = Date.now();
     freeze(first.pid);
-    await waitReplaced(app, HUNG_PORT, first.pid, 20_000);
+    await waitReplaced(sb, app, HUNG_PORT, first.pid, 20_000);
     await run.waitForLine(lineRe(app, 'remedy succeeded'), 10_000);
     await waitFor('remedy_started and remedy_succeeded at all three receivers', () => {
       const json = bodiesAt(good, PATHS.json) as { event?: string }[];
@@ -191,14 +177,14 @@ test('a receiver that is down or never answers delays no check: another app\'s h
     // The first hang: its remedy_started goes to the receiver that never answers, and stays there.
     freeze(a0.pid);
     await waitFor('the hanging receiver holding a request', () => hanging.open() >= 1, 20_000);
-    await waitReplaced('nt-a', A_PORT, a0.pid, 20_000);
+    await waitReplaced(sb, 'nt-a', A_PORT, a0.pid, 20_000);
     await run.waitForLine(lineRe('nt-a', 'remedy succeeded'), 10_000);
 
     // The second hang, while the first notification still hangs and the down target retries.
     assert.ok(hanging.open() >= 1, 'still hanging');
     const t0 = Date.now();
     freeze(b0.pid);
-    await waitReplaced('nt-b', B_PORT, b0.pid, 30_000);
+    await waitReplaced(sb, 'nt-b', B_PORT, b0.pid, 30_000);
     const took = Date.now() - t0;
     t.diagnostic(`nt-b healthy again ${took} ms after its SIGSTOP (hanging receiver: ${hanging.open()} open, ${hanging.received.length} received)`);
     // failure_threshold 2 x interval 1 s + timeout 0.5 s + cold start, with room for a loaded machine.

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import YAML from 'yaml';
-import { CLI, PM2_BIN, ROOT, httpStatus, waitFor } from '../helpers/sandbox.js';
+import { CLI, ROOT, httpStatus, waitFor } from '../helpers/sandbox.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { assertMatchesSchema } from '../helpers/schema.js';
 import { execArgv, unitEnv, unitValues } from '../helpers/unit-file.js';
@@ -182,6 +182,33 @@ interface SysUser {
   readonly home: string;
 }
 
+/**
+ * The installation as the throwaway user can reach it: the checkout may sit under a directory
+ * only root may enter (a CI clone in a 0700 mktemp dir), so what the user runs (package.json,
+ * dist/src, node_modules and two fixtures) is linked (or copied, across filesystems) into the
+ * test's own 0755 tree. Hard links share the files' own modes (0644/0755).
+ */
+function userInstall(): { root: string; cli: string; pm2: string } {
+  const root = dir('install');
+  chmodSync(root, 0o755);
+  mkdirSync(join(root, 'dist'), { mode: 0o755 });
+  mkdirSync(join(root, 'test', 'fixtures'), { recursive: true, mode: 0o755 });
+  chmodSync(join(root, 'test'), 0o755);
+  const parts: [string, string][] = [
+    ['package.json', 'package.json'], [join('dist', 'src'), join('dist', 'src')], ['node_modules', 'node_modules'],
+    [join('test', 'fixtures', 'hang-after.cjs'), join('test', 'fixtures', 'hang-after.cjs')],
+    [join('test', 'fixtures', 'seccomp-exec.py'), join('test', 'fixtures', 'seccomp-exec.py')],
+  ];
+  for (const [from, to] of parts) {
+    const linked = spawnSync('cp', ['-al', join(ROOT, from), join(root, to)], { encoding: 'utf8' });
+    if (linked.status !== 0) {
+      const copied = spawnSync('cp', ['-a', join(ROOT, from), join(root, to)], { encoding: 'utf8' });
+      assert.equal(copied.status, 0, `cp -a ${from}: ${copied.stderr}`);
+    }
+  }
+  return { root, cli: join(root, 'dist', 'src', 'cli', 'index.js'), pm2: join(root, 'node_modules', 'pm2', 'bin', 'pm2') };
+}
+
 /** Run as the user (setpriv), with exactly this env. */
 function asUser(u: SysUser, argv: readonly string[], env: NodeJS.ProcessEnv): ReturnType<typeof spawnSync> {
   return spawnSync('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', '--', ...argv], { env, encoding: 'utf8', timeout: 60_000, cwd: u.home });
@@ -229,16 +256,17 @@ test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and
   writeFileSync(config, YAML.stringify({ apps: [{ name: 'svc-app', health: { url, interval: '1s', timeout: '500ms', failure_threshold: 2 }, startup_grace: 0, ports: [PORT] }] }));
   chownSync(config, u.uid, u.gid);
   const marker = join(home, 'hang-marker');
+  const inst = userInstall();
   const eco = join(home, 'ecosystem.json');
-  writeFileSync(eco, JSON.stringify({ apps: [{ name: 'svc-app', script: join(ROOT, 'test', 'fixtures', 'hang-after.cjs'), env: { PORT: String(PORT), HANG_MARKER: marker, HANG_AFTER_MS: '4000' } }] }));
+  writeFileSync(eco, JSON.stringify({ apps: [{ name: 'svc-app', script: join(inst.root, 'test', 'fixtures', 'hang-after.cjs'), env: { PORT: String(PORT), HANG_MARKER: marker, HANG_AFTER_MS: '4000' } }] }));
   chownSync(eco, u.uid, u.gid);
 
-  // install-service as root, by default as the owner of PM2_HOME.
+  // install-service as root, by default as the owner of PM2_HOME, from an installation the user can read.
   const units = dir('units-user');
   const env: NodeJS.ProcessEnv = { ...process.env, PM2_HOME: pm2Home };
   delete env['HELPDESK_MONITOR_CONFIG'];
-  const r = await runCli(['install-service', '--unit-dir', units, '--config', config], env, 60_000);
-  assert.equal(r.code, 0, show(r));
+  const installed = spawnSync(process.execPath, [inst.cli, 'install-service', '--unit-dir', units, '--config', config], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(installed.status, 0, `install-service: ${installed.stdout}${installed.stderr}`);
   const unitPath = join(units, 'helpdesk-monitor.service');
   const unit = readFileSync(unitPath, 'utf8');
   assert.deepEqual(unitValues(unit, 'User'), [name], 'the owner of PM2_HOME');
@@ -250,8 +278,8 @@ test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and
 
   // The user's own PM2 daemon and app.
   const userEnv: NodeJS.ProcessEnv = { HOME: home, PATH: unitEnv(unit)['PATH']!, PM2_HOME: pm2Home, PM2_DISCRETE_MODE: 'true', PM2_DISABLE_VERSION_CHECK: 'true' };
-  cleanups.push(() => void asUser(u, [process.execPath, PM2_BIN, 'kill'], userEnv));
-  const started = asUser(u, [process.execPath, PM2_BIN, 'start', eco], userEnv);
+  cleanups.push(() => void asUser(u, [process.execPath, inst.pm2, 'kill'], userEnv));
+  const started = asUser(u, [process.execPath, inst.pm2, 'start', eco], userEnv);
   assert.equal(started.status, 0, `pm2 start as ${name}: ${String(started.stderr)}`);
   await waitFor('the app healthy', async () => (await httpStatus(url)) === 200, 30_000);
   const firstPid = (JSON.parse(await (await fetch(url)).text()) as { pid: number }).pid;
@@ -266,7 +294,7 @@ test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and
   assert.ok(allowed.includes('kill') && !allowed.includes('setuid') && !allowed.includes('mount'), 'the filter keeps kill, drops setuid and mount');
   writeFileSync(allowedFile, allowed.join('\n'));
   chmodSync(join(allowedFile, '..'), 0o755);
-  const seccomp = ['python3', join(ROOT, 'test', 'fixtures', 'seccomp-exec.py'), allowedFile];
+  const seccomp = ['python3', join(inst.root, 'test', 'fixtures', 'seccomp-exec.py'), allowedFile];
   const run: ChildProcess = spawn('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', '--no-new-privs', '--', ...seccomp, ...argv], { env: unitEnv(unit), cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   run.stderr!.setEncoding('utf8').on('data', (c: string) => (log += c));
@@ -276,7 +304,7 @@ test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and
     await waitFor('run watching', () => log.includes('watching 1 app'), 30_000).catch((err: unknown) => assert.fail(`${String(err)}\n${log}`));
     assert.match(log, /^seccomp: \d+ system calls allowed/m, 'run started under the filter');
     assert.match(log, new RegExp(`running as ${name} \\(uid ${u.uid}\\), not root: it can stop and kill only ${name}'s processes; another user's process holding an app's port is reported, never killed`));
-    const st = asUser(u, [process.execPath, CLI, 'status', '--json', '--config', config], { ...userEnv });
+    const st = asUser(u, [process.execPath, inst.cli, 'status', '--json', '--config', config], { ...userEnv });
     const status = JSON.parse(String(st.stdout)) as { monitor: { live: boolean; uid: number; kill_limit?: string } };
     assertMatchesSchema('status', status);
     assert.equal(status.monitor.live, true);

@@ -181,6 +181,15 @@ describe('rssOf (real pids)', () => {
       return k.length === 1 && isSleep(k[0]!) ? k : undefined;
     }, 10_000, 20);
     const sleepPid = kids[0]!;
+    // Just after exec the loader is still faulting pages in: wait until two readings 100 ms apart agree.
+    let last = -1;
+    await waitFor(() => `the RSS of sh and sleep settling (last ${last})`, async () => {
+      const now = vmRss(quiet.pid!) + vmRss(sleepPid);
+      const settled = now === last;
+      last = now;
+      if (!settled) await new Promise((r) => setTimeout(r, 100));
+      return settled;
+    }, 10_000, 0);
     const both = vmRss(quiet.pid!) + vmRss(sleepPid);
     assert.ok(vmRss(sleepPid) > 0);
     assert.equal(rssOf([quiet.pid!], true), both);
