@@ -25,7 +25,8 @@ the monitor runs and takes over when it does not.
 
 Deadline: the whole pass ends in bounded time, whatever an app does (a /health that never
 finishes its answer, a stuck command). The deadline comes from the config, for the slowest of
-the checked apps (they are checked in parallel):
+the checked apps (they are checked in parallel, except that an app with depends_on is checked
+after its dependencies have settled: then the slowest of each such layer counts, added up):
   startup_grace + (failure_threshold + 2) x interval + 2 checks (its probe timeouts, times the
   rounds of apps sharing the concurrency slots, plus a PM2 list) + one remedy (pre_restart_timeout,
   then per attempt PM2's stop and start limits of 30s each, kill_grace and verify_timeout, plus

@@ -65,6 +65,19 @@ const interval = durationIn(1000, 24 * 3_600_000, 'a poll interval');
 const filePath = (what: string) => z.string({ error: `expected the path of the ${what}` }).min(1).refine(isAbsolute, { message: `expected an absolute path to the ${what}`, abort: true });
 
 /** The password file must exist, be a regular file, and be readable by its owner only. */
+/**
+ * `password:` is always refused, on its own (not in a block's superRefine, which zod skips when
+ * another key fails): a password in the config ends up in backups and diffs.
+ */
+export function refusedPassword(defaultEnv: string) {
+  return z.unknown().superRefine((_v, ctx) => {
+    ctx.addIssue({
+      code: 'custom', input: '***',
+      message: `a password in the config file is not accepted: put it in the environment variable named by password_env (default ${defaultEnv}) or in a chmod 600 file named by password_file`,
+    });
+  });
+}
+
 export const passwordFile = filePath('password file').superRefine((path, ctx) => {
   let mode: number;
   try {
@@ -104,16 +117,7 @@ export const alarmsSchema = z
     user: z.string({ error: 'expected the database user (a least-privilege account, not root)' }).min(1).max(80),
     password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
     password_file: passwordFile.optional(),
-    /**
-     * Always refused, on its own (not in the block's superRefine, which zod skips when another key
-     * fails): a password in the config ends up in backups and diffs.
-     */
-    password: z.unknown().superRefine((_v, ctx) => {
-      ctx.addIssue({
-        code: 'custom', input: '***',
-        message: `a password in the config file is not accepted: put it in the environment variable named by password_env (default ${DEFAULT_PASSWORD_ENV}) or in a chmod 600 file named by password_file`,
-      });
-    }).optional(),
+    password: refusedPassword(DEFAULT_PASSWORD_ENV).optional(),
     interval: interval.optional(),
     /** The original monitor's name for interval. */
     check_interval: interval.optional(),

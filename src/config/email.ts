@@ -7,7 +7,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { passwordFile } from './alarms.js';
+import { passwordFile, refusedPassword } from './alarms.js';
 import { durationIn } from './duration-schema.js';
 import { isLoopback } from './http.js';
 import { envName } from './update.js';
@@ -63,12 +63,7 @@ export function emailEntrySchema<E extends z.ZodType>(events: E) {
       user: z.string({ error: 'expected the SMTP user name' }).min(1).max(256).optional(),
       password_env: envName.optional(),
       password_file: passwordFile.optional(),
-      password: z.unknown().superRefine((_v, ctx) => {
-        ctx.addIssue({
-          code: 'custom', input: '***',
-          message: `a password in the config file is not accepted: put it in the environment variable named by password_env (default ${DEFAULT_SMTP_PASSWORD_ENV}) or in a chmod 600 file named by password_file`,
-        });
-      }).optional(),
+      password: refusedPassword(DEFAULT_SMTP_PASSWORD_ENV).optional(),
       ca_file: z.string({ error: 'expected the absolute path of a PEM CA certificate' }).refine(isAbsolute, 'expected the absolute path of a PEM CA certificate').optional(),
       from: address,
       to: z.union([address, z.array(address).min(1, 'expected at least one address').max(50, 'expected at most 50 addresses')], { error: `${ADDRESS_HINT}, or a list of them` }),

@@ -3,9 +3,10 @@
  * does everything the config allows (wait out the startup grace, re-probe up to failure_threshold
  * at the interval with every probe taking its whole timeout, then one full remedy) still ends in
  * time, and only a check that hangs meets the deadline. Apps are checked in parallel, so the
- * slowest app sets it; probes share `concurrency` slots, so a probe may first wait for others.
+ * slowest app sets it (with depends_on, the slowest of each dependency layer, added up); probes share `concurrency` slots, so a probe may first wait for others.
  */
 import { MAX_TIMER_MS } from '../config/duration.js';
+import { dependencyLayers } from '../config/rules.js';
 import type { AppConfig, MonitorConfig } from '../config/schema.js';
 
 /** Reaching the daemon before any check: the ping (3 s) and the connect (10 s) limits. */
@@ -33,14 +34,22 @@ export function checkDeadline(config: MonitorConfig, names?: readonly string[]):
   const rounds = Math.ceil(apps.length / Math.max(1, config.concurrency));
   const longestProbe = Math.max(0, ...apps.map(probeMs));
   let worst = { ms: 0, app: apps[0]?.name ?? '' };
-  for (const app of apps) {
-    const ms = appCheckMs(app, rounds * longestProbe);
-    if (ms > worst.ms) worst = { ms, app: app.name };
+  // depends_on: the pass checks a dependency before its dependents (engine.checkOnce), so the
+  // layers add up; within a layer the slowest app sets it.
+  let total = 0;
+  for (const layer of dependencyLayers(apps.map((a) => ({ name: a.name, dependsOn: a.dependsOn ?? [] })))) {
+    let slowest = 0;
+    for (const app of apps.filter((a) => layer.includes(a.name))) {
+      const ms = appCheckMs(app, rounds * longestProbe);
+      slowest = Math.max(slowest, ms);
+      if (ms > worst.ms) worst = { ms, app: app.name };
+    }
+    total += slowest;
   }
   // The alarm table is read once before the checks: one connect and one query, then the writes back.
   const a = config.alarms;
   const alarms = a ? 3 * (a.connectTimeoutMs + a.queryTimeoutMs + 1000) : 0;
-  return { ms: Math.min(MAX_TIMER_MS, CONNECT_ALLOWANCE_MS + alarms + worst.ms + DEADLINE_MARGIN_MS), app: worst.app };
+  return { ms: Math.min(MAX_TIMER_MS, CONNECT_ALLOWANCE_MS + alarms + total + DEADLINE_MARGIN_MS), app: worst.app };
 }
 
 /** One observation's probes: HTTP first, then TCP and exec side by side (observe.ts). */

@@ -5,7 +5,7 @@
  * are checked at once and remedied only if they still fail. The config refuses unknown names and
  * cycles, so following dependencies always ends.
  */
-import { sleep } from '../clock.js';
+import { settlesWithin } from '../clock.js';
 import type { AppState } from './decide.js';
 
 /** What a dependent needs to know of one dependency. */
@@ -27,9 +27,7 @@ export async function dependencyWait(dependsOn: readonly string[], look: (name: 
   for (const name of dependsOn) {
     const dep = look(name);
     if (!dep) continue;
-    const bound = new AbortController();
-    await Promise.race([dep.decided(), sleep(DECIDE_WAIT_MS, bound.signal)]);
-    bound.abort();
+    await settlesWithin(dep.decided(), DECIDE_WAIT_MS);
     const why = notHealthy(look(name)?.state ?? dep.state);
     if (why) return `${name}, which ${why}`;
   }

@@ -100,14 +100,19 @@ export class Engine {
   /**
    * One pass over every app (or the named ones), without timers: the `check` command. Apps are
    * checked in dependency layers: a dependency is settled (healthy, remedied or given up on)
-   * before its dependents are looked at.
+   * before its dependents are looked at. `onSettled` hears each app as its pass ends (the check's
+   * deadline names the ones that did not).
    */
-  async checkOnce(names?: readonly string[]): Promise<WorkerView[]> {
+  async checkOnce(names?: readonly string[], onSettled?: (app: string) => void): Promise<WorkerView[]> {
     const chosen = [...this.workers.values()].filter((w) => !names || names.includes(w.app.name));
     for (const w of chosen) w.tellRestored(this.configFile());
     const views = new Map<string, WorkerView>();
     for (const layer of dependencyLayers(chosen.map((w) => ({ name: w.app.name, dependsOn: w.app.dependsOn ?? [] })))) {
-      const done = await Promise.all(layer.map((name) => this.workers.get(name)!.checkUntilSettled()));
+      const done = await Promise.all(layer.map(async (name) => {
+        const view = await this.workers.get(name)!.checkUntilSettled();
+        onSettled?.(name);
+        return view;
+      }));
       for (const v of done) views.set(v.app, v);
     }
     return chosen.map((w) => views.get(w.app.name)!);

@@ -38,17 +38,6 @@ export interface RemedyOptions {
   readonly signal?: AbortSignal;
 }
 
-/** True when `work` settled within `ms` (either way), false when the time ran out first. */
-export function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  const settled = work.then(() => true, () => true);
-  if (ms === Infinity) return settled;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
-}
-
 /** `work` settled, or the signal aborted first (the work goes on alone; its result is dropped). */
 export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABANDONED> {
   if (!signal) return work;

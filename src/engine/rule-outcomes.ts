@@ -12,6 +12,7 @@ import { LogMatchTracker } from '../probes/log-match.js';
 import { MemoryTracker, rssOf } from '../probes/memory.js';
 import type { OtherProbeOutcome } from '../probes/types.js';
 import { procAvailable } from '../proc/read.js';
+import { descendants } from '../proc/tree.js';
 
 /** Per-app memory of the rules. */
 export interface AppRules {
@@ -43,6 +44,9 @@ export function ruleOutcomes(app: AppConfig, rules: AppRules, list: readonly Pro
   const instance = [...pids].sort((a, b) => a - b).join(',');
   if (rules.pids !== undefined && rules.pids !== instance) resetRules(rules, now);
   rules.pids = instance;
+  // The instances with their descendants: one walk of /proc per check, shared by memory and cpu.
+  let family: number[] | undefined;
+  const withChildren = (yes: boolean): number[] => (yes ? (family ??= [...new Set([...pids, ...descendants(pids)])]) : [...pids]);
   if (app.logInactivity) {
     const file = app.logInactivity.file ?? list.find((p) => p.name === app.name && p.outLog)?.outLog;
     if (file) {
@@ -59,12 +63,12 @@ export function ruleOutcomes(app: AppConfig, rules: AppRules, list: readonly Pro
   }
   if (app.memory && procAvailable) {
     rules.memory ??= new MemoryTracker(app.memory.maxBytes, app.memory.forChecks);
-    const o = rules.memory.observe(rssOf(pids, app.memory.includeChildren));
+    const o = rules.memory.observe(rssOf(withChildren(app.memory.includeChildren), false));
     out.push(o.ok ? { kind: 'memory', ok: true, latencyMs: 0, info: { rssBytes: o.rssBytes, above: o.above } } : { kind: 'memory', ok: false, urgent: true, latencyMs: 0, detail: o.detail, info: { rssBytes: o.rssBytes } });
   }
   if (app.cpu && procAvailable) {
     rules.cpu ??= new CpuTracker(app.cpu.abovePercent, app.cpu.forChecks);
-    const o = rules.cpu.observe(now, cpuSamples(pids, app.cpu.includeChildren));
+    const o = rules.cpu.observe(now, cpuSamples(withChildren(app.cpu.includeChildren), false));
     const percent: Record<string, number> = o.percent === undefined ? {} : { percent: Math.round(o.percent) };
     out.push(o.ok ? { kind: 'cpu', ok: true, latencyMs: 0, info: { ...percent, above: o.above } } : { kind: 'cpu', ok: false, urgent: true, latencyMs: 0, detail: o.detail, info: { ...percent } });
   }

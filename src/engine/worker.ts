@@ -4,7 +4,7 @@
  * state file). Checks never overlap; a trigger during a check queues exactly one more.
  */
 import { randomUUID } from 'node:crypto';
-import { sleep } from '../clock.js';
+import { settlesWithin, sleep } from '../clock.js';
 import type { AppConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -14,7 +14,7 @@ import { controlEvents, describeControlEvent, requesterText, type ControlEvent, 
 import { AppLens, type LensDeps } from './lens.js';
 import type { StrategyName } from '../strategies/types.js';
 import { logRemedy, tellPolicy } from './describe.js';
-import { runRemedy, settlesWithin, type RemedyDeps, type RemedyReport } from './remedy.js';
+import { runRemedy, type RemedyDeps, type RemedyReport } from './remedy.js';
 import type { RemedyJournal } from './resume.js';
 import type { Incident } from './incident.js';
 import { logIncident } from './incident-record.js';

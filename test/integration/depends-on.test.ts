@@ -1,11 +1,13 @@
 // depends_on against a real PM2: api depends on db and both hang (SIGSTOP). db is remedied first;
 // api is never remedied while db is unhealthy or being remedied (its failures count, its remedy
 // waits, the view says why); once db is healthy api is checked at once and remedied once if it is
-// still hung, not at all if it recovered by itself.
+// still hung, not at all if it recovered by itself. The one-pass `check` does the same in order.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { createSandbox, healthUrl, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { startRulesApp } from '../helpers/rules-app.js';
+import { runCli } from '../helpers/cli.js';
+import { configIn, freshDir, sandboxCliEnv } from '../helpers/operator.js';
 import { startTestMonitor, type TestMonitor } from '../helpers/monitor.js';
 
 const INTERVAL_MS = 500;
@@ -100,4 +102,21 @@ test('api recovers by itself while db is remedied: api is not remedied at all', 
     order.stop();
     await monitor.stop();
   }
+});
+
+test('one `check` (the timer\'s pass), both hung: db is remedied, then api, in that order', async () => {
+  // The apps of the tests above (started here when this test runs alone).
+  const running = async (name: string, port: number) => (await sb.info(name)) ?? (await startApp(name, port), (await sb.info(name))!);
+  const db = await running('db', 48821);
+  const api = await running('api', 48822);
+  await waitFor('both answer', async () => (await Promise.all([48821, 48822].map((p) => fetch(healthUrl(p), { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)))).every(Boolean), 15_000);
+  const config = configIn(sb.home, { state_dir: freshDir(sb.home, 'state'), apps: [app('db', 48821), app('api', 48822, { depends_on: 'db' })] });
+  freeze(api.pid);
+  freeze(db.pid);
+  const r = await runCli(['check', '--config', config], sandboxCliEnv(sb), 120_000);
+  assert.equal(r.code, 0, `check heals both:\n${r.stdout}\n${r.stderr}`);
+  const dbNow = (await sb.info('db'))!;
+  const apiNow = (await sb.info('api'))!;
+  assert.ok(dbNow.pid !== db.pid && apiNow.pid !== api.pid, 'both run new instances');
+  assert.ok(dbNow.startedAt < apiNow.startedAt, `db was started first (db ${dbNow.startedAt}, api ${apiNow.startedAt})`);
 });

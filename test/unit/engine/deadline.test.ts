@@ -43,6 +43,14 @@ describe('checkDeadline', () => {
     assert.equal(checkDeadline(cfg).ms - checkDeadline(cfg, ['quick']).ms, 600 * S);
   });
 
+  test('depends_on: a dependency is checked before its dependents, so the layers add up', () => {
+    const apart = config({ apps: [{ name: 'db', startup_grace: '10m' }, { name: 'api', startup_grace: '5m' }] });
+    const chained = config({ apps: [{ name: 'db', startup_grace: '10m' }, { name: 'api', startup_grace: '5m', depends_on: 'db' }] });
+    const api = checkDeadline(apart, ['api']).ms - CONNECT_ALLOWANCE_MS - DEADLINE_MARGIN_MS;
+    assert.equal(checkDeadline(chained).ms - checkDeadline(apart).ms, api, 'api\'s whole pass comes after db\'s');
+    assert.equal(checkDeadline(chained).app, 'db');
+  });
+
   test('apps sharing concurrency slots wait for each other\'s probes', () => {
     const apps = Array.from({ length: 4 }, (_, i) => ({ name: `a${i}`, health: { url: URL, timeout: '10s' } }));
     const wide = checkDeadline(config({ concurrency: 4, apps })).ms;

@@ -1,11 +1,11 @@
 // A remedy cut short by the shutdown (engine/remedy.ts): the abort ends the wait on a strategy
 // step in flight at once, no further step is taken, and the report says abandoned (the journal
-// keeps the step). settlesWithin bounds the worker's wait on a check in progress.
+// keeps the step). settlesWithin (clock.ts) bounds the worker's wait on a check in progress.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { systemClock } from '../../../src/clock.js';
+import { settlesWithin, systemClock } from '../../../src/clock.js';
 import { defaultAppConfig } from '../../../src/config/schema.js';
-import { runRemedy, settlesWithin, unlessAborted } from '../../../src/engine/remedy.js';
+import { runRemedy, unlessAborted } from '../../../src/engine/remedy.js';
 import type { RemedyDeps } from '../../../src/engine/remedy.js';
 import { ABANDONED, OUTSIDE_PM2, type RestartStrategy } from '../../../src/strategies/types.js';
 
