@@ -1,11 +1,12 @@
 /** `install-service` / `uninstall-service`: `helpdesk-monitor run` as a hardened systemd service. */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, locateConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { ensurePrivateDir } from '../fsx/private-dir.js';
+import { writeFileAtomic } from '../fsx/safe-write.js';
 import { pm2Home, stateDir } from '../paths.js';
 import { userName } from '../proc/users.js';
 import { printable } from '../text/printable.js';
@@ -127,7 +128,8 @@ export async function installMain(argv: readonly string[]): Promise<void> {
   }
   makeStateDir(state, account);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path, text, { mode: 0o644 });
+  // Written as root into a directory that may be --unit-dir: a link planted at the path is replaced, never written through.
+  writeFileAtomic(path, text, 0o644);
   say(json, `wrote ${printable(path)} (runs as ${account.name}; PM2_HOME ${printable(home)}; state_dir ${printable(state)})\n`);
   if (!custom && systemctlPresent()) {
     systemctl(false, ['daemon-reload']);

@@ -1,6 +1,7 @@
 /** `install-timer` / `uninstall-timer`: the systemd timer or cron fallback that runs `check`. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../fsx/safe-write.js';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,8 +106,9 @@ export async function installMain(argv: readonly string[]): Promise<void> {
     const { service, timer } = systemdUnits(cmd, everyMs, !values.user && !root ? userInfo().username : undefined);
     makeStateDir(dir);
     mkdirSync(units, { recursive: true });
-    writeFileSync(join(units, `${UNIT_NAME}.service`), service);
-    writeFileSync(join(units, `${UNIT_NAME}.timer`), timer);
+    // A link planted at a unit path is replaced, never written through (this runs as root).
+    writeFileAtomic(join(units, `${UNIT_NAME}.service`), service, 0o644);
+    writeFileAtomic(join(units, `${UNIT_NAME}.timer`), timer, 0o644);
     process.stdout.write(`wrote ${printable(join(units, `${UNIT_NAME}.service`))} and ${UNIT_NAME}.timer\n`);
     if (!custom) {
       systemctl(values.user === true, ['daemon-reload']);

@@ -9,7 +9,7 @@
 // and CI (which runs as root) never skips it.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -146,6 +146,22 @@ test('install-service refuses root by default, names an unknown --user, and --us
   assert.equal(existsSync(doc.unit_path), false);
   const none = await runCli(['uninstall-service', '--unit-dir', units], env, 60_000);
   assert.equal(none.code, 0, 'nothing installed: still fine');
+});
+
+test('install-service replaces a link planted at the unit path, never writing through it', T, async () => {
+  const { config, env } = setup();
+  const units = dir('units-link');
+  // The link points at a unit of ours elsewhere (it carries the marker line, so the install goes ahead).
+  const elsewhere = join(dir('elsewhere'), 'target.service');
+  const before = serviceUnit({ node: process.execPath, cli: CLI, config: '/elsewhere/monitor.yaml', pm2Home: '/home/deploy/.pm2', stateDir: '/var/lib/helpdesk-monitor', user: 'daemon' });
+  writeFileSync(elsewhere, before);
+  const path = join(units, 'helpdesk-monitor.service');
+  symlinkSync(elsewhere, path);
+  const r = await runCli(['install-service', '--user', 'root', '--unit-dir', units, '--config', config], env, 60_000);
+  assert.equal(r.code, 0, show(r));
+  assert.equal(readFileSync(elsewhere, 'utf8'), before, 'the link\'s target is untouched');
+  assert.ok(lstatSync(path).isFile(), 'the unit path is now a file of its own');
+  assert.match(readFileSync(path, 'utf8'), /^ExecStart=.* run --config /m);
 });
 
 test('a unit for a PM2 user outside /tmp keeps PrivateTmp and every protection: verify and exposure', () => {
