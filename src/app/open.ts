@@ -38,6 +38,7 @@ import { stateWriter, type AlarmMemory, type StateWriter } from './state-writer.
 import type { MonitorUpdates } from './updates.js';
 import { within } from './within.js';
 import { updateHoldReader } from '../update/hold.js';
+import { MonitorSchedules } from '../schedules/schedules.js';
 
 export interface MonitorPlan {
   readonly config: MonitorConfig;
@@ -105,6 +106,8 @@ export class Monitor {
   alarms: AlarmPoller | undefined;
   /** Git auto-update: the schedule and the webhook (apps with `update:`, long-running doors). */
   updates: MonitorUpdates | undefined;
+  /** The cron_restart schedules the monitor backs up (long-running doors that keep state). */
+  schedules: MonitorSchedules | undefined;
   /** The config the update hold reads (replaced on reload). */
   private updateConfig: MonitorConfig;
   /** Handled alarms kept while no poller runs (the block was removed). */
@@ -223,7 +226,17 @@ export class Monitor {
     this.alarms?.start();
     this.started = true;
     await this.replaceUpdates(this.config);
+    // Its records live in the state dir: a door that keeps no state (`watch`) does not follow schedules.
+    if ((this.plan.persist ?? true) && this.pm2) {
+      this.schedules = new MonitorSchedules(this.config, { pm2: this.pm2, logger: this.logger, stateDir: this.stateDir });
+      await this.schedules.start();
+    }
     return this.engine;
+  }
+
+  /** Apply a reloaded config to the schedules (schedule: blocks, apps added or removed). */
+  async replaceSchedules(next: MonitorConfig): Promise<void> {
+    await this.schedules?.replace(next);
   }
 
   /**
@@ -244,6 +257,7 @@ export class Monitor {
 
   /** Stop periodic checks and wait for the ones in progress (once; later calls share it). */
   stopEngine(): Promise<void> {
+    this.schedules?.stop();
     if (!this.started || !this.engine) return this.alarms?.stop() ?? Promise.resolve();
     // Together: a poll waits for the checks its alarms asked for, and a stopping worker settles them.
     // An update in progress is waited for (its own deadlines bound it); cut short, the journal finishes it.

@@ -75,6 +75,7 @@ export function watchConfig(
       if (JSON.stringify(next.apps.map((a) => a.update)) !== JSON.stringify(applied.apps.map((a) => a.update)) || JSON.stringify(next.updateWebhook) !== JSON.stringify(applied.updateWebhook)) {
         logger.info('config reload: update settings applied');
       }
+      await monitor.replaceSchedules(next);
       await alsoApply?.(next);
       engine.applyControl(readControl(controlFilePath(kept)));
       applied = next;

@@ -10,6 +10,7 @@ import type { AppStateRecord } from '../engine/state-document.js';
 import { wrap } from '../text/wrap.js';
 import type { StatusRow } from '../status/rows.js';
 import { updateNotes } from '../update/view.js';
+import { scheduleNote } from '../schedules/view.js';
 
 export type { StatusRow } from '../status/rows.js';
 
@@ -44,7 +45,7 @@ export function renderStatusTable(rows: readonly StatusRow[], monitorLine: strin
     }
     out.push(line(cells));
   }
-  for (const r of rows) for (const note of [...notesFor(r, now), ...(r.update ? updateNotes(r.update) : [])]) out.push(...wrap(`  ${r.name}: ${note}`, WIDTH, '    '));
+  for (const r of rows) for (const note of [...notesFor(r, now), ...(r.update ? updateNotes(r.update) : []), ...(r.schedule ? [scheduleNote(r.schedule)] : [])]) out.push(...wrap(`  ${r.name}: ${note}`, WIDTH, '    '));
   out.push(...wrap(monitorLine, WIDTH, '  '));
   return `${out.join('\n')}\n`;
 }

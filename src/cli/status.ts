@@ -19,6 +19,7 @@ import { redactText } from '../redact.js';
 import { printJson } from './json.js';
 import { statusRow } from '../status/rows.js';
 import { updateStatus } from '../update/view.js';
+import { scheduleStatus } from '../schedules/view.js';
 import { parse } from './args.js';
 import { appConfigFor, inspectApps } from '../app/inspect.js';
 import { connect, optionalConfig } from './context.js';
@@ -93,7 +94,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       const holders = procAvailable && app.ports.length > 0 ? snapshotSync(app.ports).holders : [];
       const monitor = withPause(state?.apps[look.app], control.get(look.app)?.pausedUntil);
       const update = app.update ? updateStatus(dir, look.app, app.update) : undefined;
-      return statusRow({ app, strategy: look.strategy, observation: look.observation, verdict: look.verdict, holders, ...(monitor ? { monitor } : {}), ...(update ? { update } : {}) });
+      const schedule = scheduleStatus(dir, look.app, app.schedule, list.filter((p) => p.name === look.app && !p.isModule), Date.now());
+      return statusRow({ app, strategy: look.strategy, observation: look.observation, verdict: look.verdict, holders, ...(monitor ? { monitor } : {}), ...(update ? { update } : {}), ...(schedule ? { schedule } : {}) });
     });
   } finally {
     await pm2.close();

@@ -12,6 +12,7 @@ import { redactConfigValue, redactText, rememberConfigSecrets } from '../redact.
 import { readConfigText, syntaxMessage } from './file.js';
 import { STATE_DIR_ENV, applyEnvOverrides, applySecretOverrides, envValue } from './env.js';
 import { closest } from './suggest.js';
+import { cronError } from './cron.js';
 import { KNOWN_KEYS, defaultsSchema, rootSchema, toMonitorConfig, type MonitorConfig } from './schema.js';
 
 export const MODULE_NAME = 'helpdesk-monitor';
@@ -180,6 +181,7 @@ function normalise(doc: unknown, path: string): { root: unknown; mapPath: PathMa
     const env = isRecord(entry['env']) ? entry['env'] : {};
     const port = Number(entry['port'] ?? env['PORT']);
     if (block['ports'] === undefined && Number.isInteger(port) && port > 0) block['ports'] = [port];
+    cronIssue(entry['cron_restart'], i, path);
     return [{ name: entry['name'], ...block }];
   });
   const global = isRecord(d['monitor']) ? d['monitor'] : {};
@@ -189,6 +191,18 @@ function normalise(doc: unknown, path: string): { root: unknown; mapPath: PathMa
     return p[2] === 'name' ? ['apps', i, 'name'] : ['apps', i, 'monitor', ...p.slice(2)];
   };
   return { root: { ...global, apps: monitored }, mapPath };
+}
+
+/**
+ * A monitored ecosystem entry's `cron_restart` is a schedule the monitor backs up: one it cannot
+ * read is refused here (PM2 would refuse it at `pm2 start` too), not found at the first tick.
+ * `0` is PM2's "no cron".
+ */
+function cronIssue(expr: unknown, index: number, path: string): void {
+  if (expr === undefined || expr === 0 || expr === '0' || expr === false) return;
+  const why = typeof expr === 'string' ? cronError(expr) : 'expected a cron expression as a string';
+  if (why === undefined) return;
+  throw new ConfigError(path, [{ path: formatPath(['apps', index, 'cron_restart']), message: `expected a cron expression (5 fields, or 6 with seconds first): ${why}`, value: render(expr) }]);
 }
 
 /** Keys that reach an object's prototype machinery instead of naming a setting. */

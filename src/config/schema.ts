@@ -9,6 +9,7 @@ import { UPDATE_KEYS, toUpdateConfig, toWebhookConfig, updateSchema, webhookSche
 import { HTTP_KEYS, httpSchema, toHttpConfig, type HttpConfig } from './http.js';
 import { SYSLOG_KEYS, syslogSchema, toSyslogConfig, type SyslogConfig } from './syslog.js';
 import { RULE_KEYS, cpuSchema, dependencyIssues, dependsOnSchema, logMatchList, toCpuRule, toLogMatch, type CpuRuleConfig, type LogMatchConfig } from './rules.js';
+import { SCHEDULE_KEYS, scheduleSchema, toScheduleConfig, type ScheduleConfig } from './schedule.js';
 import { EMAIL_KEYS, emailEntrySchema, toEmailTargetConfig, type EmailTargetConfig } from './email.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
@@ -109,6 +110,8 @@ export interface AppConfig {
   readonly verifyTimeoutMs: number;
   /** Git auto-update with a health gate (absent: none). */
   readonly update?: UpdateConfig;
+  /** How the monitor backs up PM2's cron_restart (absent: DEFAULT_SCHEDULE). */
+  readonly schedule?: ScheduleConfig;
 }
 
 export interface LogConfig {
@@ -311,6 +314,7 @@ export const appSchema = z.strictObject({
   service: z.string().min(1).optional(),
   process: processSchema.optional(),
   update: updateSchema.optional(),
+  schedule: scheduleSchema.optional(),
 });
 
 const notifyEvents = z.array(z.enum(NOTIFY_EVENTS)).default([]);
@@ -457,6 +461,7 @@ export function toAppConfig(a: z.output<typeof appSchema>): AppConfig {
     killGraceMs: a.kill_grace,
     verifyTimeoutMs: a.verify_timeout,
     ...(a.update ? { update: toUpdateConfig(a.update, a.startup_grace + a.health.failure_threshold * (a.health.interval ?? a.check_interval ?? 5000)) } : {}),
+    ...(a.schedule ? { schedule: toScheduleConfig(a.schedule) } : {}),
   };
 }
 
@@ -488,6 +493,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...HTTP_KEYS,
   ...SYSLOG_KEYS,
   ...RULE_KEYS,
+  ...SCHEDULE_KEYS,
   ...EMAIL_KEYS,
   'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
 ];

@@ -26,6 +26,8 @@ export interface ProcessInfo {
   readonly errLog?: string;
   /** A PM2 module (never monitored, never acted on). */
   readonly isModule: boolean;
+  /** PM2's cron_restart expression, when the process has one. */
+  readonly cronRestart?: string;
 }
 
 export interface ProcessEvent {
@@ -249,6 +251,7 @@ function toProcessInfo(p: RawProcess): ProcessInfo {
     ...(env.pm_out_log_path ? { outLog: env.pm_out_log_path } : {}),
     ...(env.pm_err_log_path ? { errLog: env.pm_err_log_path } : {}),
     isModule: env.pmx_module === true,
+    ...(typeof env.cron_restart === 'string' && env.cron_restart.trim() !== '' && env.cron_restart.trim() !== '0' ? { cronRestart: env.cron_restart } : {}),
   };
 }
 

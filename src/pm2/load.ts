@@ -47,6 +47,8 @@ export interface RawProcess {
     pm_err_log_path?: string;
     pmx_module?: boolean;
     axm_options?: unknown;
+    /** PM2's cron_restart (a string; `0` or absent when none). */
+    cron_restart?: unknown;
   };
 }
 

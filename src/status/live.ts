@@ -9,6 +9,7 @@ import { verdictOf } from '../engine/decide.js';
 import { toStateDocument } from '../engine/state-document.js';
 import type { WorkerView } from '../engine/view.js';
 import { updateStatus } from '../update/view.js';
+import { scheduleStatus } from '../schedules/view.js';
 import { statusRow, type PortHolder, type StatusRow } from './rows.js';
 
 export interface MonitorRecord {
@@ -43,6 +44,8 @@ export function liveStatusDocument(input: LiveInput): StatusDocument {
     if (!app) return [];
     const monitor = records[v.app];
     const update = app.update ? updateStatus(input.stateDir, v.app, app.update) : undefined;
+    // From the schedule's record: the page asks PM2 nothing.
+    const schedule = scheduleStatus(input.stateDir, v.app, app.schedule, undefined, Date.now());
     const strategy = v.strategy ?? app.strategy;
     const obs = v.lastObservation;
     if (!obs) {
@@ -53,9 +56,10 @@ export function liveStatusDocument(input: LiveInput): StatusDocument {
         ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map(({ pid, command, uid }) => ({ pid, command, uid })) })),
         ...(monitor ? { monitor } : {}),
         ...(update ? { update } : {}),
+        ...(schedule ? { schedule } : {}),
       }];
     }
-    return [statusRow({ app, strategy, observation: obs, verdict: verdictOf(v.state, obs, app), holders, ...(monitor ? { monitor } : {}), ...(update ? { update } : {}) })];
+    return [statusRow({ app, strategy, observation: obs, verdict: verdictOf(v.state, obs, app), holders, ...(monitor ? { monitor } : {}), ...(update ? { update } : {}), ...(schedule ? { schedule } : {}) })];
   });
   return { healthy: apps.every((a) => a.healthy), monitor: input.monitor, apps };
 }

@@ -9,6 +9,7 @@ import type { Observation, Verdict } from '../engine/decide.js';
 import type { AppStateRecord } from '../engine/state-document.js';
 import type { HttpOutcome } from '../probes/types.js';
 import type { UpdateStatus } from '../update/view.js';
+import type { ScheduleStatus } from '../schedules/view.js';
 
 /** An HTTP probe's outcome, in the JSON convention (snake_case, integer ms). */
 export interface HealthJson {
@@ -47,6 +48,8 @@ export interface StatusRow {
   readonly monitor?: AppStateRecord;
   /** Git auto-update (apps with `update:`). */
   readonly update?: UpdateStatus;
+  /** PM2's cron_restart and who fires it (apps with one). */
+  readonly schedule?: ScheduleStatus;
 }
 
 export interface RowInput {
@@ -58,10 +61,11 @@ export interface RowInput {
   readonly holders: readonly PortHolder[];
   readonly monitor?: AppStateRecord;
   readonly update?: UpdateStatus;
+  readonly schedule?: ScheduleStatus;
 }
 
 export function statusRow(input: RowInput): StatusRow {
-  const { app, observation, verdict, holders, monitor, update } = input;
+  const { app, observation, verdict, holders, monitor, update, schedule } = input;
   const s = observation.pm2;
   const health = observation.http;
   const others = observation.others ?? [];
@@ -76,5 +80,6 @@ export function statusRow(input: RowInput): StatusRow {
     ports: app.ports.map((port) => ({ port, holders: holders.filter((h) => h.port === port).map((h) => ({ pid: h.pid, command: h.command, uid: h.uid })) })),
     ...(monitor ? { monitor } : {}),
     ...(update ? { update } : {}),
+    ...(schedule ? { schedule } : {}),
   };
 }

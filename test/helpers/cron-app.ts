@@ -10,7 +10,10 @@ export const PERIOD_MS = 5000;
 
 export type CronMode = 'serve' | 'job' | 'slow';
 
-/** Start `name` with cron_restart; its starts are recorded in the returned file. */
+/** Every 10 s: room for a stop, a save, a SIGKILL and a resurrect between two ticks on a busy machine. */
+export const EVERY_10S = '*/10 * * * * *';
+
+/** Start `name` with cron_restart (every 5 s unless `options` says otherwise); its starts are recorded in the returned file. */
 export async function startCronApp(sb: Sandbox, name: string, mode: CronMode, options: Record<string, unknown> = {}): Promise<string> {
   const file = join(sb.home, `${name}.starts`);
   await sb.start({
@@ -30,8 +33,8 @@ export function startsOf(file: string): number[] {
 /** Starts recorded at or after `since`. */
 export const startsSince = (file: string, since: number): number[] => startsOf(file).filter((t) => t >= since);
 
-/** The next 5-second tick strictly after `t`. */
-export const nextTick = (t: number): number => (Math.floor(t / PERIOD_MS) + 1) * PERIOD_MS;
+/** The next tick strictly after `t` of a schedule every `period` ms (default 5 s). */
+export const nextTick = (t: number, period = PERIOD_MS): number => (Math.floor(t / period) + 1) * period;
 
 /** Sleep until wall-clock `t` (+ `plusMs`). */
 export async function sleepUntil(t: number, plusMs = 0): Promise<void> {
@@ -40,8 +43,8 @@ export async function sleepUntil(t: number, plusMs = 0): Promise<void> {
 }
 
 /** Wait until `ms` past a tick (so the next few steps happen well between two ticks). */
-export async function justAfterTick(ms = 150): Promise<number> {
-  const t = nextTick(Date.now());
+export async function justAfterTick(ms = 150, period = PERIOD_MS): Promise<number> {
+  const t = nextTick(Date.now(), period);
   await sleepUntil(t, ms);
   return t;
 }

@@ -81,6 +81,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   // The status document is pure: rows from what others observed.
   status: ['app', 'cli', 'web', 'metrics', 'pm2', 'ports', 'strategies', 'lock'],
   net: ['app', 'cli', 'engine', 'web', 'update', 'pm2'],
+  // The schedule takeover acts on PM2 through the adapter only; it never restarts by strategy, kills or asks the engine.
+  schedules: ['app', 'cli', 'web', 'metrics', 'engine', 'strategies', 'ports', 'state', 'lock', 'alarms', 'update', 'git', 'watch'],
 };
 
 test('dependencies point one way: strategies never import the engine, the engine never the doors, the lock or files', () => {
