@@ -29,7 +29,8 @@ export const help = `Usage: helpdesk-monitor status [APP...] [--config FILE] [--
 
 One row per app (the configured ones and every PM2 app): PM2 status, pid, uptime, restarts,
 a live health probe with its latency, the app's ports and who holds them, and the monitor's
-view (phase, consecutive failures, last remedy) from its state file. Health is judged by the
+view (phase, consecutive failures, last remedy) from its state file, and for an app with PM2's
+cron_restart its schedule (owner pm2 or monitor, next tick, last firing). Health is judged by the
 monitor's own engine: every probe and rule the app has (HTTP, TCP, exec, log, memory), its
 restart strategy, startup grace and thresholds, so status and check never disagree; an app
 that is not healthy gets a line saying why. Nothing is restarted.

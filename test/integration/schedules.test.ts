@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { PM2_BIN, createSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { PidLedger } from '../helpers/holders.js';
+import { assertMatchesSchema } from '../helpers/schema.js';
 import { configIn, freshDir, sandboxCliEnv, stopRun } from '../helpers/operator.js';
 import { EVERY_10S, EVERY_5S, PERIOD_MS, justAfterTick, nextTick, sleepUntil, startCronApp, startsSince } from '../helpers/cron-app.js';
 import { recordPath } from '../../src/schedules/store.js';
@@ -46,6 +47,7 @@ async function startRun(app: string, expression = EVERY_5S): Promise<{ run: Runn
 async function scheduleOf(config: string, app: string): Promise<ScheduleStatus | undefined> {
   const r = await runCli(['status', app, '--config', config, '--json'], env);
   const doc = JSON.parse(r.stdout) as { apps: { name: string; schedule?: ScheduleStatus }[] };
+  assertMatchesSchema('status', doc);
   return doc.apps.find((a) => a.name === app)?.schedule;
 }
 
