@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.js';
 import type { Pm2Port, ProcessEvent } from '../pm2/adapter.js';
 import { describeError } from '../errors.js';
 import { tickAtOrBefore } from '../config/cron.js';
-import { decideCatchUp, decideTick, type AppNow, type Firer } from './decide.js';
+import { TRANSITION_WINDOWS, decideCatchUp, decideTick, type AppNow, type Firer } from './decide.js';
 import { readRecord, writeRecord, type ScheduleRecord } from './store.js';
 
 export interface AppScheduleDeps {
@@ -24,16 +24,18 @@ export interface AppScheduleDeps {
   readonly scheduleJob: (expr: string, fire: (at: Date) => void) => Job | null;
 }
 
+/** How often, and how far apart, catch-up asks again for an app PM2 does not list (yet). */
+const CATCH_UP_ASKS = 5;
+const CATCH_UP_AGAIN_MS = 2000;
 /** Starts remembered per app (the bus can say online and restart for one start). */
 const STARTS_KEPT = 16;
-/** How long PM2 may be unreachable at a tick before the tick is left to catch_up. */
-const UNREACHABLE_MS = 30_000;
 
 type Asked = { readonly ok: true; readonly app: AppNow | undefined } | { readonly ok: false; readonly why: string };
 
 export class AppSchedule {
   private job: Job | null = null;
   private pending: { readonly tick: number; timer?: NodeJS.Timeout } | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private readonly starts: number[] = [];
   private record: ScheduleRecord;
   private stopped = false;
@@ -67,11 +69,18 @@ export class AppSchedule {
     if (this.starts.length > STARTS_KEPT) this.starts.shift();
   }
 
-  /** What was missed while the monitor or the daemon was down (at start, and when the bus is back). */
-  async catchUp(): Promise<void> {
+  /**
+   * What was missed while the monitor or the daemon was down (at start, and when the bus is
+   * back). PM2 answering without the app (a resurrect lists apps one by one) is asked again.
+   */
+  async catchUp(attempt = 0): Promise<void> {
     const now = this.deps.now();
     const asked = await this.ask();
     if (this.stopped || !asked.ok) return;
+    if (!asked.app && attempt < CATCH_UP_ASKS) {
+      this.retry = setTimeout(() => void this.catchUp(attempt + 1), CATCH_UP_AGAIN_MS);
+      return;
+    }
     const lastTick = this.record.last_tick ? Date.parse(this.record.last_tick) : undefined;
     const d = decideCatchUp({ now, catchUp: this.cfg.catchUp, windowMs: this.cfg.windowMs, lastDue: tickAtOrBefore(this.expression, now), lastTick, app: asked.app });
     if (d.kind === 'tick') return this.onTick(d.tick);
@@ -110,7 +119,9 @@ export class AppSchedule {
     const now = this.deps.now();
     if (!asked.ok) {
       this.deps.logger.debug(`schedule: PM2 did not answer about the tick at ${iso(tick)}: ${asked.why}`, { app: this.app });
-      if (now - tick < this.cfg.windowMs + UNREACHABLE_MS) return this.evaluateAt(now + 1000);
+      // As long as a stop in progress may be waited out; past that the tick counts as missed and
+      // catch_up decides it when the bus is back (a late firing is not what `skip` promises).
+      if (now - tick < this.cfg.windowMs * (1 + TRANSITION_WINDOWS)) return this.evaluateAt(now + 1000);
       this.pending = undefined;
       this.deps.logger.warn(`schedule: PM2 did not answer about the tick at ${iso(tick)} (${asked.why}); left to catch_up when it is back`, { app: this.app });
       return;
@@ -182,6 +193,7 @@ export class AppSchedule {
     this.job?.cancel();
     this.job = null;
     if (this.pending) clearTimeout(this.pending.timer);
+    clearTimeout(this.retry);
     this.pending = undefined;
   }
 }

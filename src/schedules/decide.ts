@@ -98,7 +98,8 @@ export function decideCatchUp(f: CatchUpFacts): CatchUpDecision {
   if (f.lastTick === undefined) return { kind: 'skip', tick: due, reason: 'no record of earlier ticks (first run): following from the next tick' };
   if (due <= f.lastTick) return { kind: 'skip', reason: 'no tick missed since the last one' };
   if (f.app && f.app.startedAt >= due - TICK_SLACK_MS) return { kind: 'leave-to-pm2', tick: due, startedAt: f.app.startedAt, reason: `started since the missed tick at ${iso(due)}` };
-  if (!f.app) return { kind: 'skip', tick: due, reason: 'PM2 does not have the app' };
+  // Not recorded: a resurrect in progress may list it in a moment (the caller asks again).
+  if (!f.app) return { kind: 'skip', reason: 'PM2 does not have the app' };
   if (f.catchUp === 'skip') return { kind: 'skip', tick: due, reason: `missed the tick at ${iso(due)}; catch_up: skip waits for the next tick` };
   if (TRANSITIONAL.has(f.app.status)) return { kind: 'skip', tick: due, reason: `missed the tick at ${iso(due)}, but PM2 is ${f.app.status} the app` };
   return { kind: 'fire', tick: due, reason: `missed the tick at ${iso(due)} while the monitor or PM2 was down (catch_up: once)` };

@@ -135,6 +135,11 @@ describe('decideCatchUp', () => {
     assert.deepEqual(d, { kind: 'tick', tick: TICK });
   });
 
+  test('PM2 does not list the app (a resurrect in progress): nothing fired and nothing recorded (asked again)', () => {
+    const d = decideCatchUp({ ...base, lastTick: TICK - 86_400_000, app: undefined });
+    assert.deepEqual(d.kind === 'skip' && d.tick, undefined);
+  });
+
   test('no tick due yet, or PM2 mid-stop: nothing fired', () => {
     assert.equal(decideCatchUp({ ...base, lastDue: undefined, lastTick: undefined }).kind, 'skip');
     assert.equal(decideCatchUp({ ...base, lastTick: TICK - 86_400_000, app: { status: 'stopping', startedAt: 0 } }).kind, 'skip');
