@@ -95,7 +95,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       const holders = procAvailable && app.ports.length > 0 ? snapshotSync(app.ports).holders : [];
       const monitor = withPause(state?.apps[look.app], control.get(look.app)?.pausedUntil);
       const update = app.update ? updateStatus(dir, look.app, app.update) : undefined;
-      const schedule = scheduleStatus(dir, look.app, app.schedule, list.filter((p) => p.name === look.app && !p.isModule), Date.now());
+      const configured = config?.apps.some((a) => a.name === look.app) ?? false;
+      const schedule = scheduleStatus(dir, look.app, app.schedule, list.filter((p) => p.name === look.app && !p.isModule), Date.now(), configured);
       return statusRow({ app, strategy: look.strategy, observation: look.observation, verdict: look.verdict, holders, ...(monitor ? { monitor } : {}), ...(update ? { update } : {}), ...(schedule ? { schedule } : {}) });
     });
   } finally {

@@ -36,6 +36,7 @@ export class AppSchedule {
   private job: Job | null = null;
   private pending: { readonly tick: number; timer?: NodeJS.Timeout } | undefined;
   private retry: NodeJS.Timeout | undefined;
+  private catching = false;
   private readonly starts: number[] = [];
   private record: ScheduleRecord;
   private stopped = false;
@@ -74,6 +75,17 @@ export class AppSchedule {
    * back). PM2 answering without the app (a resurrect lists apps one by one) is asked again.
    */
   async catchUp(attempt = 0): Promise<void> {
+    // One at a time: a start and a reconnection may ask together, and only one may fire.
+    if (this.catching) return;
+    this.catching = true;
+    try {
+      await this.catchUpOnce(attempt);
+    } finally {
+      this.catching = false;
+    }
+  }
+
+  private async catchUpOnce(attempt: number): Promise<void> {
     const now = this.deps.now();
     const asked = await this.ask();
     if (this.stopped || !asked.ok) return;

@@ -37,7 +37,7 @@ export class MonitorSchedules {
   async start(): Promise<void> {
     this.unsubscribe.push(this.deps.pm2.onProcessEvent((e) => this.schedules.get(e.name)?.onEvent(e)));
     this.unsubscribe.push(this.deps.pm2.onBusSignal((s) => {
-      if (s === 'connected') void this.sync().then(() => Promise.all([...this.schedules.values()].map((a) => a.catchUp())));
+      if (s === 'connected') void this.sync().then(() => Promise.all([...this.schedules.values()].map((a) => a.catchUp()))).catch(() => undefined);
     }));
     await this.sync();
     this.timer = setInterval(() => void this.sync(), this.config.reconcileMs);

@@ -37,9 +37,11 @@ export interface ScheduleStatus {
  * The status of an app's schedule from PM2's processes of the app (the command has the list),
  * or, without them (the running monitor's page), from the record alone.
  */
-export function scheduleStatus(stateDir: string, app: string, cfg: ScheduleConfig | undefined, procs: readonly Pick<ProcessInfo, 'cronRestart'>[] | undefined, now: number): ScheduleStatus | undefined {
+export function scheduleStatus(stateDir: string, app: string, cfg: ScheduleConfig | undefined, procs: readonly Pick<ProcessInfo, 'cronRestart'>[] | undefined, now: number, configured = true): ScheduleStatus | undefined {
   const rec = readRecord(stateDir, app);
-  const f = procs ? followability(cfg ?? DEFAULT_SCHEDULE, procs) : rec ? followability(cfg ?? DEFAULT_SCHEDULE, [{ cronRestart: rec.expression }]) : { follow: false as const };
+  const f0 = procs ? followability(cfg ?? DEFAULT_SCHEDULE, procs) : rec ? followability(cfg ?? DEFAULT_SCHEDULE, [{ cronRestart: rec.expression }]) : { follow: false as const };
+  // The monitor follows the schedules of the apps in its config only.
+  const f: Followability = configured || !f0.expression ? f0 : { follow: false, expression: f0.expression, why: 'the app is not in the monitor\'s config' };
   const expression = f.expression;
   if (!expression) return undefined;
   const fired = rec && rec.expression === expression ? rec.last_fired : undefined;
