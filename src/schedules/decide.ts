@@ -94,9 +94,9 @@ export type CatchUpDecision =
 export function decideCatchUp(f: CatchUpFacts): CatchUpDecision {
   const due = f.lastDue;
   if (due === undefined) return { kind: 'skip', reason: 'no tick has been due yet' };
+  if (f.lastTick !== undefined && due <= f.lastTick) return { kind: 'skip', reason: 'no tick missed since the last one' };
   if (f.now - due < f.windowMs) return { kind: 'tick', tick: due };
   if (f.lastTick === undefined) return { kind: 'skip', tick: due, reason: 'no record of earlier ticks (first run): following from the next tick' };
-  if (due <= f.lastTick) return { kind: 'skip', reason: 'no tick missed since the last one' };
   if (f.app && f.app.startedAt >= due - TICK_SLACK_MS) return { kind: 'leave-to-pm2', tick: due, startedAt: f.app.startedAt, reason: `started since the missed tick at ${iso(due)}` };
   // Not recorded: a resurrect in progress may list it in a moment (the caller asks again).
   if (!f.app) return { kind: 'skip', reason: 'PM2 does not have the app' };

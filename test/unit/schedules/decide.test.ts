@@ -130,9 +130,10 @@ describe('decideCatchUp', () => {
     assert.equal(decideCatchUp({ ...base, lastTick: TICK - 86_400_000, app: { status: 'online', startedAt: TICK + 30_000 } }).kind, 'leave-to-pm2');
   });
 
-  test('a tick due within the window is decided as a tick (PM2 may be acting on it now)', () => {
+  test('a tick due within the window is decided as a tick (PM2 may be acting on it now), unless already decided', () => {
     const d = decideCatchUp({ ...base, now: TICK + 4000, lastTick: TICK - 86_400_000 });
     assert.deepEqual(d, { kind: 'tick', tick: TICK });
+    assert.equal(decideCatchUp({ ...base, now: TICK + 4000, lastTick: TICK }).kind, 'skip');
   });
 
   test('PM2 does not list the app (a resurrect in progress): nothing fired and nothing recorded (asked again)', () => {
