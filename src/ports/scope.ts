@@ -13,6 +13,7 @@
  */
 import type { KillScope } from '../config/schema.js';
 import type { Pm2Marks } from '../proc/read.js';
+import type { KillLog } from './kill-log.js';
 import { printable } from '../text/printable.js';
 
 /** What we know of a process when judging it (gathered from /proc by the drivers). */
@@ -50,6 +51,8 @@ export interface ScopeContext {
   readonly pm2Home?: string;
   /** Instances of other PM2 apps: pid -> app name. */
   readonly otherApps?: ReadonlyMap<number, string>;
+  /** Where every signal judged under this scope, and every refused port holder, is logged (absent: nowhere). */
+  readonly killLog?: KillLog;
 }
 
 export type Rule = 'never-killed' | 'scope-any' | 'kill-port' | 'uid' | 'other-app' | 'instance' | 'descendant' | 'pm2-marks' | 'cwd' | 'not-the-app';
