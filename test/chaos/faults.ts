@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { injectFault } from '../../bench/lib/health.js';
 import { holdersOf, identify, isAlive, killIdentified, type ProcIdentity } from '../helpers/holders.js';
 import { armSquatter, endSquatter } from '../helpers/late-squatter.js';
-import { lineRe } from '../helpers/flap.js';
+import { flapApp, lineRe } from '../helpers/flap.js';
 import { waitFor } from '../helpers/wait.js';
 import { sleep, type Rig } from './rig.js';
 import type { SystemUser } from './user.js';
@@ -152,8 +152,8 @@ const crashLoop: Fault = {
     const maxFailures = 2;
     const reset = ctx.quick ? 6 : 10;
     const { script, flag } = writeBreakable(ctx);
-    // autorestart off: every start after the fault is ours (PM2 alone would loop forever).
-    await rig.startApps([{ name: APP, script, cwd: rig.home, env: { PORT: String(port) }, autorestart: false }]);
+    // autorestart off, errored at each exit: every start after the fault is ours (PM2 alone would loop forever).
+    await rig.startApps([{ ...flapApp(APP, script), cwd: rig.home, env: { PORT: String(port) } }]);
     const pid = await healthyPid(ctx, port);
     rig.writeConfig(rig.baseConfig([rig.appBlock(APP, port, {
       max_restart_failures: maxFailures, failure_window: '10m', circuit_reset_time: `${reset}s`, verify_timeout: '3s', startup_grace: '1s',
@@ -250,6 +250,7 @@ function otherUserSquatter(name: string, inAppCwd: boolean): Fault {
         const u = ctx.user!;
         const sq = await armSquatter(port, inAppCwd ? ctx.appDir : '/', { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, {
           prefix: ['setpriv', '--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', '--'],
+          retryMs: 200,
         });
         const id = identify(sq.pid);
         if (!id) throw new Error('the squatter died at once');
@@ -372,7 +373,7 @@ const monitorKill: Fault = {
     const grace = ctx.quick ? 4 : 6;
     const { pid, port } = await standard(ctx, {}, { kill_grace: `${grace}s`, max_restart_failures: 10 });
     // Ours to kill (same user, in the app's cwd, no PM2 marks), but it ignores SIGTERM.
-    const sq = await armSquatter(port, ctx.appDir, rig.env, { ignoreTerm: true });
+    const sq = await armSquatter(port, ctx.appDir, rig.env, { ignoreTerm: true, retryMs: 200 });
     const sid = rig.track(sq.pid);
     const t0 = performance.now();
     process.kill(pid, 'SIGKILL');
