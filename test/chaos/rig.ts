@@ -13,7 +13,7 @@ import { MonitorChild } from '../../bench/lib/monitor-child.js';
 import { memoryOf } from '../../bench/lib/proc.js';
 import { getHealth } from '../../bench/lib/health.js';
 import { cliEnv } from '../helpers/cli.js';
-import { commandOf, isAlive, killIdentified, PidLedger, type ProcIdentity } from '../helpers/holders.js';
+import { commandOf, isAlive, PidLedger, type ProcIdentity } from '../helpers/holders.js';
 import { CLI, PM2_BIN } from '../helpers/sandbox.js';
 import { readKillLog, type KillLogEntry } from '../../src/ports/kill-log.js';
 
@@ -233,6 +233,35 @@ export class Rig {
     }
   }
 
+  /**
+   * PM2's own restarts of `name`: starts in the daemon's log that no stop preceded (a stop is
+   * ours, an operator's or a `pm2 restart`; a start after a bare exit is PM2's autorestart). The
+   * first start of the app is not a restart.
+   */
+  pm2OwnRestarts(name: string): number {
+    let text: string;
+    try {
+      text = readFileSync(join(this.home, 'pm2.log'), 'utf8');
+    } catch {
+      return 0;
+    }
+    const tag = new RegExp(`(App \\[${esc(name)}:\\d+\\] starting in)|(Stopping app:${esc(name)} id:)`);
+    let starts = 0;
+    let own = 0;
+    let stopped = false;
+    for (const line of text.split('\n')) {
+      const m = tag.exec(line);
+      if (!m) continue;
+      if (m[2]) stopped = true;
+      else {
+        if (starts > 0 && !stopped) own++;
+        starts++;
+        stopped = false;
+      }
+    }
+    return own;
+  }
+
   killLog(): KillLogEntry[] {
     return readKillLog(join(this.stateDir, 'kills.jsonl'));
   }
@@ -259,10 +288,13 @@ export class Rig {
   }
 
   /**
-   * End everything the row started: the monitor, timer checks, the daemon (`pm2 kill`), then
-   * every tracked pid. Returns the leftovers found after that (pid and command), already ended.
+   * End everything the row started the way it is meant to end (`run` by SIGTERM, timer checks,
+   * the daemon by `pm2 kill`), then look for leftovers: a pid the row started that still runs,
+   * any process whose command line or environment names the row's PM2_HOME, a `run` that did
+   * not exit on SIGTERM. Returns them (pid and command); they are ended after being named.
    */
   async cleanup(): Promise<string[]> {
+    const leftovers: string[] = [];
     if (this.timer) clearTimeout(this.timer);
     for (const c of this.timerRuns) c.kill('SIGKILL');
     for (const pid of this.frozen) {
@@ -272,27 +304,31 @@ export class Rig {
         // gone
       }
     }
-    await this.monitor?.stop(5000);
+    const m = this.monitor;
+    if (m?.running) {
+      m.child.kill('SIGTERM');
+      // `run` forces its own exit 10 s after a SIGTERM; later than that it is stuck.
+      const end = await Promise.race([m.exited.then(() => 'exited'), sleep(12_000).then(() => 'stuck')]);
+      if (end === 'stuck') leftovers.push(`pid ${m.pid} (run) did not exit within 12 s of SIGTERM`);
+    }
     await this.pm2(['kill'], 30_000).catch(() => undefined);
-    // Foreign processes are the harness's to remove; anything the row started is ended here.
-    this.ledger.killAll();
-    await sleep(200);
-    const leftovers: string[] = [];
+    await sleep(300);
     const seen = new Set<number>();
     for (const s of this.started) {
-      if (isAlive(s)) {
+      if (isAlive(s) && !seen.has(s.pid)) {
         seen.add(s.pid);
         leftovers.push(`pid ${s.pid} (${commandOf(s.pid) || s.command}) started by the row`);
-        killIdentified(s);
       }
     }
     for (const p of scanProc()) {
       if (seen.has(p.pid) || p.pid === process.pid) continue;
       if (p.cmdline.includes(this.home) || p.environ.includes(`PM2_HOME=${this.home}\0`)) {
+        seen.add(p.pid);
         leftovers.push(`pid ${p.pid} (${p.cmdline.trim()}) names the row's PM2_HOME`);
-        killIdentified({ pid: p.pid, startTicks: p.startTicks });
+        this.ledger.addIdentity({ pid: p.pid, startTicks: p.startTicks });
       }
     }
+    this.ledger.killAll();
     rmSync(this.home, { recursive: true, force: true });
     return leftovers;
   }

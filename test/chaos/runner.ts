@@ -3,7 +3,6 @@
  * restarts, foreign kills from the kill log) and the leftover check after cleanup. A row that
  * throws or passes its time limit is a missed row with the reason, never a crash of the run.
  */
-import { pm2Starts } from '../helpers/flap.js';
 import { countRemedies, type Fault, type FaultContext } from './faults.js';
 import { Rig, sleep, type Pace } from './rig.js';
 import type { SystemUser } from './user.js';
@@ -74,8 +73,7 @@ export async function runRow(fault: Fault, trial: number, o: RowOptions): Promis
     await sleep(Number.parseFloat(o.pace.interval) * 2000);
     const log = rig.monitorLog();
     ours = countRemedies(log, out.app);
-    // PM2's own starts of the app: its log's starts, less the first and less ours.
-    pm2 = Math.max(0, pm2Starts(rig, out.app) - 1 - ours);
+    pm2 = rig.pm2OwnRestarts(out.app);
     foreignKills = rig.foreignKills().length;
     rssEnd = rig.monitorRss();
     recovered = out.recovered;

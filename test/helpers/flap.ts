@@ -28,7 +28,7 @@ export function flapApp(name: string, script: string): Record<string, unknown> {
 }
 
 /** How many times the PM2 daemon started `name` (its `App [name:id] starting in` log lines). */
-export function pm2Starts(sb: Pick<Sandbox, 'home'>, name: string): number {
+export function pm2Starts(sb: Sandbox, name: string): number {
   let text: string;
   try {
     text = readFileSync(join(sb.home, 'pm2.log'), 'utf8');
