@@ -126,9 +126,12 @@ export class Monitor {
     this.updateConfig = plan.config;
   }
 
-  /** Reach PM2 as the plan says, and make the prober. A connection that arrives after close() is closed. */
-  async connect(): Promise<Pm2Port> {
-    const port = await reachPm2(this.plan.pm2Home, this.plan.pm2, this.logger);
+  /**
+   * Reach PM2 as the plan says, and make the prober. A connection that arrives after close() is
+   * closed. `supervise`: see reachPm2 (the daemon watchdog of `run`).
+   */
+  async connect(supervise?: () => Promise<boolean>): Promise<Pm2Port> {
+    const port = await reachPm2(this.plan.pm2Home, this.plan.pm2, this.logger, supervise);
     if (this.closing) {
       await port.close().catch(() => undefined);
       throw new Error('the monitor was closed while it reached PM2');

@@ -45,7 +45,9 @@ export interface AppIdentity {
 export interface ScopeContext {
   /** Never killed, whatever the scope: pid -> why. */
   readonly protectedPids: ReadonlyMap<number, string>;
-  readonly scope: KillScope | 'port';
+  readonly scope: KillScope | 'port' | 'hung-daemon';
+  /** scope hung-daemon: the one PM2 daemon the supervisor found hung (supervisor.kill_hung_daemon). */
+  readonly hungDaemon?: { readonly pid: number; readonly pm2Home: string };
   readonly app: AppIdentity;
   /** The PM2_HOME whose marks identify apps (undefined outside PM2: marks then identify nothing of ours). */
   readonly pm2Home?: string;
@@ -55,7 +57,7 @@ export interface ScopeContext {
   readonly killLog?: KillLog;
 }
 
-export type Rule = 'never-killed' | 'scope-any' | 'kill-port' | 'uid' | 'other-app' | 'instance' | 'descendant' | 'pm2-marks' | 'cwd' | 'not-the-app';
+export type Rule = 'never-killed' | 'hung-daemon' | 'scope-any' | 'kill-port' | 'uid' | 'other-app' | 'instance' | 'descendant' | 'pm2-marks' | 'cwd' | 'not-the-app';
 
 export interface Verdict {
   readonly kill: boolean;
@@ -74,6 +76,12 @@ export function judge(holder: HolderFacts, ctx: ScopeContext): Verdict {
   if (ctx.scope === 'any') return yes('scope-any', 'kill_scope any');
   if (ctx.scope === 'port') return yes('kill-port', 'explicit kill-port by the operator');
   const { app } = ctx;
+  if (ctx.scope === 'hung-daemon') {
+    const d = ctx.hungDaemon;
+    if (d === undefined || d.pid !== holder.pid) return { kill: false, rule: 'hung-daemon', why: `not the hung PM2 daemon${d ? ` (pid ${d.pid})` : ''} (rule hung-daemon: only that process may be signalled)` };
+    if (holder.uid !== app.uid) return { kill: false, rule: 'hung-daemon', why: `the daemon runs as uid ${holder.uid}, PM2_HOME ${printable(d.pm2Home, 120)} belongs to uid ${app.uid} (rule hung-daemon)` };
+    return yes('hung-daemon', `the PM2 daemon of ${printable(d.pm2Home, 120)} does not answer (supervisor.kill_hung_daemon)`);
+  }
   if (holder.uid !== app.uid) {
     return no('uid', `owned by uid ${holder.uid}, the app runs as uid ${app.uid}`, ctx.scope, 'only kill_scope any would allow it');
   }
