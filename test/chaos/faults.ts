@@ -6,7 +6,7 @@
 import { writeFileSync, existsSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { injectFault } from '../../bench/lib/health.js';
-import { holdersOf, identify, isAlive, killIdentified, type ProcIdentity } from '../helpers/holders.js';
+import { commandOf, holdersOf, identify, isAlive, killIdentified, type ProcIdentity } from '../helpers/holders.js';
 import { armSquatter, endSquatter } from '../helpers/late-squatter.js';
 import { flapApp, lineRe } from '../helpers/flap.js';
 import { waitFor } from '../helpers/wait.js';
@@ -335,7 +335,11 @@ const daemonKill: Fault = {
     // Never call the pm2 CLI before a daemon is back: it would start one itself.
     const back = await waitFor('a new PM2 daemon', () => rig.gods().find((p) => p !== god), ctx.deadlineMs, 50).catch(() => undefined);
     const notes: string[] = [];
-    if (!back) return outcome({ recovered: false, met: false, healthyMs: null, t0, notes: ['no PM2 daemon came back'], ours: { min: 0, max: 99 } });
+    if (!back) {
+      const pidFile = rig.daemonPid();
+      const seen = `pid file ${pidFile ?? 'none'}${pidFile ? ` (${commandOf(pidFile) || 'not running'})` : ''}; titled daemons ${rig.gods().join(',') || 'none'}`;
+      return outcome({ recovered: false, met: false, healthyMs: null, t0, notes: [`no PM2 daemon came back: ${seen}`], ours: { min: 0, max: 99 } });
+    }
     rig.track(back);
     notes.push(`daemon back after ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     const all = await waitFor('every app online and healthy', async () => {

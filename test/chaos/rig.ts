@@ -135,9 +135,15 @@ export class Rig {
     }
   }
 
-  /** Pids whose command line is a PM2 God daemon of this home. */
+  /**
+   * PM2 God daemons of this home: PM2's title (`PM2 v7.0.4: God Daemon (<home>)`) with this home,
+   * or a God title cut short (Linux keeps a title within the length of the process's original
+   * argv, so a long PM2_HOME is cut off) and PM2_HOME=<home> in its environment.
+   */
   gods(): number[] {
-    return scanProc().filter((p) => p.cmdline.includes('God Daemon') && p.cmdline.includes(`(${this.home})`)).map((p) => p.pid);
+    return scanProc()
+      .filter((p) => /^PM2 v\S*: God Daemon \(/.test(p.cmdline) && (p.cmdline.includes(`(${this.home})`) || p.environ.includes(`PM2_HOME=${this.home}\0`)))
+      .map((p) => p.pid);
   }
 
   /** Write the monitor's config (YAML) and return its path. */

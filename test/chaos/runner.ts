@@ -23,6 +23,8 @@ export interface RowResult {
   readonly rssStartKiB?: number;
   readonly rssEndKiB?: number;
   readonly elapsedMs: number;
+  /** A missed row: the monitor's last log lines (run's and the timer checks'), for the JSON. */
+  readonly logTail?: readonly string[];
 }
 
 export interface RowOptions {
@@ -93,6 +95,8 @@ export async function runRow(fault: Fault, trial: number, o: RowOptions): Promis
       // the state dir may be unreadable
     }
   }
+  const logTail = met ? [] : [...rig.monitorLog().slice(-12), ...(rig.monitor?.lines.slice(-6).map((l) => `[run stderr] ${l.text}`) ?? [])];
+  if (process.env['HDM_CHAOS_VERBOSE'] && logTail.length) o.say(logTail.join('\n'));
   const rssStart = rig.rssAtStart;
   const leftovers = await rig.cleanup();
   o.live.delete(rig);
@@ -104,5 +108,6 @@ export async function runRow(fault: Fault, trial: number, o: RowOptions): Promis
     ...(rssStart === undefined ? {} : { rssStartKiB: rssStart }),
     ...(rssEnd === undefined ? {} : { rssEndKiB: rssEnd }),
     elapsedMs: performance.now() - started,
+    ...(logTail.length ? { logTail } : {}),
   };
 }
