@@ -125,8 +125,8 @@ async function main(): Promise<number> {
         capped = true;
         break outer;
       }
-      const slot = seq++ % 33;
-      const ports = [0, 1, 2].map((i) => opts.port + slot * 3 + i);
+      const slot = seq++ % 25;
+      const ports = [0, 1, 2, 3].map((i) => opts.port + slot * 4 + i);
       say(`[${trial}/${opts.repeat}] ${fault.name} ...`);
       const r = await runRow(fault, trial, { runDir, appScript, appDir, ports, deadlineMs: opts.deadlineMs, quick: opts.quick, pace, user, live, say });
       results.push(r);

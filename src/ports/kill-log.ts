@@ -4,10 +4,11 @@
  * signal that process, and why?" after the fact: the pid with its start time (pids are reused),
  * the signal, the command (cut and redacted), its uid, the rule of the verdict and its reason,
  * the app and the door that asked. Written 0600 in the 0700 state dir without following links,
- * bounded (the older half is kept as kills.jsonl.1). Writing it never throws and never delays
- * the signal: the line is written after the signal went out, and a failure is only counted.
+ * bounded (the older half is kept as kills.jsonl.1), only into a state dir that already exists.
+ * Writing it never throws and never delays the signal: the line is written after the signal went
+ * out, and a failure is only counted.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { appendBounded } from '../fsx/safe-write.js';
 import { ensurePrivateDir } from '../fsx/private-dir.js';
@@ -72,7 +73,12 @@ export function noteKill(log: KillLog | undefined, facts: KillLogFacts): void {
       ...(log.door ? { door: log.door } : {}),
       by_pid: process.pid,
     };
-    ensurePrivateDir(dirname(log.file));
+    // Only into a state dir that exists: its owner (the monitor's door) creates it. The pre-start
+    // hook runs as the app's user, an operator's `kill-port` perhaps as root: a state dir either
+    // made would belong to the wrong user, and the monitor would refuse it.
+    const dir = dirname(log.file);
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
+    ensurePrivateDir(dir);
     appendBounded(log.file, `${JSON.stringify(entry)}\n`, log.maxBytes ?? KILL_LOG_MAX_BYTES);
   } catch {
     failures++;

@@ -9,13 +9,14 @@ import { injectFault } from '../../bench/lib/health.js';
 import { commandOf, holdersOf, identify, isAlive, killIdentified, type ProcIdentity } from '../helpers/holders.js';
 import { armSquatter, endSquatter } from '../helpers/late-squatter.js';
 import { flapApp, lineRe } from '../helpers/flap.js';
+import { startReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait.js';
 import { sleep, type Rig } from './rig.js';
 import type { SystemUser } from './user.js';
 
 export interface FaultContext {
   readonly rig: Rig;
-  /** Loopback ports for this row (3, from the harness's range). */
+  /** Loopback ports for this row (4, from the harness's range). */
   readonly ports: readonly number[];
   readonly appScript: string;
   readonly appDir: string;
@@ -451,8 +452,12 @@ const webhookDown: Fault = {
   expected: "webhook receiver down: other apps' checks not delayed; delivery retried, then dropped with a log line",
   async run(ctx) {
     const { rig } = ctx;
-    const [p1, p2, closed] = [ctx.ports[0]!, ctx.ports[1]!, ctx.ports[2]!];
+    const [p1, p2, closed, hangPort] = [ctx.ports[0]!, ctx.ports[1]!, ctx.ports[2]!, ctx.ports[3]!];
     if (holdersOf(closed).length > 0) throw new Error(`port ${closed} is in use: it must be closed for this row`);
+    // Down two ways: nothing listens (refused at once), and a receiver that accepts and never
+    // answers (each attempt costs the whole notify timeout: a delivery in a check's way would show).
+    const hanging = await startReceiver(hangPort, { hang: true });
+    rig.onCleanup(() => hanging.close());
     // The other app records when each probe arrives.
     const stamps = join(rig.home, 'probes.txt');
     const recorder = join(rig.home, 'recorder.cjs');
@@ -466,7 +471,7 @@ const webhookDown: Fault = {
     const pid = await healthyPid(ctx, p1);
     await healthyPid(ctx, p2);
     rig.writeConfig(rig.baseConfig([rig.appBlock(APP, p1), rig.appBlock('hd-other', p2)], {
-      notify: [{ url: `http://127.0.0.1:${closed}/hook`, format: 'json', timeout: '1s' }],
+      notify: [{ url: `http://127.0.0.1:${closed}/hook`, format: 'json', timeout: '1s' }, { url: hanging.url('/hook'), format: 'json', timeout: '1s' }],
     }));
     await rig.startRun([APP, 'hd-other']);
     rig.startTimer();
@@ -474,18 +479,21 @@ const webhookDown: Fault = {
     const wall0 = Date.now();
     await injectFault(p1, 'hang');
     const ms = await recoveredWithNewPid(ctx, p1, pid, t0);
-    const dropped = await waitFor('a dropped notification', () => rig.monitorLog().find((l) => /notification to .* failed after \d+ attempts/.test(l)), 30_000, 100).catch(() => undefined);
+    const drops = (): string[] => rig.monitorLog().filter((l) => /notification to .* failed after \d+ attempts/.test(l));
+    // One drop per target: the refused one and the hanging one (labels differ by port).
+    const bothDropped = await waitFor('a dropped notification per target', () => [closed, hangPort].every((p) => drops().some((l) => l.includes(`:${p}`))), 40_000, 100).catch(() => false);
+    const dropped = drops().find((l) => l.includes(`:${hangPort}`)) ?? drops()[0];
     const wall1 = Date.now();
     const times = readFileSync(stamps, 'utf8').split('\n').filter(Boolean).map(Number).filter((t) => t >= wall0 - 5000 && t <= wall1);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     const maxGap = gaps.length ? Math.max(...gaps) : Infinity;
     const intervalMs = Number.parseFloat(rig.pace.interval) * 1000;
     const notes = [
-      dropped ? `dropped: ${/failed after \d+ attempts/.exec(dropped)?.[0] ?? ''}` : 'no drop logged',
+      bothDropped ? `dropped by both receivers (refused, hanging): ${/failed after \d+ attempts/.exec(dropped ?? '')?.[0] ?? ''}` : `drops logged: ${drops().length} of 2`,
       `other app: ${times.length} probes, largest gap ${(maxGap / 1000).toFixed(2)} s (interval ${rig.pace.interval})`,
     ];
     const attempts = Number(/failed after (\d+) attempts/.exec(dropped ?? '')?.[1] ?? 0);
-    return outcome({ recovered: ms !== null, met: ms !== null && attempts > 1 && maxGap <= intervalMs * 1.5 + 250, healthyMs: ms, t0, notes, ours: { min: 1, max: 1 } });
+    return outcome({ recovered: ms !== null, met: ms !== null && bothDropped === true && attempts > 1 && maxGap <= intervalMs * 1.5 + 500, healthyMs: ms, t0, notes, ours: { min: 1, max: 1 } });
   },
 };
 

@@ -64,6 +64,7 @@ export class Rig {
   private timerRuns = new Set<ChildProcess>();
   private frozen = new Set<number>();
   readonly notes: string[] = [];
+  private readonly cleanups: (() => Promise<void> | void)[] = [];
 
   constructor(
     readonly runDir: string,
@@ -81,6 +82,11 @@ export class Rig {
       PM2_DISABLE_VERSION_CHECK: 'true',
       TMPDIR: join(this.home, 'tmp'),
     });
+  }
+
+  /** Something of the harness's own to close at cleanup (a receiver), after the monitor stopped. */
+  onCleanup(fn: () => Promise<void> | void): void {
+    this.cleanups.push(fn);
   }
 
   /** Remember a pid the row started (for cleanup and the leftover check). */
@@ -318,6 +324,7 @@ export class Rig {
       if (end === 'stuck') leftovers.push(`pid ${m.pid} (run) did not exit within 12 s of SIGTERM`);
     }
     await this.pm2(['kill'], 30_000).catch(() => undefined);
+    for (const fn of this.cleanups.splice(0)) await Promise.resolve(fn()).catch(() => undefined);
     await sleep(300);
     const seen = new Set<number>();
     for (const s of this.started) {

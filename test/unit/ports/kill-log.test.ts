@@ -33,7 +33,12 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const fresh = (): string => join(dir, `state-${++seq}`);
+/** A fresh state dir, made as the monitor's doors make it (the kill log never creates one). */
+const fresh = (): string => {
+  const d = join(dir, `state-${++seq}`);
+  mkdirSync(d, { mode: 0o700 });
+  return d;
+};
 
 /** A sleeping child whose command line carries a secret, and its facts as the drivers see them. */
 function sleeper(): { child: ChildProcess; facts: HolderFacts } {
@@ -68,7 +73,6 @@ describe('the kill log', { skip }, () => {
     assert.ok(Date.parse(e.time) > 0);
     assert.ok(!e.command.includes('s3cr3tvalue') && !e.command.includes(':pw@'), `the command is redacted: ${e.command}`);
     assert.match(e.command, /--api-token=\*\*\*/);
-    assert.equal(statSync(state).mode & 0o777, 0o700, 'the state dir is 0700');
     assert.equal(statSync(join(state, KILL_LOG_FILE)).mode & 0o777, 0o600, 'the kill log is 0600');
   });
 
@@ -113,9 +117,17 @@ describe('the kill log', { skip }, () => {
     });
   });
 
+  test('no state dir: none is made (its owner makes it), and the kill goes out', async () => {
+    const state = join(dir, `missing-${++seq}`);
+    const { child, facts } = sleeper();
+    const scope = buildScope({ scope: 'user', app: { uid: UID }, killLog: killLogIn(state, 'pre-start hook') });
+    assert.equal(killJudged(facts, scope, 'SIGKILL').outcome, 'sent');
+    await once(child, 'exit');
+    assert.equal(existsSync(state), false);
+  });
+
   test('a kill log that cannot be written never stops the kill, and never writes through a link', async () => {
     const state = fresh();
-    mkdirSync(state, { mode: 0o700 });
     const victim = join(dir, `victim-${seq}`);
     writeFileSync(victim, 'precious\n');
     symlinkSync(victim, join(state, KILL_LOG_FILE));
@@ -129,7 +141,7 @@ describe('the kill log', { skip }, () => {
   });
 
   test('a state dir that is not a dir: the kill still goes out', async () => {
-    const state = fresh();
+    const state = join(dir, `file-${++seq}`);
     writeFileSync(state, 'not a dir');
     const { child, facts } = sleeper();
     const scope = buildScope({ scope: 'user', app: { uid: UID }, killLog: killLogIn(state) });
@@ -141,7 +153,6 @@ describe('the kill log', { skip }, () => {
 describe('appendBounded', () => {
   test('creates 0600, appends, and rotates to .1 past the cap (the newest lines survive)', () => {
     const folder = fresh();
-    mkdirSync(folder, { mode: 0o700 });
     const file = join(folder, 'log.jsonl');
     for (let i = 0; i < 100; i++) appendBounded(file, `${JSON.stringify({ i, pad: 'x'.repeat(80) })}\n`, 2000);
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -155,7 +166,6 @@ describe('appendBounded', () => {
 
   test('refuses a symbolic link (the target stays as it was)', () => {
     const folder = fresh();
-    mkdirSync(folder, { mode: 0o700 });
     const victim = join(dir, `victim-h-${seq}`);
     writeFileSync(victim, 'precious\n');
     symlinkSync(victim, join(folder, 'a'));
