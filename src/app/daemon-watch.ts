@@ -76,6 +76,8 @@ export class DaemonWatch {
     if (outcome.kind !== 'resurrected') return this.teller.tell(outcome);
     const until = performance.now() + SETTLE_MS;
     const { engine } = this.deps;
+    // What the workers knew is from before the daemon died: every app is checked afresh first.
+    await Promise.race([Promise.all(engine.appNames().map((a) => engine.checkFresh(a))), new Promise((r) => setTimeout(r, 5000))]);
     while (!this.stopped && performance.now() < until) {
       const sick = engine.views().filter((v) => v.state.phase !== 'healthy');
       if (sick.length === 0) break;
