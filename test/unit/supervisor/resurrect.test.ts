@@ -1,7 +1,7 @@
 // The resurrected daemon's environment and how its process is recognised: pure parts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isGodTitleOf } from '../../../src/supervisor/god.js';
+import { godTitleOf, isGodTitleOf } from '../../../src/supervisor/god.js';
 import { resurrectEnv } from '../../../src/supervisor/resurrect.js';
 
 test('the daemon gets PM2_HOME, the owner, node first on PATH; never our secrets or an app\'s marks', () => {
@@ -28,4 +28,13 @@ test('the daemon title names its PM2_HOME exactly', () => {
   assert.equal(isGodTitleOf('PM2 v7.0.4: God Daemon (/home/app/.pm2)', '/home/app/.pm2x'), false);
   assert.equal(isGodTitleOf('PM2 v7.0.4: God Daemon (/home/app/.pm2-other)', '/home/app/.pm2'), false);
   assert.equal(isGodTitleOf('node /srv/app.js God Daemon (/home/app/.pm2)', '/home/app/.pm2'), false);
+});
+
+test('a title cut at the original argv length is this home\'s only if what is left starts it', () => {
+  const home = '/tmp/hdm-chaos-abcdef/row-3/pm2-home';
+  assert.equal(godTitleOf(`PM2 v7.0.4: God Daemon (${home})`, home), 'yes');
+  assert.equal(godTitleOf('PM2 v7.0.4: God Daemon (/tmp/hdm-chaos-abc', home), 'cut');
+  assert.equal(godTitleOf('PM2 v7.0.4: God Daemon (/tmp/other', home), 'no');
+  assert.equal(godTitleOf(`PM2 v7.0.4: God Daemon (${home}x)`, home), 'no');
+  assert.equal(godTitleOf('PM2 v7.0.4: God Daemon (', home), 'cut');
 });
