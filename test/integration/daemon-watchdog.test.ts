@@ -66,9 +66,10 @@ test('a SIGKILLed daemon: 10 checks at once bring the apps and the module back, 
   await waitFor('the app dies with its daemon', async () => !(await appHealthy()), 10_000);
   const runs = await Promise.all(Array.from({ length: 10 }, () => runCli(['check', '--config', cfg], sandboxCliEnv(sb), 90_000)));
   const codes = runs.map((r) => r.code).sort();
-  assert.ok(codes.every((c) => c === 0 || c === 3), `every check exits 0 or 3 (lock held): ${codes.join(',')}\n${runs.map((r) => r.stderr).join('\n---\n')}`);
+  const odd = runs.filter((r) => r.code !== 0 && r.code !== 3);
+  assert.deepEqual(odd.map((r) => r.code), [], `every check exits 0 or 3 (lock held): ${codes.join(',')}\n${odd.map((r) => r.stderr).join('\n---\n')}`);
   const winner = runs.filter((r) => r.code === 0);
-  assert.equal(winner.length >= 1, true, 'one check did the work');
+  assert.ok(winner.length >= 1, `one check did the work: ${codes.join(',')}`);
   const gods = findGods(sb.home);
   assert.equal(gods.length, 1, `exactly one daemon: ${JSON.stringify(gods)}`);
   assert.notEqual(gods[0]!.pid, old);
