@@ -6,6 +6,7 @@
  * story. The module never does: it dies with the daemon, and comes back with it.
  */
 import type { Engine } from '../engine/engine.js';
+import type { WorkerView } from '../engine/view.js';
 import type { Logger } from '../log/logger.js';
 import type { Notifier } from '../notify/types.js';
 import type { Pm2Port } from '../pm2/adapter.js';
@@ -26,6 +27,9 @@ export interface DaemonWatchDeps {
   /** false (the module): keep the dump copy only. */
   readonly supervise: boolean;
 }
+
+/** Healthy, and its last check too (one failed probe under the threshold leaves the phase healthy). */
+const settledHealthy = (v: WorkerView): boolean => v.state.phase === 'healthy' && v.state.consecutiveFailures === 0;
 
 export class DaemonWatch {
   private readonly timers: NodeJS.Timeout[] = [];
@@ -76,14 +80,17 @@ export class DaemonWatch {
     if (outcome.kind !== 'resurrected') return this.teller.tell(outcome);
     const until = performance.now() + SETTLE_MS;
     const { engine } = this.deps;
+    // What the workers knew is from before the daemon died: every app is checked afresh first.
+    await Promise.race([Promise.all(engine.appNames().map((a) => engine.checkFresh(a))), new Promise((r) => setTimeout(r, 5000))]);
     while (!this.stopped && performance.now() < until) {
-      const sick = engine.views().filter((v) => v.state.phase !== 'healthy');
+      const sick = engine.views().filter((v) => !settledHealthy(v));
       if (sick.length === 0) break;
       await Promise.race([Promise.all(sick.map((v) => engine.checkFresh(v.app))), new Promise((r) => setTimeout(r, 2000))]);
       await new Promise((r) => setTimeout(r, 500));
     }
     if (!this.stopped) this.teller.tell(outcome, await afterResurrect(this.deps.pm2, engine.views()));
   }
+
 
   /** Stop the timers and the bus listener; a watchdog run in progress finishes on its own deadlines. */
   stop(): void {

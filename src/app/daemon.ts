@@ -48,8 +48,9 @@ export const dumpKeeper = (ctx: Pick<DaemonContext, 'pm2Home' | 'stateDir'>): Du
 
 /** The apps' health and the modules' status after a resurrect, as one phrase. */
 export async function afterResurrect(pm2: Pm2Port, views: readonly WorkerView[]): Promise<string> {
-  const healthy = views.filter((v) => v.state.phase === 'healthy').map((v) => v.app);
-  const not = views.filter((v) => v.state.phase !== 'healthy').map((v) => `${v.app} (${v.state.phase})`);
+  const ok = (v: WorkerView): boolean => v.state.phase === 'healthy' && v.state.consecutiveFailures === 0;
+  const healthy = views.filter(ok).map((v) => v.app);
+  const not = views.filter((v) => !ok(v)).map((v) => `${v.app} (${v.state.phase === 'healthy' ? `failing ${v.state.consecutiveFailures}x` : v.state.phase})`);
   let modules = 'modules: unknown (PM2 did not list)';
   try {
     const mods = (await pm2.list()).filter((p) => p.isModule);

@@ -16,7 +16,7 @@ import { controlFilePath, readControl } from '../state/control.js';
 import { requestControl, type ControlRequest } from './control.js';
 import type { LogHooks } from './log.js';
 import { openMonitor } from './open.js';
-import { watchConfig } from './reload.js';
+import { watchConfig, type ReloadOutcome } from './reload.js';
 import { MonitorWeb } from './web.js';
 import { DaemonTeller, watchDaemon } from './daemon.js';
 import { DaemonWatch } from './daemon-watch.js';
@@ -36,8 +36,8 @@ export interface RunOptions extends LogHooks {
 export interface RunningMonitor {
   readonly engine: Engine;
   readonly logger: Logger;
-  /** Re-read the config file now; returns false (and keeps the old config) when it is invalid. */
-  reload(): Promise<boolean>;
+  /** Re-read the config file now; ok false (the old config kept) when it is invalid, with why. */
+  reload(): Promise<ReloadOutcome>;
   /** Stop checking and give back everything, the lock last. Idempotent. */
   stop(): Promise<void>;
   /** The document `status --json` prints, from what the workers know now (no probe, no PM2 call). */

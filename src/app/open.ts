@@ -191,7 +191,13 @@ export class Monitor {
     if (persist) engine.applyControl(readControl(controlFilePath(this.stateDir), (m) => logger.warn(m)));
     if (config.alarms) this.alarms = await this.makeAlarms(config.alarms, handledAlarms);
     // Before the first check: a half-restarted app must not be judged (or taken for an operator's stop).
-    if (journal) await resumeRemedies(config.apps, { pm2, prober, clock, logger, journal, killLog });
+    if (journal) {
+      const paused = (app: string): boolean => {
+        const until = engine.views().find((v) => v.app === app)?.control.pausedUntil;
+        return until === 'indefinite' || (typeof until === 'number' && until > Date.now());
+      };
+      await resumeRemedies(config.apps, { pm2, prober, clock, logger, journal, paused, killLog });
+    }
     return engine;
   }
 

@@ -19,10 +19,23 @@ export interface GodProcess {
 
 /** PM2's daemon title, `PM2 v7.0.4: God Daemon (/home/app/.pm2)` (lib/Daemon.js). */
 const TITLE = /^PM2 v[^:]*: God Daemon \((.*)\)$/;
+/** The same title cut short: Linux keeps a process title within its original argv's length. */
+const CUT_TITLE = /^PM2 v[^:]*: God Daemon \((.*)$/;
 
-/** Does this command line name the daemon of `home`? Pure. */
+/**
+ * Does this command line name the daemon of `home`? 'yes', 'no', or 'cut' when the title was cut
+ * before the end of a PM2_HOME that starts the same (a long path): the environment must tell. Pure.
+ */
+export function godTitleOf(command: string, home: string): 'yes' | 'no' | 'cut' {
+  const t = command.trim();
+  const full = TITLE.exec(t)?.[1];
+  if (full === home) return 'yes';
+  const part = CUT_TITLE.exec(t)?.[1];
+  return part !== undefined && part.length < home.length + 1 && `${home})`.startsWith(part) && part !== `${home})` ? 'cut' : 'no';
+}
+
 export function isGodTitleOf(command: string, home: string): boolean {
-  return TITLE.exec(command.trim())?.[1] === home;
+  return godTitleOf(command, home) === 'yes';
 }
 
 /** Every live daemon of `home` (normally one; none when it is dead). */
@@ -33,7 +46,13 @@ export function findGods(home: string): GodProcess[] {
     const stat = readStat(pid);
     if (!stat || isGoneState(stat.state)) return;
     const command = readFullCommand(pid) ?? '';
-    const titled = isGodTitleOf(command, home);
+    const title = godTitleOf(command, home);
+    // A cut title is this home's when the environment says so; unreadable (another user's), it
+    // counts: better no resurrect than a second daemon.
+    const titled = title === 'yes' || (title === 'cut' && ((): boolean => {
+      const marks = readPm2Marks(pid);
+      return marks === undefined || marks.pm2Home === home;
+    })());
     // A custom PM2_DAEMON_TITLE hides the title: the pid file's process still counts when its
     // environment names this PM2_HOME and no app (apps carry pm_id; our own doors are not in it).
     const byEnv = byFile && !titled && ((): boolean => {

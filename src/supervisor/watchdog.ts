@@ -4,6 +4,7 @@
  * sure no daemon of this PM2_HOME is alive, from a usable dump); if it is hung, report it, or
  * kill it first when `kill_hung_daemon` says so. Every step has a deadline; nothing here throws.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../clock.js';
 import type { SupervisorConfig } from '../config/supervisor.js';
@@ -38,7 +39,21 @@ export interface WatchdogDeps {
   readonly role: LockRole;
 }
 
-export const resurrectLockPath = (stateDir: string): string => join(stateDir, 'resurrect.lock');
+/**
+ * The resurrect lock is one per PM2_HOME, whatever state_dir each config names: in the default
+ * state dir of that PM2_HOME when we run as its owner (two configs with their own state dirs
+ * still resurrect once), else (root for another user's PM2_HOME: not our folder to create) in
+ * our state dir.
+ */
+export function resurrectLockPath(pm2Home: string, stateDir: string): string {
+  let owner: number | undefined;
+  try {
+    owner = statSync(pm2Home).uid;
+  } catch {
+    owner = undefined;
+  }
+  return join(owner !== undefined && owner === process.geteuid?.() ? join(pm2Home, 'helpdesk-monitor') : stateDir, 'resurrect.lock');
+}
 
 /** Look at the daemon and do what the config says. Never throws. */
 export async function superviseDaemon(deps: WatchdogDeps): Promise<DaemonOutcome> {
@@ -130,7 +145,7 @@ async function takeResurrectLock(deps: WatchdogDeps): Promise<HeldLock | 'elsewh
   const until = performance.now() + deps.config.resurrectTimeoutMs + 5000;
   for (;;) {
     try {
-      return acquireLock({ path: resurrectLockPath(deps.stateDir), role: deps.role, heartbeatMs: 2000 });
+      return acquireLock({ path: resurrectLockPath(deps.pm2Home, deps.stateDir), role: deps.role, heartbeatMs: 2000 });
     } catch (err) {
       if (!(err instanceof LockHeldError)) return `cannot take the resurrect lock: ${(err as Error).message}`;
       if (await deps.ping(deps.config.pingTimeoutMs)) return 'elsewhere';

@@ -81,6 +81,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   // The status document is pure: rows from what others observed.
   status: ['app', 'cli', 'web', 'metrics', 'pm2', 'ports', 'strategies', 'lock'],
   net: ['app', 'cli', 'engine', 'web', 'update', 'pm2'],
+  // The daemon watchdog looks at /proc, the dump and PM2's socket; it knows no engine or door.
+  supervisor: ['app', 'cli', 'engine', 'watch', 'strategies', 'alarms', 'update', 'web', 'metrics', 'status'],
 };
 
 test('dependencies point one way: strategies never import the engine, the engine never the doors, the lock or files', () => {
