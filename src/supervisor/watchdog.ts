@@ -12,6 +12,7 @@ import { LockHeldError } from '../errors.js';
 import { acquireLock, type HeldLock, type LockRole } from '../lock/lock.js';
 import type { Logger } from '../log/logger.js';
 import { killJudged } from '../ports/kill.js';
+import { killLogIn } from '../ports/kill-log.js';
 import { daemonPidOf, neverKilled } from '../proc/guard.js';
 import { procFacts } from '../proc/read.js';
 import { chooseDump, restoreDump, type DumpChoice } from './dump.js';
@@ -90,7 +91,7 @@ function killHungDaemon(god: GodProcess, deps: WatchdogDeps): string | undefined
   const ownerUid = daemonUser(deps.pm2Home).user?.uid ?? facts.uid;
   const r = killJudged({ ...facts, startTicks: god.startTicks }, {
     protectedPids: neverKilled({ self: 'helpdesk-monitor itself' }),
-    scope: 'hung-daemon', hungDaemon: { pid: god.pid, pm2Home: deps.pm2Home },
+    scope: 'hung-daemon', hungDaemon: { pid: god.pid, pm2Home: deps.pm2Home }, killLog: killLogIn(deps.stateDir, deps.role),
     app: { uid: ownerUid, pmIds: new Set(), instances: new Map() },
   }, 'SIGKILL');
   if (r.outcome === 'sent' || r.outcome === 'gone') {

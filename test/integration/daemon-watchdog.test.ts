@@ -117,6 +117,9 @@ test('a SIGSTOPped daemon: reported by pid, never doubled; killed and resurrecte
     const killed = await runCli(['check', '--config', config({ ping_timeout: '500ms', kill_hung_daemon: true })], sandboxCliEnv(sb), 60_000);
     assert.equal(killed.code, 0, killed.stderr);
     assert.match(killed.stderr, new RegExp(`killed the hung PM2 daemon \\(pid ${hung}`));
+    // The one kill of a daemon is in the kill log like every other signal, with the rule that allowed it.
+    const kills = readFileSync(join(sb.home, 'helpdesk-monitor', 'kills.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pid: number; outcome: string; rule: string; signal: string });
+    assert.deepEqual(kills.filter((k) => k.pid === hung).map((k) => [k.outcome, k.rule, k.signal]), [['sent', 'hung-daemon', 'SIGKILL']]);
     const gods = findGods(sb.home);
     assert.equal(gods.length, 1);
     assert.notEqual(gods[0]!.pid, hung);
