@@ -30,3 +30,13 @@ export function packageVersion(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A PATH with node's own directory first, then `rest` (default the system's bin dirs), no
+ * repeats: systemd's and cron's default PATH has no nvm or /opt node, and a daemon spawned from
+ * it would start apps with another node, or none (Unitech/pm2#3304).
+ */
+export function pathWithNode(nodeExec: string, rest: readonly string[] = ['/usr/local/bin', '/usr/bin', '/bin']): string {
+  const own = nodeExec.slice(0, Math.max(1, nodeExec.lastIndexOf('/')));
+  return [own, ...rest].filter((d, i, all) => d !== '' && all.indexOf(d) === i).join(':');
+}

@@ -103,7 +103,7 @@ export async function waitHealthy(port: number, timeoutMs = 20_000, pollMs = 25)
 }
 
 /** POST a fault to the example app (FAULTS=1); resolves once the request is sent or failed. */
-export function injectFault(port: number, kind: 'crash' | 'hang' | 'hang-health' | 'squat'): Promise<number> {
+export function injectFault(port: number, kind: 'crash' | 'hang' | 'hang-health' | 'squat' | 'trickle'): Promise<number> {
   return new Promise((resolve) => {
     const req = http.request({ host: '127.0.0.1', port, path: `/__fault/${kind}`, method: 'POST', agent: false, timeout: 2000 }, (res) => {
       res.resume();

@@ -19,12 +19,19 @@ if (process.argv[2] === '--squatter') {
   const healthDelay = Number(process.env.HEALTH_DELAY_MS ?? 0);
   const faults = process.env.FAULTS === '1';
   let healthHangs = false;
+  let healthTrickles = false;
   const tickets = [{ id: 1, title: 'Printer on fire', status: 'open' }];
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url === '/health') {
       if (healthHangs) return; // accept, never answer
+      if (healthTrickles) {
+        // A 200 whose body never ends: one byte every 100 ms, forever.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const drip = setInterval(() => res.write(' '), 100);
+        return res.on('close', () => clearInterval(drip));
+      }
       const answer = () => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: 'ok', pid: process.pid, uptime: process.uptime() }));
@@ -48,6 +55,9 @@ if (process.argv[2] === '--squatter') {
         return setTimeout(() => { for (;;); }, 20);
       case 'hang-health':
         healthHangs = true;
+        return;
+      case 'trickle':
+        healthTrickles = true;
         return;
       case 'squat': {
         // Hand the listening socket to a detached child, then crash: the classic EADDRINUSE trap.

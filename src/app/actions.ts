@@ -22,6 +22,8 @@ export interface ActionTarget {
   views(): readonly WorkerView[];
   statusDocument(): StatusDocument;
   requestControl(app: string, request: ControlRequest, by: Requester): void;
+  /** Re-read the config file, as SIGHUP does (the module has no other way in). */
+  reload(): Promise<{ readonly ok: boolean; readonly message: string }>;
 }
 
 export interface ActionOptions {
@@ -88,6 +90,13 @@ export function monitorActions(target: ActionTarget, options: ActionOptions): Mo
       },
     },
     { name: 'resume', usage: 'resume APP', words: [1, 1], run: ([app]) => control(known(app!), { kind: 'resume' }) },
+    {
+      name: 'reload-config', usage: 'reload-config', words: [0, 0],
+      run: async () => {
+        const r = await target.reload();
+        return r.ok ? { ok: true, message: r.message } : { ok: false, error: r.message };
+      },
+    },
   ];
   return specs.map((spec) => ({
     name: spec.name,

@@ -10,9 +10,12 @@ import { formatDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { checkDeadline } from '../engine/deadline.js';
 import type { WorkerView } from '../engine/view.js';
-import { UsageError } from '../errors.js';
+import { Pm2Error, UsageError } from '../errors.js';
+import { DaemonTeller, afterResurrect, dumpKeeper, keepDump, watchDaemon } from './daemon.js';
 import type { LogHooks } from './log.js';
+import { openNotifier } from './notifier.js';
 import { openMonitor } from './open.js';
+import { within } from './within.js';
 
 export interface CheckOptions extends LogHooks {
   readonly configPath: string;
@@ -45,7 +48,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const unknown = (options.apps ?? []).filter((a) => !config.apps.some((c) => c.name === a));
   if (unknown.length > 0) throw new UsageError(`--app: ${unknown.join(', ')} not in the config ${config.source}`);
   const names = config.apps.map((a) => a.name).filter((n) => !options.apps || options.apps.includes(n));
-  const deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
+  let deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
   const monitor = await openMonitor({
     config, pm2Home: options.pm2Home, lock: { monitor: 'check' }, pm2: 'ping',
     log: { ...(options.console ? { console: options.console } : {}), ...(options.logLevel ? { logLevel: options.logLevel } : {}) },
@@ -57,8 +60,23 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const finished = new Set<string>();
   const inScope = (views: readonly WorkerView[] = []): WorkerView[] => views.filter((v) => names.includes(v.app));
   try {
+    // The daemon first, without spawning one: bring it back if it died (supervisor:). Its own
+    // steps are bounded; the derived deadline of the pass starts once PM2 answers (a --deadline
+    // given by the operator covers it all).
+    const watchStarted = performance.now();
+    const daemon = await watchDaemon({ pm2Home: options.pm2Home, stateDir: monitor.stateDir, config, logger, role: 'check' });
+    const teller = new DaemonTeller(logger, () => monitor.notifier, monitor.stateDir);
+    if (daemon.kind === 'hung' || daemon.kind === 'down') {
+      const notifier = await openNotifier(config.notify, logger, monitor.clock);
+      new DaemonTeller(logger, () => notifier, monitor.stateDir).tell(daemon);
+      await within(CLOSE_WAIT_MS, notifier.close());
+      throw new Pm2Error('ping', daemon.why);
+    }
+    if (daemon.kind !== 'resurrected') teller.tell(daemon);
+    if (options.deadlineMs !== undefined) deadlineMs = Math.max(1000, deadlineMs - (performance.now() - watchStarted));
     const pass = (async (): Promise<void> => {
       await monitor.connect();
+      keepDump(dumpKeeper({ pm2Home: options.pm2Home, stateDir: monitor.stateDir }), logger);
       const engine = await monitor.build();
       // Each app is told as its pass ends, so the deadline can tell which apps did not finish;
       // one call, so the engine orders apps by depends_on.
@@ -71,6 +89,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
       if (monitor.alarms) await monitor.alarms.pollOnce({ whileRaised: checks, ...(options.apps ? { only: new Set(names) } : {}) });
       else await checks();
       monitor.writer?.flush();
+      // One story for a daemon brought back: what came of it, after this pass checked the apps.
+      if (daemon.kind === 'resurrected') teller.tell(daemon, await afterResurrect(monitor.pm2!, inScope(engine.views())));
     })();
     const deadline = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), deadlineMs);

@@ -5,6 +5,7 @@
  * the observation against what the last monitor left in state.json (read, never written).
  * Apps PM2 runs that the config does not list are judged with the defaults (PM2 status only).
  */
+import { DEFAULT_SUPERVISOR } from '../config/supervisor.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultAppConfig, type AppConfig, type MonitorConfig } from '../config/schema.js';
 import { Engine } from '../engine/engine.js';
@@ -47,6 +48,7 @@ export async function inspectApps(request: InspectRequest): Promise<Inspection[]
     concurrency: config?.concurrency ?? 8,
     reconcileMs: config?.reconcileMs ?? 30_000,
     notify: [],
+    supervisor: config?.supervisor ?? DEFAULT_SUPERVISOR,
     apps,
     ...(config?.stateDir === undefined ? {} : { stateDir: config.stateDir }),
   };

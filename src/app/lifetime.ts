@@ -16,8 +16,11 @@ import { controlFilePath, readControl } from '../state/control.js';
 import { requestControl, type ControlRequest } from './control.js';
 import type { LogHooks } from './log.js';
 import { openMonitor } from './open.js';
-import { watchConfig } from './reload.js';
+import { watchConfig, type ReloadOutcome } from './reload.js';
 import { MonitorWeb } from './web.js';
+import { DaemonTeller, watchDaemon } from './daemon.js';
+import { DaemonWatch } from './daemon-watch.js';
+import type { DaemonOutcome } from '../supervisor/watchdog.js';
 import type { StatusDocument } from '../status/live.js';
 import { selfReport } from './self-report.js';
 import { MonitorStats, monitorFigures, type MonitorFigures } from './monitor-stats.js';
@@ -33,8 +36,8 @@ export interface RunOptions extends LogHooks {
 export interface RunningMonitor {
   readonly engine: Engine;
   readonly logger: Logger;
-  /** Re-read the config file now; returns false (and keeps the old config) when it is invalid. */
-  reload(): Promise<boolean>;
+  /** Re-read the config file now; ok false (the old config kept) when it is invalid, with why. */
+  reload(): Promise<ReloadOutcome>;
   /** Stop checking and give back everything, the lock last. Idempotent. */
   stop(): Promise<void>;
   /** The document `status --json` prints, from what the workers know now (no probe, no PM2 call). */
@@ -67,8 +70,21 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
   const unwind = (): void => {
     for (const step of undo.splice(0).reverse()) step();
   };
+  const role = options.role ?? 'run';
+  const daemonCtx = { pm2Home: options.pm2Home, stateDir: monitor.stateDir, config, logger: monitor.logger, role };
+  // `run` lives outside PM2: while no daemon answers it asks the watchdog, which may bring it back.
+  let pending: DaemonOutcome | undefined;
+  const waitTeller = new DaemonTeller(monitor.logger, () => undefined);
+  const supervise = role === 'run'
+    ? async (): Promise<boolean> => {
+        const outcome = await watchDaemon(daemonCtx);
+        if (outcome.kind === 'resurrected') pending = outcome;
+        else if (outcome.kind !== 'answering' && outcome.kind !== 'resurrected-elsewhere') waitTeller.tell(outcome);
+        return outcome.kind === 'answering' || outcome.kind === 'resurrected' || outcome.kind === 'resurrected-elsewhere';
+      }
+    : undefined;
   try {
-    await monitor.connect();
+    await monitor.connect(supervise);
     const web = new MonitorWeb({ views: () => monitor.engine?.views() ?? [], monoNow: () => monitor.clock.now(), stateDir: monitor.stateDir, logger: monitor.logger });
     const stats = new MonitorStats();
     await monitor.build({
@@ -86,6 +102,9 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     // Bound before the first check: a port that is taken stops the start before anything acts.
     await web.apply(config);
     const engine = await monitor.start();
+    const daemonWatch = new DaemonWatch(daemonCtx, { pm2: monitor.pm2!, engine, logger: monitor.logger, notifier: () => monitor.notifier, supervise: role === 'run' });
+    daemonWatch.start(pending);
+    undo.push(() => daemonWatch.stop());
     // Said once at start: which kills this monitor cannot do (a service run as the PM2 user).
     const limit = killLimit(process.geteuid?.() ?? 0);
     if (limit) monitor.logger.info(limit);

@@ -19,6 +19,7 @@ import { Engine } from '../engine/engine.js';
 import type { Incident } from '../engine/incident.js';
 import type { RemedyReport } from '../engine/remedy.js';
 import { resumeRemedies } from '../engine/resume.js';
+import { killLogIn } from '../ports/kill-log.js';
 import { restoreApp, type HandledAlarmRecord } from '../engine/state-document.js';
 import type { WorkerEvent } from '../engine/view.js';
 import type { HeldLock } from '../lock/lock.js';
@@ -128,9 +129,12 @@ export class Monitor {
     this.updateConfig = plan.config;
   }
 
-  /** Reach PM2 as the plan says, and make the prober. A connection that arrives after close() is closed. */
-  async connect(): Promise<Pm2Port> {
-    const port = await reachPm2(this.plan.pm2Home, this.plan.pm2, this.logger);
+  /**
+   * Reach PM2 as the plan says, and make the prober. A connection that arrives after close() is
+   * closed. `supervise`: see reachPm2 (the daemon watchdog of `run`).
+   */
+  async connect(supervise?: () => Promise<boolean>): Promise<Pm2Port> {
+    const port = await reachPm2(this.plan.pm2Home, this.plan.pm2, this.logger, supervise);
     if (this.closing) {
       await port.close().catch(() => undefined);
       throw new Error('the monitor was closed while it reached PM2');
@@ -169,8 +173,10 @@ export class Monitor {
     // ones a previous run left cut short.
     const journal = persist && 'monitor' in this.plan.lock ? remedyJournal(this.stateDir, this.plan.lock.monitor, (m) => logger.warn(m)) : undefined;
     const writer = persist ? stateWriter(statePath, () => engine.views(), clock, logger, () => this.alarms ?? this.retiredAlarms) : undefined;
+    // Every signal the engine sends to a process it did not spawn, and every holder it refused.
+    const killLog = killLogIn(this.stateDir, 'monitor' in this.plan.lock ? this.plan.lock.monitor : this.plan.lock.role);
     const engine: Engine = new Engine(config, {
-      pm2, prober, clock, logger, restored,
+      pm2, prober, clock, logger, restored, killLog,
       ...(journal ? { journal } : {}),
       ...(hooks.ignoreExits ? { ignoreExits: true } : {}),
       ...(persist ? { updateHold: updateHoldReader(this.stateDir, (app) => this.updateConfig.apps.some((a) => a.name === app && a.update)) } : {}),
@@ -188,7 +194,13 @@ export class Monitor {
     if (persist) engine.applyControl(readControl(controlFilePath(this.stateDir), (m) => logger.warn(m)));
     if (config.alarms) this.alarms = await this.makeAlarms(config.alarms, handledAlarms);
     // Before the first check: a half-restarted app must not be judged (or taken for an operator's stop).
-    if (journal) await resumeRemedies(config.apps, { pm2, prober, clock, logger, journal });
+    if (journal) {
+      const paused = (app: string): boolean => {
+        const until = engine.views().find((v) => v.app === app)?.control.pausedUntil;
+        return until === 'indefinite' || (typeof until === 'number' && until > Date.now());
+      };
+      await resumeRemedies(config.apps, { pm2, prober, clock, logger, journal, paused, killLog });
+    }
     return engine;
   }
 

@@ -81,6 +81,7 @@ export function startPm2Io(monitor: RunningMonitor): () => void {
     views: () => monitor.engine.views(),
     statusDocument: () => monitor.statusDocument(),
     requestControl: (app, request, by) => monitor.requestControl(app, request, by),
+    reload: () => monitor.reload(),
   };
   // @pm2/io passes the parameters only to a handler declared with two arguments.
   for (const action of monitorActions(target, { by: () => thisProcess('pm2 trigger') })) {

@@ -19,9 +19,15 @@ import { logFileOf, logOptionsFor, type LogHooks } from './log.js';
 import { notifierFor } from './notifier.js';
 import type { Monitor } from './open.js';
 
+/** What a reload came to, in words for the one who asked (`pm2 trigger ... reload-config`). */
+export interface ReloadOutcome {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
 export interface Reloader {
-  /** Re-read the config file now; false (the old config kept) when it is invalid. */
-  reload(): Promise<boolean>;
+  /** Re-read the config file now; ok false (the old config kept) when it is invalid. */
+  reload(): Promise<ReloadOutcome>;
   /** Stop watching the file. */
   stop(): void;
 }
@@ -38,7 +44,7 @@ export function watchConfig(
   let applied = monitor.config;
   let refusedDir: string | undefined;
 
-  const apply = async (): Promise<boolean> => {
+  const apply = async (): Promise<ReloadOutcome> => {
     try {
       const loaded = loadConfig(configPath);
       const wanted = stateDir(loaded.stateDir);
@@ -56,7 +62,7 @@ export function watchConfig(
       const { stateDir: _refused, ...rest } = loaded;
       const next: MonitorConfig = applied.stateDir === undefined ? rest : { ...rest, stateDir: applied.stateDir };
       // Reloads are rare (a file change, a SIGHUP): comparing whole configs costs nothing per check.
-      if (JSON.stringify(next) === JSON.stringify(applied)) return true;
+      if (JSON.stringify(next) === JSON.stringify(applied)) return { ok: true, message: `config ${configPath} unchanged` };
       if (JSON.stringify(next.log) !== JSON.stringify(applied.log)) {
         reconfigureLogger(logger, logOptionsFor(next, logHooks));
         logger.info('config reload: log settings applied', { level: logHooks.logLevel ?? next.log.level, format: next.log.format, file: logFileOf(next) });
@@ -79,21 +85,22 @@ export function watchConfig(
       await alsoApply?.(next);
       engine.applyControl(readControl(controlFilePath(kept)));
       applied = next;
-      return true;
+      return { ok: true, message: `config reloaded from ${configPath}: ${next.apps.length} app(s): ${next.apps.map((a) => a.name).join(', ')}` };
     } catch (err) {
-      logger.error(`config reload rejected, keeping the last good config: ${describeError(err)}`);
-      return false;
+      const message = `config reload rejected, keeping the last good config: ${describeError(err)}`;
+      logger.error(message);
+      return { ok: false, message };
     }
   };
 
   // One reload at a time: a file change and a SIGHUP together must not interleave their swaps.
-  let reloading: Promise<boolean> = Promise.resolve(true);
-  const applyThen = async (): Promise<boolean> => {
+  let reloading: Promise<ReloadOutcome> = Promise.resolve({ ok: true, message: '' });
+  const applyThen = async (): Promise<ReloadOutcome> => {
     const ok = await apply();
     await afterEach?.().catch(() => undefined);
     return ok;
   };
-  const reload = (): Promise<boolean> => (reloading = reloading.then(applyThen, applyThen));
+  const reload = (): Promise<ReloadOutcome> => (reloading = reloading.then(applyThen, applyThen));
   watchFile(configPath, { interval: 1000 }, (cur, prev) => {
     if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void reload();
   });

@@ -17,7 +17,16 @@ export const help = `Usage: helpdesk-monitor check [--app NAME]... [--config FIL
 
 One pass of the monitor: probe every configured app (or the named ones), re-probe a failing app
 up to its failure_threshold at its interval, and remedy it (stop, free ports, start, verify) as
-the long-running monitor would. Meant for cron or a systemd timer; it never starts a PM2 daemon.
+the long-running monitor would. Meant for cron or a systemd timer.
+
+The PM2 daemon first (supervisor: in the config): it is pinged, never spawned by a connect. One
+that died (SIGKILL, the OOM killer: its pid file is left) is brought back with \`pm2 resurrect\`
+from a usable dump (dump.pm2, else the last good copy kept in the state dir), once, under a
+resurrect lock, after making sure no daemon of this PM2_HOME is alive; then the pass checks the
+apps and one line (and one daemon_resurrected notification) tells the story. A daemon stopped
+cleanly (\`pm2 kill\`) is left alone; one alive but not answering is never doubled: check exits 1
+naming its pid (supervisor.kill_hung_daemon: true kills it and brings it back). With
+supervisor.resurrect: never, a dead daemon is reported and check exits 1.
 
 While the PM2 module or \`helpdesk-monitor run\` is active, it holds the lock and check exits 3
 at once without doing anything: treat 3 as success in timers, so the fallback stays quiet while
@@ -31,7 +40,8 @@ after its dependencies have settled: then the slowest of each such layer counts,
   rounds of apps sharing the concurrency slots, plus a PM2 list) + one remedy (pre_restart_timeout,
   then per attempt PM2's stop and start limits of 30s each, kill_grace and verify_timeout, plus
   the restart delays), plus 13s to reach PM2 and a 10s margin.
-With the defaults this is about 3 minutes. At the deadline, check logs the apps it had not
+With the defaults this is about 3 minutes. It starts once PM2 answers: bringing a dead daemon
+back has its own limits (supervisor.resurrect_timeout); --deadline counts that time too. At the deadline, check logs the apps it had not
 finished, reports them as unhealthy, releases the lock and exits 1 (a remedy still running is cut
 short). --json shows the deadline as deadline_ms and the unfinished apps as unfinished.
 
@@ -56,7 +66,7 @@ again after 2.3s\`, \`STOP app: stopped through PM2; left alone\`, or \`FAIL app
 (what the engine did, step by step) goes to stderr and the log file.
 
 Exit codes: 0 every app healthy, remedied or stopped on purpose, 1 something is still unhealthy,
-PM2 is down or the deadline passed, 2 bad usage or invalid config, 3 skipped: another live
+PM2 is down (and was not brought back) or hung, or the deadline passed, 2 bad usage or invalid config, 3 skipped: another live
 instance holds the lock, 4 healthy after a remedy (only with --exit-remedied).
 
 Example (crontab, every 5 minutes):

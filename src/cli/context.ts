@@ -23,7 +23,7 @@ export function optionalConfig(flag: string | undefined, home: string): MonitorC
  */
 export async function connect(home: string, spawn: boolean): Promise<Pm2Port> {
   const api = loadPm2();
-  if (!spawn && !(await pingDaemon(api))) {
+  if (!spawn && !(await pingDaemon(home))) {
     throw new Pm2Error('ping', `no PM2 daemon answers in ${home} (is PM2 running? \`pm2 resurrect\` starts it with the saved apps)`);
   }
   return connectPm2({ pm2Home: home, api });

@@ -3,7 +3,8 @@ import { systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
 import { freePortsAroundLive } from '../strategies/pm2.js';
 import { describeFreed } from '../steps/wording.js';
-import { pm2Home } from '../paths.js';
+import { pm2Home, stateDir } from '../paths.js';
+import { killLogIn } from '../ports/kill-log.js';
 import { createHttpProber } from '../probes/http.js';
 import { parse } from './args.js';
 import { freedJson, printJson } from './json.js';
@@ -41,7 +42,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const pm2 = await connectIfRunning(home);
   const prober = createHttpProber();
   try {
-    const deps = { pm2, prober, clock: systemClock };
+    const deps = { pm2, prober, clock: systemClock, killLog: killLogIn(stateDir(config?.stateDir), 'hook pre-start') };
     const r = await freePortsAroundLive(app, deps);
     const ok = r.free || r.live > 0;
     // A holder's command line stays whole, but no raw control character reaches the terminal.

@@ -4,7 +4,8 @@ import { parseDuration } from '../config/duration.js';
 import { UsageError } from '../errors.js';
 import { freePortsAroundLive } from '../strategies/pm2.js';
 import { describeFreed } from '../steps/wording.js';
-import { pm2Home } from '../paths.js';
+import { pm2Home, stateDir } from '../paths.js';
+import { killLogIn } from '../ports/kill-log.js';
 import { readDaemonPid, type Pm2Port, type ProcessInfo } from '../pm2/adapter.js';
 import { runFreePorts } from '../ports/async.js';
 import { buildScope } from '../ports/context.js';
@@ -78,7 +79,7 @@ export async function cleanupMain(argv: readonly string[]): Promise<void> {
   const apps = which === 'all' ? config.apps : config.apps.filter((a) => a.name === which);
   if (apps.length === 0) throw new UsageError(`--app: "${printable(which)}" is not in the config ${printable(config.source)}`);
   const pm2 = await connectIfRunning(home);
-  const deps = { pm2, prober: createHttpProber(), clock: systemClock };
+  const deps = { pm2, prober: createHttpProber(), clock: systemClock, killLog: killLogIn(stateDir(config.stateDir), 'cleanup-ports') };
   const results: Outcome[] = [];
   try {
     // Read before anything is killed: a killed app's pid is gone (or replaced) after.
@@ -115,7 +116,7 @@ export async function killMain(argv: readonly string[]): Promise<void> {
   // PM2's list before anything is killed: a killed app's pid is gone (or already replaced) after.
   // No daemon pid file, no PM2 to ask (and no PM2 library to load).
   const list = daemonPid ? await listOf(await connectIfRunning(home), true) : [];
-  const scope = buildScope({ scope: 'port', ...(daemonPid ? { daemonPid } : {}) });
+  const scope = buildScope({ scope: 'port', ...(daemonPid ? { daemonPid } : {}), killLog: killLogIn(stateDir(undefined), 'kill-port') });
   const result = await runFreePorts({ ports, scope, graceMs, now: () => performance.now(), dryRun: values['dry-run'] === true });
   report([{ app: '(kill-port)', result, ok: result.free, pm2Apps: pm2AppsIn(result, list) }], values.json === true, values['dry-run'] === true);
 }

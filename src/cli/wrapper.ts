@@ -9,7 +9,8 @@ import { operate, startEcosystem, type Operation, type OperationResult } from '.
 import { redactingReporter } from '../steps/steps.js';
 import { redactText } from '../redact.js';
 import { freedJson, printJson } from './json.js';
-import { pm2Home } from '../paths.js';
+import { pm2Home, stateDir } from '../paths.js';
+import { killLogIn } from '../ports/kill-log.js';
 import { createHttpProber } from '../probes/http.js';
 import { parse } from './args.js';
 import { appConfigFor, connect, optionalConfig } from './context.js';
@@ -63,7 +64,7 @@ export function mainFor(op: Operation) {
     const config = isFile ? loadConfig(resolve(target)) : optionalConfig(values.config, home);
     const pm2 = await connect(home, op === 'start');
     const prober = createHttpProber();
-    const deps = { pm2, prober, clock: systemClock };
+    const deps = { pm2, prober, clock: systemClock, killLog: killLogIn(stateDir(config?.stateDir), op) };
     const reporter = (app: string) => (values.json ? silentReporter : redactingReporter(terminalReporter(process.stderr, app ? `${app}: ` : '')));
     let results: OperationResult[] = [];
     try {

@@ -10,6 +10,7 @@ import { HTTP_KEYS, httpSchema, toHttpConfig, type HttpConfig } from './http.js'
 import { SYSLOG_KEYS, syslogSchema, toSyslogConfig, type SyslogConfig } from './syslog.js';
 import { RULE_KEYS, cpuSchema, dependencyIssues, dependsOnSchema, logMatchList, toCpuRule, toLogMatch, type CpuRuleConfig, type LogMatchConfig } from './rules.js';
 import { SCHEDULE_KEYS, scheduleSchema, toScheduleConfig, type ScheduleConfig } from './schedule.js';
+import { SUPERVISOR_KEYS, DEFAULT_SUPERVISOR, supervisorSchema, toSupervisorConfig, type SupervisorConfig } from './supervisor.js';
 import { EMAIL_KEYS, emailEntrySchema, toEmailTargetConfig, type EmailTargetConfig } from './email.js';
 import { MAX_BODY_BYTES, MAX_PROBE_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from './duration.js';
 
@@ -33,7 +34,8 @@ export type NotifyEventType =
   | 'remedy_started' | 'remedy_succeeded' | 'remedy_failed' | 'remedy_skipped'
   | 'circuit_opened' | 'circuit_half_open' | 'circuit_closed'
   | 'update_applied' | 'update_rolled_back' | 'update_refused' | 'update_failed'
-  | 'log_matched';
+  | 'log_matched'
+  | 'daemon_resurrected' | 'daemon_hung' | 'daemon_down';
 
 /** When to restart and when to stop trying (the circuit breaker). */
 export interface PolicyConfig {
@@ -161,6 +163,8 @@ export interface MonitorConfig {
   readonly updateWebhook?: WebhookConfig;
   /** The monitor's HTTP server: metrics, status page, /api/status (absent: none). */
   readonly http?: HttpConfig;
+  /** What check and run do when the PM2 daemon is dead or hung. */
+  readonly supervisor: SupervisorConfig;
   readonly apps: readonly AppConfig[];
   /** Where each top-level setting came from: `env VAR`, `file` or `default` (env.ts); absent when not loaded from a file. */
   readonly sources?: Readonly<Record<string, string>>;
@@ -248,6 +252,7 @@ const command = z.string().min(1, 'expected a shell command');
 const NOTIFY_EVENTS = [
   'remedy_started', 'remedy_succeeded', 'remedy_failed', 'remedy_skipped', 'circuit_opened', 'circuit_half_open', 'circuit_closed',
   'update_applied', 'update_rolled_back', 'update_refused', 'update_failed', 'log_matched',
+  'daemon_resurrected', 'daemon_hung', 'daemon_down',
 ] as const;
 
 const backoffSchema = z.strictObject({
@@ -360,6 +365,7 @@ export const rootSchema = z
     alarms: alarmsSchema.optional(),
     update_webhook: webhookSchema.optional(),
     http: httpSchema.optional(),
+    supervisor: supervisorSchema.optional(),
     apps: z.array(appSchema).min(1, 'expected at least one app'),
   })
   .superRefine((cfg, ctx) => {
@@ -405,6 +411,7 @@ export function toMonitorConfig(raw: RawRoot, source: string): MonitorConfig {
     ...(raw.alarms ? { alarms: toAlarmsConfig(raw.alarms) } : {}),
     ...(raw.update_webhook ? { updateWebhook: toWebhookConfig(raw.update_webhook) } : {}),
     ...(raw.http ? { http: toHttpConfig(raw.http) } : {}),
+    supervisor: raw.supervisor ? toSupervisorConfig(raw.supervisor) : DEFAULT_SUPERVISOR,
     apps: raw.apps.map(toAppConfig),
   };
 }
@@ -495,5 +502,6 @@ export const KNOWN_KEYS: readonly string[] = [
   ...RULE_KEYS,
   ...SCHEDULE_KEYS,
   ...EMAIL_KEYS,
-  'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval',
+  ...SUPERVISOR_KEYS,
+  'state_dir', 'log', 'concurrency', 'alarms', 'reconcile_interval', 'apps', 'monitor', 'defaults', 'notify', 'check_interval', 'supervisor',
 ];

@@ -42,6 +42,8 @@ export interface EngineDeps {
   readonly updateHold?: WorkerDeps['updateHold'];
   /** The remedy journal (absent: remedies are not journaled; `watch`). */
   readonly journal?: WorkerDeps['journal'];
+  /** The kill log of the state dir (absent: signals are not logged). */
+  readonly killLog?: WorkerDeps['killLog'];
 }
 
 type Restored = NonNullable<ConstructorParameters<typeof AppWorker>[2]>;
@@ -201,7 +203,7 @@ export class Engine {
   }
 
   private makeWorker(app: AppConfig): AppWorker {
-    const { pm2, prober, clock, logger, onRemedy, onIncident, onChange, onEvent, onObservation, updateHold, journal } = this.deps;
+    const { pm2, prober, clock, logger, onRemedy, onIncident, onChange, onEvent, onObservation, updateHold, journal, killLog } = this.deps;
     return new AppWorker(
       app,
       {
@@ -224,6 +226,7 @@ export class Engine {
           for (const d of this.workers.values()) if (d.app.dependsOn?.includes(name)) d.trigger();
         },
         ...(journal ? { journal } : {}),
+        ...(killLog ? { killLog } : {}),
       },
       this.deps.restored?.get(app.name),
     );

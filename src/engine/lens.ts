@@ -121,8 +121,8 @@ export class AppLens {
 
   private async strategyFor(list: readonly ProcessInfo[]): Promise<RestartStrategy> {
     if (this.chosen && !choiceOutdated(this.app, this.chosen, list)) return this.chosen;
-    const { pm2, clock, seen, pm2Home, env } = this.deps;
-    const next = await chooseStrategy(this.app, list, { pm2, clock, ...(seen ? { seen } : {}), ...(pm2Home ? { pm2Home } : {}), ...(env ? { env } : {}) });
+    const { pm2, clock, seen, pm2Home, env, killLog } = this.deps;
+    const next = await chooseStrategy(this.app, list, { pm2, clock, ...(seen ? { seen } : {}), ...(pm2Home ? { pm2Home } : {}), ...(env ? { env } : {}), ...(killLog ? { killLog } : {}) });
     if (this.app.strategy === 'auto') this.log.info(`restart_strategy auto: ${next.name}${this.chosen ? ` (was ${this.chosen.name})` : ''}`);
     this.chosen = next;
     return next;

@@ -74,6 +74,8 @@ export function judgeEntry(entry: JournalEntry, now: readonly ProcessInfo[]): Ju
 export interface ResumeDeps extends ActDeps {
   readonly logger: Logger;
   readonly journal: RemedyJournal;
+  /** An app an operator paused (control.json): its interrupted remedy is left as it is, like every check. */
+  readonly paused?: (app: string) => boolean;
 }
 
 /** How long a stop PM2 is still carrying out (kill_timeout) may keep the resume waiting. */
@@ -101,6 +103,11 @@ async function resumeOne(entry: JournalEntry, app: AppConfig | undefined, deps: 
     if (!app) {
       log.warn(`${story}: the app is no longer in the config; left as PM2 shows it`);
       return deps.journal.clear(entry.app);
+    }
+    if (deps.paused?.(entry.app)) {
+      // Kept: finished once the pause ends (at the next start), not against the operator's pause.
+      log.warn(`${story}: the app is paused by an operator; left as PM2 shows it (the journal keeps it)`);
+      return;
     }
     const until = deps.clock.now() + SETTLE_MS;
     let judged = judgeEntry(entry, instancesOf(app, await deps.pm2.list()));

@@ -172,6 +172,38 @@ export function setAside(path: string, bytes: Uint8Array | undefined, label: str
   throw new Error(`cannot find a free name to keep ${path} aside`);
 }
 
+/**
+ * Append `data` to one of our line logs (the kill log), creating it 0600; no link is followed and
+ * a hard-linked file or a non-file is refused (UnsafePathError). Bounded: when the file would grow
+ * past `maxBytes`, it is first renamed to `<path>.1` (replacing the older one; rename never
+ * follows a link), so between `maxBytes` and twice that of the newest lines survive.
+ */
+export function appendBounded(path: string, data: string, maxBytes: number): void {
+  const buf = Buffer.from(data, 'utf8');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, PRIVATE_FILE_MODE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new UnsafePathError(path, `${path} is a symbolic link: refusing to write through it`);
+      throw err;
+    }
+    let rotate = false;
+    try {
+      const st = fstatSync(fd);
+      const bad = irregular(st);
+      if (bad) throw new UnsafePathError(path, `${path}: ${bad}; refusing to write to it`);
+      if (st.uid === process.geteuid?.() && (st.mode & 0o077) !== 0) fchmodSync(fd, PRIVATE_FILE_MODE);
+      if (attempt === 0 && st.size > 0 && st.size + buf.length > maxBytes) rotate = true;
+      else writeAll(fd, buf);
+    } finally {
+      closeSync(fd);
+    }
+    if (!rotate) return;
+    renameSync(path, `${path}.1`);
+  }
+}
+
 /** Flags for opening an existing file for appending without following a link (for fs streams). */
 export const APPEND_NOFOLLOW = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW;
 

@@ -53,6 +53,9 @@ const EMOJI: Record<NotifyEventType, string> = {
   update_refused: '✋',
   update_failed: '🚨',
   log_matched: '🔎',
+  daemon_resurrected: '♻️',
+  daemon_hung: '🥶',
+  daemon_down: '💀',
 };
 
 /** The emoji that leads chat messages for this event type. */
@@ -115,6 +118,12 @@ export function eventSentence(event: NotifyEvent): string {
       return `update failed${reason ? `: ${reason}` : ''}${d}`;
     case 'log_matched':
       return `log lines matched${reason ? `: ${reason}` : ''}${d}`;
+    case 'daemon_resurrected':
+      return `PM2 daemon brought back${reason ? `: ${reason}` : ''}${d}`;
+    case 'daemon_hung':
+      return `PM2 daemon hung${reason ? `: ${reason}` : ''}${d}`;
+    case 'daemon_down':
+      return `PM2 daemon down and not brought back${reason ? `: ${reason}` : ''}${d}`;
     default:
       // A type outside the union (e.g. from untyped JS): still say something useful.
       return `${String((event as { type: unknown }).type)}${reason ? `: ${reason}` : ''}${d}`;

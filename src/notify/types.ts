@@ -19,6 +19,9 @@ export const NOTIFY_EVENT_TYPES = [
   'update_refused',
   'update_failed',
   'log_matched',
+  'daemon_resurrected',
+  'daemon_hung',
+  'daemon_down',
 ] as const;
 
 export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
@@ -41,6 +44,11 @@ export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
  * | update_refused    | why the tree was not moved                 | the way out                           |
  * | update_failed     | what failed (a rollback, a fetch)          | `updates stopped for the app`         |
  * | log_matched       | `/FATAL/ 3 times within 1 min in out.log` | the last matching line (cut)          |
+ * | daemon_resurrected| the story: down since, the dump used       | the apps' health after it, the module |
+ * | daemon_hung       | why it counts as hung (pid, pings)         | what was done (reported / killed)     |
+ * | daemon_down       | why it was not brought back                |                                       |
+ *
+ * The daemon events are about PM2 itself: their `app` is `pm2`.
  */
 export interface NotifyEvent {
   readonly type: NotifyEventType;

@@ -6,6 +6,7 @@
 import { Pm2Error, describeError } from '../errors.js';
 import { daemonPidOf } from '../proc/guard.js';
 import { loadPm2, type Pm2Api, type Pm2Bus, type RawProcess } from './load.js';
+import { pingRpc } from './ping.js';
 
 export interface ProcessInfo {
   readonly pmId: number;
@@ -76,15 +77,12 @@ export interface Pm2AdapterOptions {
 /** The PM2 daemon's pid from `$PM2_HOME/pm2.pid`, if any (read where the never-killed list reads it). */
 export const readDaemonPid = daemonPidOf;
 
-/** Is a daemon answering in this PM2_HOME? Never spawns one. */
-export function pingDaemon(api: Pm2Api = loadPm2(), timeoutMs = 3000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    api.Client.pingDaemon((alive) => {
-      clearTimeout(t);
-      resolve(alive);
-    });
-  });
+/**
+ * Is a daemon answering in this PM2_HOME? A real round trip (pm2/ping.ts): a hung daemon whose
+ * socket still accepts connections does not count. Never spawns one.
+ */
+export async function pingDaemon(pm2Home: string, timeoutMs = 3000): Promise<boolean> {
+  return (await pingRpc(pm2Home, timeoutMs)) === 'answered';
 }
 
 /** Connect to the (already running) daemon and return the adapter. */

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
 import { freePortsPlan } from './free-port.js';
 import { killJudged } from './kill.js';
+import { noteRefusals } from './kill-log.js';
 import { judge } from './scope.js';
 import { procAvailable } from '../proc/read.js';
 import { answerSync } from './sync.js';
@@ -16,6 +17,7 @@ export async function runFreePorts(req: FreePortsRequest): Promise<FreePortsResu
   const plan = freePortsPlan(req);
   let step = plan.next();
   while (!step.done) step = plan.next(await answer(step.value));
+  if (!req.dryRun) noteRefusals(req.scope.killLog, req.scope.app.name, step.value.refused);
   return step.value;
 }
 

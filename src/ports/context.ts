@@ -8,6 +8,7 @@ import type { KillScope } from '../config/schema.js';
 import { neverKilled } from '../proc/guard.js';
 import { procAvailable, procFacts, readStat } from '../proc/read.js';
 import { descendants } from '../proc/tree.js';
+import type { KillLog } from './kill-log.js';
 import type { ScopeContext } from './scope.js';
 
 export interface ScopeInput {
@@ -30,6 +31,8 @@ export interface ScopeInput {
   readonly protect?: ReadonlyMap<number, string>;
   /** What this process is, for refusals that name it. */
   readonly self?: string;
+  /** The kill log the signals under this scope go to (absent: not logged). */
+  readonly killLog?: KillLog;
 }
 
 /** Assemble the scope context; never-killed pids always win over the scope. */
@@ -58,6 +61,7 @@ export function buildScope(input: ScopeInput): ScopeContext {
     },
     ...(input.pm2Home ? { pm2Home: input.pm2Home } : {}),
     ...(input.otherApps ? { otherApps: input.otherApps } : {}),
+    ...(input.killLog ? { killLog: input.killLog } : {}),
   };
 }
 

@@ -33,6 +33,9 @@ export interface Refusal {
   readonly command: string;
   readonly uid: number;
   readonly why: string;
+  /** The rule of the verdict and the holder's start time (for the kill log). */
+  readonly rule?: string;
+  readonly startTicks?: number;
 }
 
 export interface FreePortsResult {
@@ -85,7 +88,7 @@ export function* freePortsPlan(req: FreePortsRequest): Generator<Effect, FreePor
   for (const h of snapshot.holders) {
     const v = judge(h, req.scope);
     if (v.kill) targets.push({ ...h, why: v.why });
-    else refused.push({ port: h.port, pid: h.pid, command: h.command, uid: h.uid, why: v.why });
+    else refused.push({ port: h.port, pid: h.pid, command: h.command, uid: h.uid, why: v.why, rule: v.rule, ...(h.startTicks === undefined ? {} : { startTicks: h.startTicks }) });
   }
   for (const s of snapshot.hidden) {
     refused.push({ port: s.port, pid: 0, command: '?', uid: -1, why: 'the holder is not visible to this user (run as its owner or as root)' });

@@ -4,6 +4,8 @@
  * It never kills the process it runs in, its ancestors (the PM2 daemon), or PID 1.
  */
 import { buildScope } from './context.js';
+import { killLogIn } from './kill-log.js';
+import { stateDir } from '../paths.js';
 import type { FreePortsResult } from './free-port.js';
 import { planFromEnv, type PreStartInput } from './hook-gate.js';
 import { runFreePortsSync } from './sync.js';
@@ -31,6 +33,8 @@ export function preStartFreePorts(input: PreStartInput): FreePortsResult | strin
     },
     ...(pm2Home ? { pm2Home } : {}),
     self: 'the app being started (this process)',
+    // The hook knows no config: the default state dir of this PM2_HOME (or HELPDESK_MONITOR_STATE_DIR).
+    ...(pm2Home ? { killLog: killLogIn(stateDir(undefined, input.env), 'pre-start hook') } : {}),
   });
   return runFreePortsSync({ ports: plan.ports, scope, graceMs: plan.graceMs, now: () => performance.now() });
 }

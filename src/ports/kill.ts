@@ -5,6 +5,7 @@
  * all come here; nothing else calls process.kill on a pid it was told about.
  */
 import { isGoneState, procAvailable, readStat } from '../proc/read.js';
+import { noteKill } from './kill-log.js';
 import { judge, type HolderFacts, type ScopeContext, type Verdict } from './scope.js';
 
 export type SignalOutcome = 'sent' | 'gone' | 'denied' | 'refused';
@@ -16,8 +17,24 @@ export interface SignalResult {
   readonly why?: string;
 }
 
-/** Judge, re-identify, signal. Never throws. */
+/** Judge, re-identify, signal; then write the kill log line (after the signal: it never delays one). Never throws. */
 export function killJudged(target: HolderFacts, scope: ScopeContext, sig: NodeJS.Signals): SignalResult {
+  const result = signalJudged(target, scope, sig);
+  noteKill(scope.killLog, {
+    outcome: result.outcome,
+    pid: target.pid,
+    ...(target.startTicks === undefined ? {} : { start_ticks: target.startTicks }),
+    signal: sig,
+    command: target.command,
+    uid: target.uid,
+    rule: result.verdict.rule,
+    why: result.why === undefined ? result.verdict.why : `${result.why}; verdict: ${result.verdict.why}`,
+    ...(scope.app.name === undefined ? {} : { app: scope.app.name }),
+  });
+  return result;
+}
+
+function signalJudged(target: HolderFacts, scope: ScopeContext, sig: NodeJS.Signals): SignalResult {
   const verdict = judge(target, scope);
   if (!verdict.kill) return { outcome: 'refused', verdict, why: verdict.why };
   if (procAvailable) {

@@ -13,6 +13,7 @@
  */
 import type { KillScope } from '../config/schema.js';
 import type { Pm2Marks } from '../proc/read.js';
+import type { KillLog } from './kill-log.js';
 import { printable } from '../text/printable.js';
 
 /** What we know of a process when judging it (gathered from /proc by the drivers). */
@@ -44,15 +45,19 @@ export interface AppIdentity {
 export interface ScopeContext {
   /** Never killed, whatever the scope: pid -> why. */
   readonly protectedPids: ReadonlyMap<number, string>;
-  readonly scope: KillScope | 'port';
+  readonly scope: KillScope | 'port' | 'hung-daemon';
+  /** scope hung-daemon: the one PM2 daemon the supervisor found hung (supervisor.kill_hung_daemon). */
+  readonly hungDaemon?: { readonly pid: number; readonly pm2Home: string };
   readonly app: AppIdentity;
   /** The PM2_HOME whose marks identify apps (undefined outside PM2: marks then identify nothing of ours). */
   readonly pm2Home?: string;
   /** Instances of other PM2 apps: pid -> app name. */
   readonly otherApps?: ReadonlyMap<number, string>;
+  /** Where every signal judged under this scope, and every refused port holder, is logged (absent: nowhere). */
+  readonly killLog?: KillLog;
 }
 
-export type Rule = 'never-killed' | 'scope-any' | 'kill-port' | 'uid' | 'other-app' | 'instance' | 'descendant' | 'pm2-marks' | 'cwd' | 'not-the-app';
+export type Rule = 'never-killed' | 'hung-daemon' | 'scope-any' | 'kill-port' | 'uid' | 'other-app' | 'instance' | 'descendant' | 'pm2-marks' | 'cwd' | 'not-the-app';
 
 export interface Verdict {
   readonly kill: boolean;
@@ -71,6 +76,12 @@ export function judge(holder: HolderFacts, ctx: ScopeContext): Verdict {
   if (ctx.scope === 'any') return yes('scope-any', 'kill_scope any');
   if (ctx.scope === 'port') return yes('kill-port', 'explicit kill-port by the operator');
   const { app } = ctx;
+  if (ctx.scope === 'hung-daemon') {
+    const d = ctx.hungDaemon;
+    if (d === undefined || d.pid !== holder.pid) return { kill: false, rule: 'hung-daemon', why: `not the hung PM2 daemon${d ? ` (pid ${d.pid})` : ''} (rule hung-daemon: only that process may be signalled)` };
+    if (holder.uid !== app.uid) return { kill: false, rule: 'hung-daemon', why: `the daemon runs as uid ${holder.uid}, PM2_HOME ${printable(d.pm2Home, 120)} belongs to uid ${app.uid} (rule hung-daemon)` };
+    return yes('hung-daemon', `the PM2 daemon of ${printable(d.pm2Home, 120)} does not answer (supervisor.kill_hung_daemon)`);
+  }
   if (holder.uid !== app.uid) {
     return no('uid', `owned by uid ${holder.uid}, the app runs as uid ${app.uid}`, ctx.scope, 'only kill_scope any would allow it');
   }

@@ -5,6 +5,7 @@
 import type { Effect, EffectAnswer, FreePortsRequest, FreePortsResult, PortHolder, Snapshot } from './free-port.js';
 import { freePortsPlan } from './free-port.js';
 import { killJudged } from './kill.js';
+import { noteRefusals } from './kill-log.js';
 import { identify } from '../proc/identify.js';
 import { procFacts } from '../proc/read.js';
 import { listeningInodes, socketOwners, socketsOf } from '../proc/sockets.js';
@@ -81,5 +82,6 @@ export function runFreePortsSync(req: FreePortsRequest): FreePortsResult {
   const plan = freePortsPlan(req);
   let step = plan.next();
   while (!step.done) step = plan.next(answerSync(step.value));
+  if (!req.dryRun) noteRefusals(req.scope.killLog, req.scope.app.name, step.value.refused);
   return step.value;
 }

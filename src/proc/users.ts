@@ -48,3 +48,19 @@ export function killLimit(uid: number): string | undefined {
   const who = userName(uid) ?? `uid ${uid}`;
   return `running as ${who} (uid ${uid}), not root: it can stop and kill only ${who}'s processes; another user's process holding an app's port is reported, never killed (kill_scope any or user cannot reach it)`;
 }
+
+/** A user's passwd entry: name, primary group and home (undefined when /etc/passwd has none). */
+export interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+export function passwdEntry(uid: number, text: string = readOr('/etc/passwd')): PasswdEntry | undefined {
+  for (const line of text.split('\n')) {
+    const [name, , u, g, , home] = line.split(':');
+    if (name && Number(u) === uid && u !== '' && g !== undefined && Number.isInteger(Number(g)) && home) return { name, uid, gid: Number(g), home };
+  }
+  return undefined;
+}

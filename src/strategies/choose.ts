@@ -17,7 +17,7 @@ export interface ChooseDeps extends Pm2Deps {
 
 /** The strategy for an app, given PM2's table now. */
 export async function chooseStrategy(app: AppConfig, table: readonly ProcessInfo[], deps: ChooseDeps): Promise<RestartStrategy> {
-  const outside = { clock: deps.clock, ...(deps.env ? { env: deps.env } : {}) };
+  const outside = { clock: deps.clock, ...(deps.env ? { env: deps.env } : {}), ...(deps.killLog ? { killLog: deps.killLog } : {}) };
   switch (app.strategy) {
     case 'pm2':
       return pm2Strategy(deps);

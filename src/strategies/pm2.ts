@@ -12,6 +12,7 @@ import { buildScope } from '../ports/context.js';
 import type { FreePortsResult } from '../ports/free-port.js';
 import type { ScopeContext } from '../ports/scope.js';
 import { killJudged } from '../ports/kill.js';
+import type { KillLog } from '../ports/kill-log.js';
 import { identify } from '../proc/identify.js';
 import { procAvailable } from '../proc/read.js';
 import { descendants } from '../proc/tree.js';
@@ -28,6 +29,8 @@ export interface Pm2Deps {
   readonly seen?: (app: string) => ReadonlyMap<number, number>;
   /** The PM2_HOME whose pm_id marks identify apps (default: PM2_HOME of this process). */
   readonly pm2Home?: string;
+  /** Where the signals sent and the holders refused are logged (ports/kill-log.ts). */
+  readonly killLog?: KillLog;
 }
 
 /** The app's instances in a PM2 list (modules are never ours to act on). */
@@ -36,7 +39,7 @@ export function instancesOf(app: Pick<AppConfig, 'name'>, list: readonly Process
 }
 
 /** The safety scope for an app, built from the live process list (before stopping it). */
-export function appScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<Pm2Deps, 'pm2' | 'seen' | 'pm2Home'>): ScopeContext {
+export function appScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<Pm2Deps, 'pm2' | 'seen' | 'pm2Home' | 'killLog'>): ScopeContext {
   const mine = instancesOf(app, list);
   const first = mine.find((p) => p.cwd);
   const otherApps = new Map(list.filter((p) => p.name !== app.name && p.pid > 0).map((p) => [p.pid, p.name] as const));
@@ -53,11 +56,12 @@ export function appScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pic
     pm2Home: deps.pm2Home ?? pm2Home(),
     ...(daemonPid ? { daemonPid } : {}),
     otherApps,
+    ...(deps.killLog ? { killLog: deps.killLog } : {}),
   });
 }
 
 /** The app's scope with its live (online) instances protected: for freeing ports around a running app. */
-export function sparingLiveScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<Pm2Deps, 'pm2' | 'seen' | 'pm2Home'>): { scope: ScopeContext; live: number } {
+export function sparingLiveScope(app: AppConfig, list: readonly ProcessInfo[], deps: Pick<Pm2Deps, 'pm2' | 'seen' | 'pm2Home' | 'killLog'>): { scope: ScopeContext; live: number } {
   const live = instancesOf(app, list).filter((p) => p.pid > 0 && p.status === 'online');
   const scope = appScope(app, list, deps);
   const protectedPids = new Map(scope.protectedPids);

@@ -261,6 +261,7 @@ export async function restartProcess(spec: ProcessSpec, deps: StrategyDeps): Pro
   const scope = buildScope({
     scope: spec.killScope,
     app: { name: spec.appName, pids: survey.instances.map((i) => i.pid), ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }), ...(process.getuid ? { uid: process.getuid() } : {}) },
+    ...(deps.killLog ? { killLog: deps.killLog } : {}),
   });
   let stop: StopReport | undefined;
   const parts: string[] = [];

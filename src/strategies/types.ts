@@ -10,6 +10,7 @@ import type { ProcessInfo } from '../pm2/adapter.js';
 import type { Pm2StatusOutcome } from '../probes/types.js';
 import type { StepReporter } from '../steps/steps.js';
 import type { FreePortsResult } from '../ports/free-port.js';
+import type { KillLog } from '../ports/kill-log.js';
 
 export type StrategyName = 'pm2' | 'service' | 'process';
 
@@ -62,6 +63,8 @@ export interface StrategyDeps {
   readonly reporter: StepReporter;
   /** Environment for child commands (systemctl, the app's command); default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Where the signals sent and the holders refused are logged (ports/kill-log.ts). */
+  readonly killLog?: KillLog;
 }
 
 /** What a strategy did. Strategies never throw: failures are `ok: false` with the reason. */

@@ -14,6 +14,7 @@
  */
 import { UsageError } from '../errors.js';
 import { printable } from '../text/printable.js';
+import { pathWithNode } from '../paths.js';
 import { envAssignment, execArg, execPath, refuseControls, specifiers, systemdQuote } from './systemd-text.js';
 
 export const SERVICE_NAME = 'helpdesk-monitor';
@@ -39,7 +40,6 @@ const within = (inner: string, outer: string): boolean => inner === outer || inn
 const pathWord = (path: string): string => systemdQuote(specifiers(path));
 
 /** The directory of an absolute file path. */
-const dirOf = (file: string): string => file.slice(0, Math.max(1, file.lastIndexOf('/')));
 
 /** The unit's text. Throws UsageError for a value a unit file cannot carry. */
 export function serviceUnit(spec: ServiceSpec): string {
@@ -57,7 +57,7 @@ export function serviceUnit(spec: ServiceSpec): string {
   const exec = [execPath(spec.node), ...[spec.cli, 'run', '--config', spec.config].map(execArg)].join(' ');
   const writable = [spec.pm2Home, ...(within(spec.stateDir, spec.pm2Home) ? [] : [spec.stateDir])];
   const tmpPaths = [spec.pm2Home, spec.stateDir, spec.config].filter(underTmp);
-  const path = [dirOf(spec.node), '/usr/local/bin', '/usr/bin', '/bin'].filter((d, i, all) => all.indexOf(d) === i).join(':');
+  const path = pathWithNode(spec.node);
   const lines = [
     SERVICE_MARKER,
     '[Unit]',

@@ -8,6 +8,7 @@
  * new unit setting or a new crontab line that nobody asked for.
  */
 import { UsageError } from '../errors.js';
+import { pathWithNode } from '../paths.js';
 import { printable } from '../text/printable.js';
 import { PLAIN, envAssignment, execArg, execPath, refuseControls, userLine } from './systemd-text.js';
 
@@ -45,6 +46,8 @@ After=network.target
 Type=oneshot
 ExecStart=${exec}
 Environment=${envAssignment('PM2_HOME', cmd.pm2Home)}
+# The node that runs check also runs a resurrected PM2 daemon and its apps: its directory first.
+Environment=${envAssignment('PATH', pathWithNode(cmd.node))}
 Environment=PM2_DISCRETE_MODE=true
 # 3: another live monitor (the PM2 module or \`run\`) holds the lock; nothing to do.
 SuccessExitStatus=3
@@ -104,7 +107,7 @@ export function cronLine(cmd: CheckCommand, everyMs: number, logFile: string): s
   refuseUnsafeCommand(cmd);
   refuseControls('the cron log file (in state_dir)', logFile);
   const run = [cmd.node, cmd.cli, 'check', '--config', cmd.config].map(cronWord).join(' ');
-  return `${schedule} PM2_HOME=${cronWord(cmd.pm2Home)} ${run} >> ${cronWord(logFile)}${CRON_TAIL}`;
+  return `${schedule} PM2_HOME=${cronWord(cmd.pm2Home)} PATH=${cronWord(pathWithNode(cmd.node))} ${run} >> ${cronWord(logFile)}${CRON_TAIL}`;
 }
 
 /**

@@ -10,9 +10,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { withoutPm2Marks } from '../../src/proc/read.js';
 
 const CODE = `
+if (process.env.SQUAT_IGNORE_TERM === '1') process.on('SIGTERM', () => process.stdout.write('ignored SIGTERM\\n'));
 const server = require('net').createServer();
-process.on('SIGUSR2', () => server.listen(Number(process.env.SQUAT_PORT), '127.0.0.1'));
-server.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });
+let until = 0;
+const bind = () => server.listen(Number(process.env.SQUAT_PORT), '127.0.0.1');
+process.on('SIGUSR2', () => { until = Date.now() + Number(process.env.SQUAT_RETRY_MS || 0); bind(); });
+server.on('error', (e) => {
+  if (e.code === 'EADDRINUSE' && Date.now() < until) return void setTimeout(bind, 2);
+  process.stdout.write('error ' + e.code + '\\n');
+});
 server.on('listening', () => process.stdout.write('listening\\n'));
 setInterval(() => {}, 60000);
 process.stdout.write('armed\\n');
@@ -27,13 +33,25 @@ export interface ArmedSquatter {
   readonly child: ChildProcess;
 }
 
+export interface SquatterOptions {
+  /** Ignore SIGTERM (only SIGKILL ends it: a remedy waits its whole kill_grace). */
+  readonly ignoreTerm?: boolean;
+  /** Keep trying to bind for this long (ms) while the port is still in use (a SIGKILLed holder's socket closes a moment later). */
+  readonly retryMs?: number;
+  /** A command to run it through, e.g. `setpriv --reuid U --regid G --clear-groups --` (another user's squatter). */
+  readonly prefix?: readonly string[];
+}
+
 /**
  * Spawn the squatter in `cwd` (the app's directory, so kill_scope app may judge it the app's by
  * the cwd rule; anywhere else only kill_scope user would) and wait until it is armed.
  */
-export async function armSquatter(port: number, cwd: string, env: NodeJS.ProcessEnv): Promise<ArmedSquatter> {
-  const child = spawn(process.execPath, ['-e', CODE], {
-    cwd, detached: true, stdio: ['ignore', 'pipe', 'ignore'], env: { ...withoutPm2Marks(env), SQUAT_PORT: String(port) },
+export async function armSquatter(port: number, cwd: string, env: NodeJS.ProcessEnv, options: SquatterOptions = {}): Promise<ArmedSquatter> {
+  const [cmd, ...pre] = options.prefix?.length ? options.prefix : [process.execPath];
+  const args = options.prefix?.length ? [...pre, process.execPath, '-e', CODE] : ['-e', CODE];
+  const child = spawn(cmd!, args, {
+    cwd, detached: true, stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...withoutPm2Marks(env), SQUAT_PORT: String(port), ...(options.ignoreTerm ? { SQUAT_IGNORE_TERM: '1' } : {}), ...(options.retryMs ? { SQUAT_RETRY_MS: String(options.retryMs) } : {}) },
   });
   child.unref();
   const pid = child.pid;

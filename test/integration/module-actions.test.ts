@@ -13,7 +13,7 @@ import { PM2_BIN, ROOT, createSandbox, exampleApp, httpStatus, waitFor, type San
 
 const PORT = 48560;
 const HEALTH = `http://127.0.0.1:${PORT}/health`;
-const ACTIONS = ['check-now', 'status', 'reset-circuit', 'pause', 'resume'];
+const ACTIONS = ['check-now', 'status', 'reset-circuit', 'pause', 'resume', 'reload-config'];
 let sb: Sandbox;
 
 before(async () => {
@@ -112,6 +112,18 @@ test('pm2 show lists the metrics and actions; pm2 trigger replies JSON within 5 
   assert.equal((await trigger('resume', 'hd')).reply.ok, true);
   const resumed = (await trigger('status')).reply as unknown as { status: { apps: { monitor?: { paused_until?: string } }[] } };
   assert.equal(resumed.status.apps[0]?.monitor?.paused_until, undefined);
+
+  // reload-config does what SIGHUP does, and says what came of it: a bad file is refused with
+  // its key path and the last good config keeps working; a good one is applied.
+  writeFileSync(configFile, YAML.stringify({ apps: [{ name: 'hd', health: { url: HEALTH, interval: 'soon' }, ports: [PORT] }] }));
+  const bad = await trigger('reload-config');
+  assert.equal(bad.reply.ok, false, bad.stdout);
+  assert.match(bad.reply.error!, /keeping the last good config: [^]*apps\[0\]\.health\.interval: expected a duration/);
+  assert.equal((await trigger('check-now', 'hd')).reply.ok, true, 'the last good config still watches hd');
+  writeFileSync(configFile, YAML.stringify({ apps: [{ name: 'hd', health: { url: HEALTH, interval: '2s', timeout: '500ms', failure_threshold: 2 }, startup_grace: 0, ports: [PORT] }] }));
+  const good = await trigger('reload-config');
+  assert.deepEqual(good.reply.ok, true, good.stdout);
+  assert.match(String(good.reply['message']), /^config (reloaded from .*: 1 app\(s\): hd|.* unchanged)$/);
 
   sb.pm2Cli(['uninstall', 'helpdesk-monitor']);
   await waitFor('module gone', async () => !(await sb.list()).some((p) => p.name === 'helpdesk-monitor'), 30_000);

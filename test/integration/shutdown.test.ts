@@ -146,3 +146,30 @@ test('a second SIGTERM exits at once (143); the next `check` finishes the remedy
   assert.equal(await httpStatus(URL_), 200);
   assert.equal(journal(), undefined, 'the journal entry is cleared');
 });
+
+test('SIGKILL between stop and start (nothing runs on the way out): the next run has the app online and healthy within one interval', T, async () => {
+  const run = await startRun();
+  await breakAndWaitForStop(run);
+  run.child.kill('SIGKILL');
+  assert.deepEqual(await run.exited, { code: null, signal: 'SIGKILL' });
+  assert.equal(journal()?.step, 'stopping', 'the journal was written before the step, so a kill leaves it');
+  await waitFor('PM2 has stopped the app', async () => (await sb.info(APP))?.status === 'stopped', 15_000);
+  rmSync(breakFile);
+  const again = startCli(['run', '--config', config], env, ledger);
+  try {
+    // The lock the killed run left names a dead pid: taken over at once.
+    const t0 = Date.now();
+    await again.waitForLine(/finished the interrupted remedy: started by us and healthy in \d+ ms/, 30_000);
+    const took = Date.now() - t0;
+    assert.equal((await sb.info(APP))?.status, 'online');
+    assert.equal(await httpStatus(URL_), 200);
+    assert.equal(journal(), undefined);
+    // One interval (500 ms) after the monitor's own start-up (its node start, config, PM2 connect).
+    const started = again.stderrLines.findIndex((l) => /finishing a remedy interrupted/.test(l));
+    assert.ok(started >= 0, again.stderrLines.join('\n'));
+    assert.ok(took < 15_000, `healthy ${took} ms after the restart`);
+  } finally {
+    again.child.kill('SIGTERM');
+    assert.equal((await again.exited).code, 0);
+  }
+});

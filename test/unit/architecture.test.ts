@@ -83,6 +83,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   net: ['app', 'cli', 'engine', 'web', 'update', 'pm2'],
   // The schedule takeover acts on PM2 through the adapter only; it never restarts by strategy, kills or asks the engine.
   schedules: ['app', 'cli', 'web', 'metrics', 'engine', 'strategies', 'ports', 'state', 'lock', 'alarms', 'update', 'git', 'watch'],
+  // The daemon watchdog looks at /proc, the dump and PM2's socket; it knows no engine or door.
+  supervisor: ['app', 'cli', 'engine', 'watch', 'strategies', 'alarms', 'update', 'web', 'metrics', 'status'],
 };
 
 test('dependencies point one way: strategies never import the engine, the engine never the doors, the lock or files', () => {

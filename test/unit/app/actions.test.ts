@@ -44,6 +44,12 @@ class FakeMonitor implements ActionTarget {
     if (this.failControl) throw this.failControl;
     this.requests.push({ app, request, by });
   }
+  reloads = 0;
+  reloadResult = { ok: true, message: 'config reloaded from /srv/m.yaml: 2 app(s): api, web' };
+  reload(): Promise<{ ok: boolean; message: string }> {
+    this.reloads++;
+    return Promise.resolve(this.reloadResult);
+  }
 }
 
 /** Call an action and collect every reply it makes within `settleMs` after the first. */
@@ -211,5 +217,21 @@ describe('reset-circuit, pause, resume', () => {
     const m = new FakeMonitor();
     m.failControl = new Error('state dir /var/lib/hdm is writable by others');
     assert.deepEqual((await trigger(m, 'resume', 'api')).reply, { ok: false, error: 'state dir /var/lib/hdm is writable by others' });
+  });
+});
+
+describe('reload-config', () => {
+  test('reloads as SIGHUP does and replies with the result, good or bad', async () => {
+    const m = new FakeMonitor();
+    const good = await trigger(m, 'reload-config', undefined);
+    assert.deepEqual(good.reply, { ok: true, message: 'config reloaded from /srv/m.yaml: 2 app(s): api, web' });
+    m.reloadResult = { ok: false, message: 'config reload rejected, keeping the last good config: /srv/m.yaml: apps[0].health.interval: expected a duration, got "soon"' };
+    const bad = await trigger(m, 'reload-config', '');
+    assert.equal(bad.reply.ok, false);
+    assert.match((bad.reply as { error: string }).error, /keeping the last good config: .*apps\[0\]\.health\.interval/);
+    assert.equal(m.reloads, 2);
+    const extra = await trigger(m, 'reload-config', 'now');
+    assert.equal(extra.reply.ok, false, 'takes no parameter');
+    assert.equal(m.reloads, 2);
   });
 });

@@ -2,8 +2,12 @@
 // stopped exactly as the remedy left it; anything an operator did since wins.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { judgeEntry, type JournalEntry } from '../../../src/engine/resume.js';
-import type { ProcessInfo } from '../../../src/pm2/adapter.js';
+import { systemClock } from '../../../src/clock.js';
+import { defaultAppConfig } from '../../../src/config/schema.js';
+import { judgeEntry, resumeRemedies, type JournalEntry } from '../../../src/engine/resume.js';
+import type { Logger } from '../../../src/log/logger.js';
+import type { Pm2Port, ProcessInfo } from '../../../src/pm2/adapter.js';
+import type { HttpProber } from '../../../src/probes/http.js';
 
 const entry: JournalEntry = {
   app: 'api', incidentId: 'i-1', step: 'stopping', at: '2026-12-02T10:00:00.000Z', by: { monitor: 'run', pid: 42 },
@@ -51,5 +55,24 @@ describe('judgeEntry', () => {
     const j = judgeEntry(entry, [row(3, 'stopped'), row(9, 'stopped')]);
     assert.equal(j.kind, 'leave');
     assert.match(j.why, /instance 9 is not one the remedy stopped/);
+  });
+});
+
+describe('resumeRemedies', () => {
+  test('an app an operator paused is left as PM2 shows it, and its entry kept', async () => {
+    const acted: string[] = [];
+    const cleared: string[] = [];
+    const lines: string[] = [];
+    const pm2 = {
+      list: () => Promise.resolve([row(3, 'stopped'), row(4, 'stopped')]),
+      act: (a: string, id: number) => void acted.push(`${a} ${id}`),
+    } as unknown as Pm2Port;
+    const logger = { child: () => logger, log: (_l: string, m: string) => void lines.push(m), warn: (m: string) => void lines.push(m), info: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) } as unknown as Logger;
+    const journal = { entries: () => [entry], clear: (a: string) => void cleared.push(a), forRemedy: () => { throw new Error('unused'); } };
+    const app = defaultAppConfig('api');
+    await resumeRemedies([app], { pm2, prober: {} as HttpProber, clock: systemClock, logger, journal, paused: (a) => a === 'api' });
+    assert.deepEqual(acted, [], 'nothing started');
+    assert.deepEqual(cleared, [], 'the entry is kept for later');
+    assert.match(lines.join('\n'), /paused by an operator; left as PM2 shows it/);
   });
 });

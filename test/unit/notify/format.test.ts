@@ -60,7 +60,8 @@ describe('eventSentence', () => {
     for (const type of NOTIFY_EVENT_TYPES) {
       const s = eventSentence(ev({ type }));
       assert.ok(s.length > 5, type);
-      assert.match(s, new RegExp(`^${type.split('_')[0]} `));
+      // The daemon events are about PM2 itself, and say so first.
+      assert.match(s, type.startsWith('daemon_') ? /^PM2 daemon / : new RegExp(`^${type.split('_')[0]} `));
     }
   });
   test('update events name the move and what became of it', () => {

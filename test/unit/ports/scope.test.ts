@@ -113,3 +113,23 @@ describe('judge: places that identify nothing', () => {
     assert.equal(v.kill, true);
   });
 });
+
+describe('scope hung-daemon (supervisor.kill_hung_daemon)', () => {
+  const hung = (patch: Partial<ScopeContext> = {}): ScopeContext => ctx({
+    scope: 'hung-daemon', hungDaemon: { pid: 900, pm2Home: HOME },
+    protectedPids: new Map([[1, 'PID 1 (init)'], [600, 'helpdesk-monitor itself']]), ...patch,
+  });
+  test('only the one daemon found hung, of the PM2_HOME owner', () => {
+    assert.deepEqual(judge(holder(900), hung()).kill, true);
+    assert.equal(judge(holder(900), hung()).rule, 'hung-daemon');
+    const other = judge(holder(901), hung());
+    assert.equal(other.kill, false);
+    assert.match(other.why, /not the hung PM2 daemon \(pid 900\)/);
+    assert.equal(judge(holder(900, { uid: NOBODY }), hung()).kill, false);
+    assert.equal(judge(holder(900), hung({ hungDaemon: undefined })).kill, false);
+  });
+  test('the never-killed list still comes first', () => {
+    assert.equal(judge(holder(1), hung({ hungDaemon: { pid: 1, pm2Home: HOME } })).rule, 'never-killed');
+    assert.equal(judge(holder(600), hung({ hungDaemon: { pid: 600, pm2Home: HOME } })).kill, false);
+  });
+});

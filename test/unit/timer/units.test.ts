@@ -2,6 +2,7 @@
 // quoting rules), the cron schedule for each interval (checked against the real cron-parser), the
 // marked cron line (quoting proven by running it through cron's % rule and sh), values with
 // control characters refused, and crontab editing that changes only our line.
+import { pathWithNode } from '../../../src/paths.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,7 +79,7 @@ describe('systemdUnits', () => {
       const exec = unitValues(service, 'ExecStart');
       assert.equal(exec.length, 1, `one ExecStart for ${JSON.stringify(o)}`);
       assert.deepEqual(execArgv(exec[0]!), [cmd.node, cmd.cli, 'check', '--config', cmd.config], `${JSON.stringify(o)}: ${exec[0]}`);
-      assert.deepEqual(unitEnv(service), { PM2_HOME: cmd.pm2Home, PM2_DISCRETE_MODE: 'true' }, `${JSON.stringify(o)}: ${service}`);
+      assert.deepEqual(unitEnv(service), { PM2_HOME: cmd.pm2Home, PATH: pathWithNode(cmd.node), PM2_DISCRETE_MODE: 'true' }, `${JSON.stringify(o)}: ${service}`);
     }
   });
 
@@ -185,7 +186,7 @@ describe('cronLine', () => {
     const line = cronLine(CMD, 5 * MIN, '/home/ops/.pm2/helpdesk-monitor/cron.log');
     assert.equal(
       line,
-      '*/5 * * * * PM2_HOME=/home/ops/.pm2 /usr/bin/node /opt/hdm/dist/src/cli/index.js check --config /srv/helpdesk/monitor.yaml >> /home/ops/.pm2/helpdesk-monitor/cron.log 2>&1 || [ $? -eq 3 ] # helpdesk-monitor-check',
+      '*/5 * * * * PM2_HOME=/home/ops/.pm2 PATH=/usr/bin:/usr/local/bin:/bin /usr/bin/node /opt/hdm/dist/src/cli/index.js check --config /srv/helpdesk/monitor.yaml >> /home/ops/.pm2/helpdesk-monitor/cron.log 2>&1 || [ $? -eq 3 ] # helpdesk-monitor-check',
     );
     assert.ok(line.endsWith(CRON_MARKER));
     assert.ok(!line.includes('\n'), 'one line');
