@@ -35,6 +35,8 @@ test('a tick missed while the daemon was down: catch_up once fires it once when 
   const stateDir = freshDir(sb.home, 'state');
   const config = configIn(sb.home, {
     state_dir: stateDir,
+    // The daemon must stay down across a tick: run's daemon watchdog only reports.
+    supervisor: { resurrect: 'never' },
     apps: [{ name: 'cu-once', schedule: { window: '1s', catch_up: 'once' } }, { name: 'cu-skip', schedule: { window: '1s' } }],
   });
   const run = startCli(['run', '--config', config], sandboxCliEnv(sb), ledger);

@@ -37,7 +37,8 @@ const iso = (t: number): string => new Date(t).toISOString();
 /** `run` for one app with a 2 s window; resolves once it follows the app's schedule. */
 async function startRun(app: string, expression = EVERY_5S): Promise<{ run: RunningCli; config: string; stateDir: string }> {
   const stateDir = freshDir(sb.home, 'state');
-  const config = configIn(sb.home, { state_dir: stateDir, log: { level: 'debug' }, apps: [{ name: app, schedule: { window: '2s' } }] });
+  // The test kills and resurrects the daemon itself: run's daemon watchdog only reports.
+  const config = configIn(sb.home, { state_dir: stateDir, log: { level: 'debug' }, supervisor: { resurrect: 'never' }, apps: [{ name: app, schedule: { window: '2s' } }] });
   const run = startCli(['run', '--config', config], env, ledger);
   const esc = expression.replace(/[*/]/g, (c) => `\\${c}`);
   await run.waitForLine(new RegExp(`\\[${app}\\] schedule: following PM2's cron_restart "${esc}"`), 30_000);

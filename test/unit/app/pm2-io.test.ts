@@ -26,6 +26,7 @@ const monitor = {
   statusDocument: () => ({ healthy: true, monitor: null, apps: [] }),
   figures: () => ({ apps: 1, unhealthy: 0, openCircuits: 0, remedies: 2, probeP95Ms: undefined }),
   requestControl: (app: string) => void requests.push(app),
+  reload: () => Promise.resolve({ ok: true, message: 'config reloaded from /srv/m.yaml: 1 app(s): hd' }),
 } as unknown as RunningMonitor;
 
 before(() => {
@@ -55,9 +56,9 @@ async function trigger(name: string, opts?: string): Promise<unknown> {
 }
 
 describe('startPm2Io', () => {
-  test('registers the five actions, and nothing of @pm2/io\'s own (no profiler, no heap dump)', () => {
+  test('registers the six actions (reload-config among them), and nothing of @pm2/io\'s own (no profiler, no heap dump)', () => {
     const actions = sent.filter((m) => m.type === 'axm:action').map((m) => m.data.action_name);
-    assert.deepEqual(actions, ['check-now', 'status', 'reset-circuit', 'pause', 'resume']);
+    assert.deepEqual(actions, ['check-now', 'status', 'reset-circuit', 'pause', 'resume', 'reload-config']);
   });
 
   test('sends the five metrics every second, and only those', async () => {
@@ -74,6 +75,7 @@ describe('startPm2Io', () => {
 
   test('replies to an action without a parameter, with one, and with an error', async () => {
     assert.deepEqual(await trigger('check-now'), { ok: true, healthy: true, apps: [{ name: 'hd', healthy: true, phase: 'healthy' }] });
+    assert.deepEqual(await trigger('reload-config'), { ok: true, message: 'config reloaded from /srv/m.yaml: 1 app(s): hd' });
     assert.deepEqual(await trigger('reset-circuit', 'nosuchapp'), { ok: false, error: 'unknown app "nosuchapp" (watched: hd)' });
     assert.deepEqual(await trigger('resume', 'hd'), { ok: true, app: 'hd', done: 'resume', message: 'hd: remedies resumed' });
     assert.deepEqual(requests, ['hd']);
