@@ -48,7 +48,9 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const unknown = (options.apps ?? []).filter((a) => !config.apps.some((c) => c.name === a));
   if (unknown.length > 0) throw new UsageError(`--app: ${unknown.join(', ')} not in the config ${config.source}`);
   const names = config.apps.map((a) => a.name).filter((n) => !options.apps || options.apps.includes(n));
-  let deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
+  const deadlineMs = options.deadlineMs ?? checkDeadline(config, names).ms;
+  // What is left of the deadline for the pass itself (an operator's --deadline covers the watchdog too).
+  let passMs = deadlineMs;
   const monitor = await openMonitor({
     config, pm2Home: options.pm2Home, lock: { monitor: 'check' }, pm2: 'ping',
     log: { ...(options.console ? { console: options.console } : {}), ...(options.logLevel ? { logLevel: options.logLevel } : {}) },
@@ -73,7 +75,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
       throw new Pm2Error('ping', daemon.why);
     }
     if (daemon.kind !== 'resurrected') teller.tell(daemon);
-    if (options.deadlineMs !== undefined) deadlineMs = Math.max(1000, deadlineMs - (performance.now() - watchStarted));
+    if (options.deadlineMs !== undefined) passMs = Math.max(1000, Math.round(deadlineMs - (performance.now() - watchStarted)));
     const pass = (async (): Promise<void> => {
       await monitor.connect();
       keepDump(dumpKeeper({ pm2Home: options.pm2Home, stateDir: monitor.stateDir }), logger);
@@ -93,7 +95,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
       if (daemon.kind === 'resurrected') teller.tell(daemon, await afterResurrect(monitor.pm2!, inScope(engine.views())));
     })();
     const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+      timer = setTimeout(() => resolve('deadline'), passMs);
     });
     const done = pass.then(() => 'done' as const);
     done.catch(() => undefined); // a failure after the deadline has no one left to tell

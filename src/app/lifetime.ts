@@ -101,13 +101,13 @@ export async function startMonitor(options: RunOptions): Promise<RunningMonitor>
     undo.push(() => void web.close());
     // Bound before the first check: a port that is taken stops the start before anything acts.
     await web.apply(config);
+    // Said once, before the first check: which kills this monitor cannot do (a service run as the PM2 user).
+    const limit = killLimit(process.geteuid?.() ?? 0);
+    if (limit) monitor.logger.info(limit);
     const engine = await monitor.start();
     const daemonWatch = new DaemonWatch(daemonCtx, { pm2: monitor.pm2!, engine, logger: monitor.logger, notifier: () => monitor.notifier, supervise: role === 'run' });
     daemonWatch.start(pending);
     undo.push(() => daemonWatch.stop());
-    // Said once at start: which kills this monitor cannot do (a service run as the PM2 user).
-    const limit = killLimit(process.geteuid?.() ?? 0);
-    if (limit) monitor.logger.info(limit);
     const footprint = selfReport(monitor.logger);
     undo.push(() => footprint.cancel());
     await footprint.update();

@@ -37,8 +37,11 @@ test('PM2 7 fires a stopped app at each tick, re-arms it after save + SIGKILL + 
   const stoppedFile = await startCronApp(sb, 'stopped', 'serve');
   const jobFile = await startCronApp(sb, 'job', 'job');
   await waitFor('both started', () => startsSince(stoppedFile, 0).length === 1 && startsSince(jobFile, 0).length === 1, 10_000);
-  const t0 = await justAfterTick();
+  // Stopped 0.8 s after a tick: the tick's own cron restart of the online app has settled by then
+  // (a restart still under way at 0.15 s could record its start after the mark on a busy machine).
+  const t0 = await justAfterTick(800);
   await sb.pm2.act('stop', (await sb.info('stopped'))!.pmId);
+  await waitFor('stopped', async () => (await sb.info('stopped'))?.status === 'stopped', 3000);
   await waitFor('job exited', async () => (await sb.info('job'))?.status === 'stopped', 3000);
   const mark0 = Date.now(); // the job fired at t0 too: count from here
   // Without a kill, PM2's cron starts both the stopped app and the exited job at the next tick.
@@ -47,8 +50,9 @@ test('PM2 7 fires a stopped app at each tick, re-arms it after save + SIGKILL + 
   assert.equal(startsSince(jobFile, mark0).length, 1, 'the exited autorestart:false job is started at the tick');
 
   // Stopped again right after a tick, saved, and the daemon SIGKILLed across the next tick.
-  const t1 = await justAfterTick();
+  const t1 = await justAfterTick(800);
   await sb.pm2.act('stop', (await sb.info('stopped'))!.pmId);
+  await waitFor('stopped', async () => (await sb.info('stopped'))?.status === 'stopped', 3000);
   await waitFor('job exited', async () => (await sb.info('job'))?.status === 'stopped', 3000);
   const mark1 = Date.now();
   sb.pm2Cli(['save']);
