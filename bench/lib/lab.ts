@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { createSandbox, exampleApp, type Sandbox } from '../../test/helpers/sandbox.js';
 import type { ProcessInfo } from '../../src/pm2/adapter.js';
+import { daemonPidOf } from '../../src/proc/guard.js';
 import { getHealth, waitForNewPid } from './health.js';
 import { MonitorChild, type MonitorChildOptions } from './monitor-child.js';
 import { killPortHolders, type Holder } from './ports.js';
@@ -187,12 +188,7 @@ export class Lab {
   }
 
   daemonPid(): number | undefined {
-    try {
-      const pid = Number(readFileSync(join(this.home, 'pm2.pid'), 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
+    return daemonPidOf(this.home);
   }
 
   /**

@@ -5,6 +5,7 @@
  * effects so the same steps run synchronously in the preload hook and asynchronously elsewhere.
  */
 import { judge, type HolderFacts, type ScopeContext } from './scope.js';
+import type { Refusal } from './refusal.js';
 
 export interface PortHolder extends HolderFacts {
   readonly port: number;
@@ -27,16 +28,7 @@ export interface KillRecord {
   readonly why: string;
 }
 
-export interface Refusal {
-  readonly port: number;
-  readonly pid: number;
-  readonly command: string;
-  readonly uid: number;
-  readonly why: string;
-  /** The rule of the verdict and the holder's start time (for the kill log). */
-  readonly rule?: string;
-  readonly startTicks?: number;
-}
+export type { Refusal } from './refusal.js';
 
 export interface FreePortsResult {
   readonly ports: readonly number[];

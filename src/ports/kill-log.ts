@@ -14,6 +14,7 @@ import { appendBounded } from '../fsx/safe-write.js';
 import { ensurePrivateDir } from '../fsx/private-dir.js';
 import { redactText } from '../redact.js';
 import { printable } from '../text/printable.js';
+import type { Refusal } from './refusal.js';
 
 export const KILL_LOG_FILE = 'kills.jsonl';
 /** Rotated past this size: the newest 1 to 2 MiB of lines survive (each line is ~400 bytes). */
@@ -85,19 +86,9 @@ export function noteKill(log: KillLog | undefined, facts: KillLogFacts): void {
   }
 }
 
-/** A port holder the scope refused (ports/free-port.ts Refusal, without importing it). */
-interface RefusedHolder {
-  readonly port: number;
-  readonly pid: number;
-  readonly command: string;
-  readonly uid: number;
-  readonly why: string;
-  readonly rule?: string;
-  readonly startTicks?: number;
-}
 
 /** One `refused` line per holder a port freeing left alone. Never throws. */
-export function noteRefusals(log: KillLog | undefined, app: string | undefined, refused: readonly RefusedHolder[]): void {
+export function noteRefusals(log: KillLog | undefined, app: string | undefined, refused: readonly Refusal[]): void {
   if (log === undefined) return;
   for (const r of refused) {
     noteKill(log, {

@@ -16,6 +16,7 @@ import { cliEnv } from '../helpers/cli.js';
 import { commandOf, isAlive, PidLedger, type ProcIdentity } from '../helpers/holders.js';
 import { CLI, PM2_BIN } from '../helpers/sandbox.js';
 import { readKillLog, type KillLogEntry } from '../../src/ports/kill-log.js';
+import { daemonPidOf } from '../../src/proc/guard.js';
 
 export interface Pm2Proc {
   readonly name: string;
@@ -133,12 +134,7 @@ export class Rig {
   }
 
   daemonPid(): number | undefined {
-    try {
-      const pid = Number(readFileSync(join(this.home, 'pm2.pid'), 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
+    return daemonPidOf(this.home);
   }
 
   /**
