@@ -86,7 +86,6 @@ export function noteKill(log: KillLog | undefined, facts: KillLogFacts): void {
   }
 }
 
-
 /** One `refused` line per holder a port freeing left alone. Never throws. */
 export function noteRefusals(log: KillLog | undefined, app: string | undefined, refused: readonly Refusal[]): void {
   if (log === undefined) return;

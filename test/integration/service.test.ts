@@ -318,7 +318,8 @@ test('as a throwaway system user: the unit\'s `run` watches that user\'s PM2 and
   cleanups.push(() => run.exitCode === null && run.kill('SIGKILL'));
   try {
     await waitFor('run watching', () => log.includes('watching 1 app'), 30_000).catch((err: unknown) => assert.fail(`${String(err)}\n${log}`));
-    // The limit is said before the first check; waited for too, the pipe may deliver the lines apart.
+    // The limit is said before the first check, so it precedes "watching"; waited for all the same,
+    // so a change of order fails on the message below, not on a read that came too early.
     await waitFor('the kill limit said', () => log.includes('not root: it can stop'), 10_000).catch((err: unknown) => assert.fail(`${String(err)}\n${log}`));
     assert.match(log, /^seccomp: \d+ system calls allowed/m, 'run started under the filter');
     assert.match(log, new RegExp(`running as ${name} \\(uid ${u.uid}\\), not root: it can stop and kill only ${name}'s processes; another user's process holding an app's port is reported, never killed`));
